@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kbits.ko: module init and exit. The parts start in dependency order and
+ * stop in reverse.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/random.h>
+#include <linux/string.h>
+#include <net/genetlink.h>
+
+#include "kbits.h"
+
+u8 kbits_instance_id[16];
+
+void kbits_fill_version(struct kbits_version *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->abi_version = KBITS_ABI_VERSION;
+	v->features = KBITS_FEATURE_ALL;
+	memcpy(v->instance_id, kbits_instance_id, sizeof(v->instance_id));
+}
+
+static int __init kbits_init(void)
+{
+	int ret;
+
+	get_random_bytes(kbits_instance_id, sizeof(kbits_instance_id));
+
+	ret = kbits_netlink_init();
+	if (ret)
+		return ret;
+	ret = kbits_chardev_init();
+	if (ret)
+		goto out_netlink;
+
+	pr_info("loaded, ABI version %u\n", KBITS_ABI_VERSION);
+	return 0;
+
+out_netlink:
+	kbits_netlink_exit();
+	return ret;
+}
+
+static void __exit kbits_exit(void)
+{
+	kbits_chardev_exit();
+	kbits_netlink_exit();
+	pr_info("unloaded\n");
+}
+
+module_init(kbits_init);
+module_exit(kbits_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("kbits: Background Intelligent Transfer Service job registry");
+MODULE_AUTHOR("The kbits developers");
+MODULE_ALIAS_GENL_FAMILY(KBITS_GENL_NAME);

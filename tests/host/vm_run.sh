@@ -1,0 +1,40 @@
+#!/bin/bash
+# tools/vm-run itself: exit statuses pass through, a kernel warning fails
+# the run, and the guest sees the project writable and the host read-only.
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+vm=$top/tools/vm-run
+n=0 failed=0
+tap() {	# tap OK DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
+}
+echo "TAP version 13"
+export KBITS_VM_QUIET=1
+
+"$vm" --timeout 120 -- true >/dev/null 2>&1; tap $? "vm-run -- true passes"
+
+"$vm" --timeout 120 -- false >/dev/null 2>&1; rc=$?
+[ $rc -eq 1 ]; tap $? "vm-run -- false fails with the command's status (got $rc)"
+
+"$vm" --timeout 120 -- sh -c 'exit 7' >/dev/null 2>&1; rc=$?
+[ $rc -eq 7 ]; tap $? "vm-run passes exit status 7 through (got $rc)"
+
+out=$("$vm" --timeout 120 -- sh -c 'echo "WARNING: CPU: 0 PID: 1 at kbits-test" >/dev/kmsg; echo still-ran' 2>&1); rc=$?
+[ $rc -ne 0 ]; tap $? "a WARNING in the guest kernel log fails the run (got $rc)"
+grep -q still-ran <<<"$out"; tap $? "the command's output is streamed"
+
+mark=build/vm-run-test.$$
+out=$("$vm" --timeout 120 -- sh -c "touch $mark && ! touch /usr/kbits-should-not-exist 2>/dev/null && id -u" 2>&1); rc=$?
+[ $rc -eq 0 ] && [ -f "$top/$mark" ] && [ ! -e /usr/kbits-should-not-exist ]
+tap $? "project writable, host root read-only in the guest (status $rc)"
+rm -f "$top/$mark"
+
+"$vm" --timeout 20 -- sleep 300 >/dev/null 2>&1; rc=$?
+[ $rc -ne 0 ]; tap $? "the timeout fails a hung command (got $rc)"
+
+for s in 6.1 6.12; do
+	rel=$("$vm" --kernel "$s" --timeout 120 -- uname -r 2>/dev/null | tr -d '\r')
+	case "$rel" in "$s".*) tap 0 "--kernel $s boots $rel" ;; *) tap 1 "--kernel $s boots a $s kernel (got '$rel')" ;; esac
+done
+echo "1..$n"
+exit $failed

@@ -1,0 +1,2 @@
+# Userspace programs: grows with libkbits, kbitsd and kbitsctl.
+userspace:
