@@ -22,3 +22,7 @@ $(BUILD)/tests/host/%: tests/host/%.c include/uapi/linux/kbits.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(@:$(TOP)/%=%)"
 	@$(CC) $(CFLAGS) $(KBITS_CFLAGS) -Wpadded -fsanitize=address,undefined -o $@ $<
+
+# Further test fragments (tests/<suite>/<suite>.mk) add their own targets
+# as prerequisites of "tests".
+include $(wildcard tests/*/*.mk)

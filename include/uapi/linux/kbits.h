@@ -3,32 +3,116 @@
  * kbits: the Background Intelligent Transfer Service for Linux.
  *
  * This header is the whole ABI between kbits.ko and userspace: the ioctls
- * of /dev/kbits and the generic netlink family "kbits".
+ * of /dev/kbits and the generic netlink family "kbits". The job model is
+ * BITS's (IBackgroundCopyManager, IBackgroundCopyJob): its states,
+ * priorities, timers, error contexts and notify flags keep their values.
  *
- * Rules every definition here follows:
- *  - fixed-width types only; pointers travel as __u64; explicit padding
- *    and reserved fields, which must be zero on input (-EINVAL otherwise);
- *  - structs that will grow start with their own size and are read with
- *    copy_struct_from_user(): a shorter (older) struct works, unknown
- *    non-zero tail bytes get -E2BIG;
+ * Rules every definition here follows
+ * ===================================
+ *  - fixed-width types only; pointers travel as __u64; explicit padding and
+ *    reserved fields, which must be zero on input (-EINVAL otherwise);
+ *  - structs that grow start with "__u32 size", set by the caller to the
+ *    sizeof() it was compiled with, and are read with copy_struct_from_user():
+ *    a shorter (older) struct works, unknown non-zero tail bytes get -E2BIG.
+ *    Output is written up to min(size, kernel's size). For these ioctls the
+ *    size encoded in the ioctl number is ignored: the size field rules;
+ *  - strings are (pointer, length) pairs without a NUL; lengths count bytes
+ *    and are bounded (KBITS_*_MAX); a string may not contain NUL bytes.
+ *    Getters take a buffer and its capacity in the length field and return
+ *    the value's length there; a buffer too small gets -ERANGE (with the
+ *    needed length written back), like getxattr();
  *  - unknown ioctls get -ENOTTY, unknown flag bits -EINVAL.
  *
- * ioctls
- * ======
+ * Jobs and who may touch them
+ * ===========================
+ * A job is named by a 16-byte GUID the kernel generates (RFC 4122 v4).
+ * Its owner is the kuid of the creating task. Another user's job does not
+ * exist for a caller: every operation on it gets -ENOENT. Administrators
+ * (CAP_SYS_ADMIN in the initial user namespace) see and act on every job
+ * and are exempt from the limits. Limits are module parameters under
+ * /sys/module/kbits/parameters: max_jobs_total (300), max_jobs_per_user
+ * (60), max_files_per_job (200), max_ranges_per_file (500). Errors:
  *
- * KBITS_IOC_VERSION (struct kbits_version, read)
- *   The ABI version (KBITS_ABI_VERSION), the features this module offers
- *   (KBITS_FEATURE_*) and the module instance id: 16 random bytes chosen
- *   at load, so a reload or reboot is visible to whoever kept state.
+ *   -EDQUOT   the caller's max_jobs_per_user is reached
+ *   -EUSERS   the machine's max_jobs_total is reached
+ *   -EMLINK   the job would exceed max_files_per_job (or an upload job
+ *             would have more than one file)
+ *   -E2BIG    a file has more than max_ranges_per_file ranges (also: an
+ *             extensible struct with unknown non-zero tail bytes)
+ *   -ENODATA  Resume of a job without files (BITS's BG_E_EMPTY)
+ *   -ESTALE   the job is final (acknowledged or cancelled) and gone soon
+ *   -EBUSY    the operation is not valid in the job's state (for example
+ *             AddFile after the job transferred, Complete before it did)
+ *   -ENOTCONN Complete or Cancel needs the agent kbitsd, which is not
+ *             attached
+ *
+ * ioctls for everybody
+ * ====================
+ * KBITS_IOC_VERSION       ABI version, features, module instance id.
+ * KBITS_IOC_JOB_CREATE    CreateJob: type and display name in, GUID out.
+ * KBITS_IOC_JOB_ENUM      EnumJobs: GUIDs of the caller's jobs (every
+ *                         user's with KBITS_ENUM_ALL_USERS, administrators
+ *                         only), from a cursor; repeat until count is 0.
+ * KBITS_IOC_JOB_GET_INFO  GetJob and every numeric getter: type, state,
+ *                         priority, owner, progress, times, timers, notify
+ *                         flags, proxy usage, error count and context/code,
+ *                         and the later properties. Extensible.
+ * KBITS_IOC_JOB_SET       Every numeric setter; a mask says which fields.
+ *                         Extensible.
+ * KBITS_IOC_JOB_GET_STRING / KBITS_IOC_JOB_SET_STRING
+ *                         Display name, description, notify command line,
+ *                         proxy list, proxy bypass list, credentials
+ *                         (write-only), custom HTTP headers, reply file
+ *                         name, error description (read-only).
+ * KBITS_IOC_JOB_ADD_FILES AddFile / AddFileSet: a batch of (URL, path,
+ *                         ranges). All or nothing.
+ * KBITS_IOC_JOB_GET_FILE  EnumFiles: one file by index (the cursor), with
+ *                         its URL, path, temporary name and progress.
+ * KBITS_IOC_JOB_RESUME, _SUSPEND, _CANCEL, _TAKE_OWNERSHIP
+ *                         struct kbits_job_ref.
+ * KBITS_IOC_JOB_COMPLETE  Complete: waits (interruptibly, at most 60 s) for
+ *                         the agent to rename the files into place and
+ *                         returns its outcome.
+ *
+ * ioctls for the agent (CAP_SYS_ADMIN, on the attached file only)
+ * ===============================================================
+ * KBITS_IOC_AGENT_ATTACH  Makes this open file the agent's (-EBUSY when
+ *                         another one is). Work items are then read() from
+ *                         it as struct kbits_work records, in order; poll()
+ *                         says when one is ready. Closing the file puts
+ *                         every job the agent held back in QUEUED and hands
+ *                         it again on the next attach.
+ * KBITS_IOC_AGENT_REPORT  State, progress (job and file), error.
+ * KBITS_IOC_AGENT_OUTCOME Result of a Complete or Cancel work item.
+ * KBITS_IOC_AGENT_RESTORE Recreates a job from the agent's store with its
+ *                         GUID, owner, properties, files and progress.
+ * The agent also uses the client ioctls on its file, as an administrator;
+ * KBITS_IOC_JOB_GET_STRING of KBITS_STR_CREDENTIALS works only there.
  *
  * Generic netlink family "kbits", version KBITS_GENL_VERSION
- * ===========================================================
- *
- * Multicast group "events" (KBITS_GENL_MCGRP_EVENTS).
+ * ==========================================================
+ * Not per-netns-privileged; queries apply the job permissions above.
  *
  * KBITS_CMD_GET_VERSION (doit)
- *   Reply: KBITS_A_ABI_VERSION (u32), KBITS_A_FEATURES (u64),
- *   KBITS_A_INSTANCE_ID (16 bytes).
+ *   Reply: KBITS_A_ABI_VERSION, KBITS_A_FEATURES, KBITS_A_INSTANCE_ID.
+ * KBITS_CMD_GET_JOB (doit with KBITS_A_JOB_ID; dumpit without)
+ *   Reply per job: KBITS_A_JOB_ID, KBITS_A_OWNER_UID, KBITS_A_TYPE,
+ *   KBITS_A_PRIORITY, KBITS_A_STATE, KBITS_A_BYTES_TOTAL,
+ *   KBITS_A_BYTES_TRANSFERRED, KBITS_A_FILES_TOTAL,
+ *   KBITS_A_FILES_TRANSFERRED, KBITS_A_ERROR_COUNT, KBITS_A_ERROR_CODE,
+ *   KBITS_A_ERROR_CONTEXT. A dump is consistent: when the registry changed
+ *   during it, the message carries NLM_F_DUMP_INTR and the caller retries.
+ * KBITS_CMD_GET_ACCOUNT (doit for the caller's own uid, or KBITS_A_UID;
+ *   dumpit: own account, every account for administrators)
+ *   Reply: KBITS_A_UID, KBITS_A_ACCT_JOBS, KBITS_A_ACCT_FILES,
+ *   KBITS_A_ACCT_BYTES_DOWN, KBITS_A_ACCT_BYTES_UP, KBITS_A_ACCT_REFUSALS.
+ *
+ * Multicast group "events": one message per event, command KBITS_CMD_EVENT,
+ * KBITS_A_EVENT (enum kbits_event) plus the job attributes of GET_JOB
+ * (ids, owner, type, priority, state, progress, error code and context;
+ * never names, URLs or paths). Progress events are rate-limited to two per
+ * second per job. Listeners must be able to ask GET_JOB for the details,
+ * which applies the usual permissions.
  */
 #ifndef _UAPI_LINUX_KBITS_H
 #define _UAPI_LINUX_KBITS_H
@@ -46,7 +130,77 @@
 
 /* Features, reported by KBITS_IOC_VERSION and KBITS_CMD_GET_VERSION. */
 #define KBITS_FEATURE_NETLINK		_BITULL(0)	/* family "kbits" */
-#define KBITS_FEATURE_ALL		(KBITS_FEATURE_NETLINK)
+#define KBITS_FEATURE_JOBS		_BITULL(1)	/* the job ioctls */
+#define KBITS_FEATURE_AGENT		_BITULL(2)	/* the agent channel */
+#define KBITS_FEATURE_ALL		(KBITS_FEATURE_NETLINK | \
+					 KBITS_FEATURE_JOBS | \
+					 KBITS_FEATURE_AGENT)
+
+/* Bounds of strings and batches (bytes, without a NUL). */
+#define KBITS_DISPLAY_NAME_MAX		256
+#define KBITS_DESCRIPTION_MAX		1024
+#define KBITS_URL_MAX			2200
+#define KBITS_PATH_MAX			4096
+#define KBITS_NOTIFY_CMDLINE_MAX	4096
+#define KBITS_PROXY_LIST_MAX		4096
+#define KBITS_CREDENTIALS_MAX		1024
+#define KBITS_HTTP_HEADERS_MAX		16384
+#define KBITS_ERROR_DESC_MAX		1024
+#define KBITS_ENUM_MAX			1024	/* GUIDs per KBITS_IOC_JOB_ENUM */
+#define KBITS_ADD_FILES_MAX		200	/* files per KBITS_IOC_JOB_ADD_FILES */
+
+#define KBITS_UNKNOWN			(~0ULL)	/* a byte count not known yet */
+
+/* Job types (BG_JOB_TYPE). */
+#define KBITS_JOB_DOWNLOAD		0
+#define KBITS_JOB_UPLOAD		1
+#define KBITS_JOB_UPLOAD_REPLY		2
+
+/* Job states (BG_JOB_STATE). */
+#define KBITS_STATE_QUEUED		0
+#define KBITS_STATE_CONNECTING		1
+#define KBITS_STATE_TRANSFERRING	2
+#define KBITS_STATE_SUSPENDED		3
+#define KBITS_STATE_ERROR		4
+#define KBITS_STATE_TRANSIENT_ERROR	5
+#define KBITS_STATE_TRANSFERRED		6
+#define KBITS_STATE_ACKNOWLEDGED	7
+#define KBITS_STATE_CANCELLED		8
+
+/* Priorities (BG_JOB_PRIORITY): a lower value runs first. */
+#define KBITS_PRIORITY_FOREGROUND	0
+#define KBITS_PRIORITY_HIGH		1
+#define KBITS_PRIORITY_NORMAL		2
+#define KBITS_PRIORITY_LOW		3
+
+/* Notify flags (BG_NOTIFY_*). */
+#define KBITS_NOTIFY_JOB_TRANSFERRED	0x1
+#define KBITS_NOTIFY_JOB_ERROR		0x2
+#define KBITS_NOTIFY_DISABLE		0x4
+#define KBITS_NOTIFY_JOB_MODIFICATION	0x8
+#define KBITS_NOTIFY_FILE_TRANSFERRED	0x10
+#define KBITS_NOTIFY_ALL		0x1f
+
+/* Proxy usage (BG_JOB_PROXY_USAGE). */
+#define KBITS_PROXY_PRECONFIG		0
+#define KBITS_PROXY_NO_PROXY		1
+#define KBITS_PROXY_OVERRIDE		2
+#define KBITS_PROXY_AUTODETECT		3
+
+/* Error contexts (BG_ERROR_CONTEXT). */
+#define KBITS_ERROR_CONTEXT_NONE			0
+#define KBITS_ERROR_CONTEXT_UNKNOWN			1
+#define KBITS_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER	2
+#define KBITS_ERROR_CONTEXT_QUEUE_MANAGER_NOTIFICATION	3
+#define KBITS_ERROR_CONTEXT_LOCAL_FILE			4
+#define KBITS_ERROR_CONTEXT_REMOTE_FILE			5
+#define KBITS_ERROR_CONTEXT_GENERAL_TRANSPORT		6
+#define KBITS_ERROR_CONTEXT_REMOTE_APPLICATION		7
+
+/* Defaults (BITS's). */
+#define KBITS_DEFAULT_MIN_RETRY_DELAY		600		/* s */
+#define KBITS_DEFAULT_NO_PROGRESS_TIMEOUT	1209600		/* s, 14 days */
+#define KBITS_DEFAULT_MAX_DOWNLOAD_TIME		7776000		/* s, 90 days */
 
 struct kbits_version {
 	__u32 abi_version;
@@ -56,17 +210,328 @@ struct kbits_version {
 	__u64 reserved[4];
 };
 
+/* KBITS_IOC_JOB_CREATE */
+struct kbits_job_create {
+	__u32 size;		/* sizeof(struct kbits_job_create) */
+	__u32 type;		/* KBITS_JOB_* */
+	__u64 display_name;	/* pointer to the name's bytes */
+	__u32 display_name_len;	/* <= KBITS_DISPLAY_NAME_MAX */
+	__u32 flags;		/* none defined: 0 */
+	__u8 job_id[16];	/* out */
+};
+
+/* KBITS_IOC_JOB_ENUM */
+#define KBITS_ENUM_ALL_USERS	0x1	/* administrators only (-EPERM) */
+#define KBITS_ENUM_FLAGS_ALL	KBITS_ENUM_ALL_USERS
+
+struct kbits_job_enum {
+	__u32 size;
+	__u32 flags;		/* KBITS_ENUM_* */
+	__u64 cursor;		/* in: 0 to start; out: where to go on */
+	__u64 ids;		/* pointer to count x 16-byte GUIDs */
+	__u32 count;		/* in: capacity (<= KBITS_ENUM_MAX); out: filled */
+	__u32 pad;
+};
+
+/* KBITS_IOC_JOB_GET_INFO: job_id in, the rest out. */
+struct kbits_job_info {
+	__u32 size;
+	__u32 flags;		/* none defined: 0 */
+	__u8 job_id[16];
+	__u32 type;
+	__u32 state;
+	__u32 priority;
+	__u32 owner_uid;	/* in the caller's user namespace */
+	__u64 bytes_total;	/* KBITS_UNKNOWN until every size is known */
+	__u64 bytes_transferred;
+	__u32 files_total;
+	__u32 files_transferred;
+	__u64 creation_time;	/* ns since the epoch (CLOCK_REALTIME) */
+	__u64 modification_time;
+	__u64 transfer_completion_time;	/* 0 until transferred */
+	__u32 min_retry_delay;		/* s */
+	__u32 no_progress_timeout;	/* s; 0: every error is fatal */
+	__u32 notify_flags;		/* KBITS_NOTIFY_* */
+	__u32 proxy_usage;		/* KBITS_PROXY_* */
+	__u32 error_count;
+	__u32 error_context;		/* KBITS_ERROR_CONTEXT_* */
+	__s32 error_code;		/* -errno, or an HTTP status */
+	__u32 error_file;		/* index of the file it concerns, or ~0 */
+	/* IBackgroundCopyJob2..5 properties */
+	__u64 max_download_time;	/* s of active transfer */
+	__u64 max_download_size;	/* bytes; 0: no limit */
+	__u32 job_flags;		/* KBITS_JOB_F_* */
+	__u32 credentials_set;		/* 1 when credentials were set */
+	__u64 reply_bytes_total;	/* UPLOAD_REPLY: the reply's size */
+	__u64 reply_bytes_transferred;
+};
+
+/* Job flags (set with KBITS_SET_JOB_FLAGS). */
+#define KBITS_JOB_F_DYNAMIC_CONTENT	0x1	/* no Range, no size check */
+#define KBITS_JOB_F_HTTP_PUT		0x2	/* upload with plain PUT */
+#define KBITS_JOB_F_ALL			0x3
+
+/* KBITS_IOC_JOB_SET: the fields named in mask are set. */
+#define KBITS_SET_PRIORITY		0x001
+#define KBITS_SET_MIN_RETRY_DELAY	0x002
+#define KBITS_SET_NO_PROGRESS_TIMEOUT	0x004
+#define KBITS_SET_NOTIFY_FLAGS		0x008
+#define KBITS_SET_PROXY_USAGE		0x010
+#define KBITS_SET_MAX_DOWNLOAD_TIME	0x020
+#define KBITS_SET_MAX_DOWNLOAD_SIZE	0x040
+#define KBITS_SET_JOB_FLAGS		0x080
+#define KBITS_SET_ALL			0x0ff
+
+struct kbits_job_set {
+	__u32 size;
+	__u32 mask;		/* KBITS_SET_*, at least one */
+	__u8 job_id[16];
+	__u32 priority;
+	__u32 min_retry_delay;
+	__u32 no_progress_timeout;
+	__u32 notify_flags;
+	__u32 proxy_usage;
+	__u32 job_flags;
+	__u64 max_download_time;
+	__u64 max_download_size;
+};
+
+/* String properties (KBITS_IOC_JOB_GET_STRING / _SET_STRING). */
+#define KBITS_STR_DISPLAY_NAME		0
+#define KBITS_STR_DESCRIPTION		1
+#define KBITS_STR_NOTIFY_CMDLINE	2
+#define KBITS_STR_PROXY_LIST		3
+#define KBITS_STR_PROXY_BYPASS		4
+#define KBITS_STR_CREDENTIALS		5	/* write-only for clients */
+#define KBITS_STR_HTTP_HEADERS		6	/* "Name: value\r\n" lines */
+#define KBITS_STR_REPLY_FILE		7	/* UPLOAD_REPLY only */
+#define KBITS_STR_ERROR_DESCRIPTION	8	/* read-only */
+#define KBITS_STR_MAX			8
+
+struct kbits_job_string {
+	__u8 job_id[16];
+	__u32 prop;		/* KBITS_STR_* */
+	__u32 len;		/* set: value length; get: capacity in, length out */
+	__u64 value;		/* pointer */
+	__u32 flags;		/* none defined: 0 */
+	__u32 pad;
+};
+
+/* KBITS_IOC_JOB_ADD_FILES */
+struct kbits_file_range {
+	__u64 offset;
+	__u64 length;		/* KBITS_UNKNOWN: to the end of the file */
+};
+
+struct kbits_file_spec {
+	__u64 url;		/* pointer; http:// or https://, <= KBITS_URL_MAX */
+	__u64 path;		/* pointer; absolute, <= KBITS_PATH_MAX */
+	__u64 ranges;		/* pointer to nr_ranges struct kbits_file_range */
+	__u32 url_len;
+	__u32 path_len;
+	__u32 nr_ranges;	/* <= max_ranges_per_file */
+	__u32 flags;		/* none defined: 0 */
+};
+
+struct kbits_job_add_files {
+	__u32 size;
+	__u32 count;		/* 1..KBITS_ADD_FILES_MAX */
+	__u8 job_id[16];
+	__u64 files;		/* pointer to count struct kbits_file_spec */
+	__u32 spec_size;	/* sizeof(struct kbits_file_spec) */
+	__u32 flags;		/* none defined: 0 */
+};
+
+/* KBITS_IOC_JOB_GET_FILE: job_id, index and the buffers in; the rest out. */
+#define KBITS_FILE_COMPLETED	0x1	/* every byte is on disk and synced */
+
+struct kbits_file_info {
+	__u32 size;
+	__u32 index;		/* 0 .. files_total - 1 */
+	__u8 job_id[16];
+	__u64 url;		/* buffers; lengths: capacity in, length out */
+	__u64 path;
+	__u64 temp_name;
+	__u32 url_len;
+	__u32 path_len;
+	__u32 temp_name_len;
+	__u32 file_flags;	/* out: KBITS_FILE_* */
+	__u64 bytes_total;	/* KBITS_UNKNOWN until known */
+	__u64 bytes_transferred;
+	__u32 nr_ranges;
+	__u32 pad;
+};
+
+/* Resume, Suspend, Cancel, TakeOwnership */
+struct kbits_job_ref {
+	__u8 job_id[16];
+	__u32 flags;		/* none defined: 0 */
+	__u32 pad;
+};
+
+/* KBITS_IOC_JOB_COMPLETE outcome (also the agent's outcome codes). */
+#define KBITS_COMPLETE_ALL	0	/* every file renamed into place */
+#define KBITS_COMPLETE_PARTIAL	1	/* some files: BG_S_PARTIAL_COMPLETE */
+#define KBITS_COMPLETE_FAILED	2	/* none: see error */
+
+struct kbits_job_complete {
+	__u8 job_id[16];
+	__u32 flags;		/* none defined: 0 */
+	__u32 result;		/* out: KBITS_COMPLETE_* */
+	__u32 files_done;	/* out: files renamed into place */
+	__s32 error;		/* out: -errno of the first failure, or 0 */
+};
+
+/* Agent work items, read() from the attached file. */
+#define KBITS_WORK_RUN		1	/* the job is runnable: transfer it */
+#define KBITS_WORK_STOP		2	/* suspended: stop transferring */
+#define KBITS_WORK_CHANGED	3	/* properties or files changed */
+#define KBITS_WORK_COMPLETE	4	/* rename files into place, report */
+#define KBITS_WORK_CANCEL	5	/* delete temporary files, report */
+#define KBITS_WORK_FORGET	6	/* the job left the registry */
+
+struct kbits_work {
+	__u32 type;		/* KBITS_WORK_* */
+	__u32 owner_uid;	/* in the initial user namespace */
+	__u64 seq;		/* 1, 2, 3, ... per attach */
+	__u8 job_id[16];
+	__u32 owner_gid;	/* the creator's gid, initial namespace */
+	__u32 pad;
+};
+
+/* KBITS_IOC_AGENT_REPORT */
+#define KBITS_REPORT_STATE	0x1	/* state */
+#define KBITS_REPORT_PROGRESS	0x2	/* file_index, file bytes */
+#define KBITS_REPORT_ERROR	0x4	/* error_* and error_desc */
+#define KBITS_REPORT_FILE_DONE	0x8	/* file_index is transferred */
+#define KBITS_REPORT_REPLY	0x10	/* reply_bytes_* */
+#define KBITS_REPORT_TEMP_NAME	0x20	/* file_index's temporary name */
+#define KBITS_REPORT_ALL	0x3f
+
+struct kbits_agent_report {
+	__u32 size;
+	__u32 what;		/* KBITS_REPORT_* */
+	__u8 job_id[16];
+	__u32 state;		/* CONNECTING, TRANSFERRING, TRANSIENT_ERROR,
+				 * ERROR, TRANSFERRED or QUEUED */
+	__u32 file_index;
+	__u64 file_bytes_total;
+	__u64 file_bytes_transferred;
+	__u32 error_context;
+	__s32 error_code;
+	__u64 error_desc;	/* pointer */
+	__u32 error_desc_len;
+	__u32 temp_name_len;
+	__u64 temp_name;	/* pointer */
+	__u64 reply_bytes_total;
+	__u64 reply_bytes_transferred;
+};
+
+/* KBITS_IOC_AGENT_OUTCOME: the answer to a COMPLETE or CANCEL work item. */
+struct kbits_agent_outcome {
+	__u8 job_id[16];
+	__u32 work;		/* KBITS_WORK_COMPLETE or KBITS_WORK_CANCEL */
+	__u32 result;		/* KBITS_COMPLETE_* */
+	__u32 files_done;
+	__s32 error;
+};
+
+/* KBITS_IOC_AGENT_RESTORE */
+struct kbits_restore_file {
+	__u64 url;
+	__u64 path;
+	__u64 temp_name;
+	__u64 ranges;
+	__u32 url_len;
+	__u32 path_len;
+	__u32 temp_name_len;
+	__u32 nr_ranges;
+	__u64 bytes_total;
+	__u64 bytes_transferred;
+	__u32 file_flags;	/* KBITS_FILE_* */
+	__u32 pad;
+};
+
+struct kbits_agent_restore {
+	__u32 size;
+	__u32 flags;		/* none defined: 0 */
+	__u8 job_id[16];
+	__u32 owner_uid;	/* initial user namespace */
+	__u32 owner_gid;
+	__u32 type;
+	__u32 state;		/* a non-final state */
+	__u32 priority;
+	__u32 min_retry_delay;
+	__u32 no_progress_timeout;
+	__u32 notify_flags;
+	__u32 proxy_usage;
+	__u32 job_flags;
+	__u64 max_download_time;
+	__u64 max_download_size;
+	__u64 creation_time;
+	__u64 modification_time;
+	__u64 transfer_completion_time;
+	__u32 error_count;
+	__u32 error_context;
+	__s32 error_code;
+	__u32 error_file;
+	__u64 strings[KBITS_STR_MAX + 1];	/* pointers, by KBITS_STR_* */
+	__u32 string_lens[KBITS_STR_MAX + 1];
+	__u32 nr_files;
+	__u64 files;		/* pointer to nr_files struct kbits_restore_file */
+	__u32 file_size;	/* sizeof(struct kbits_restore_file) */
+	__u32 pad;
+};
+
 #define KBITS_IOC_MAGIC		0xB8
 
 #define KBITS_IOC_VERSION	_IOR(KBITS_IOC_MAGIC, 0x00, struct kbits_version)
+#define KBITS_IOC_JOB_CREATE	_IOWR(KBITS_IOC_MAGIC, 0x01, struct kbits_job_create)
+#define KBITS_IOC_JOB_ENUM	_IOWR(KBITS_IOC_MAGIC, 0x02, struct kbits_job_enum)
+#define KBITS_IOC_JOB_GET_INFO	_IOWR(KBITS_IOC_MAGIC, 0x03, struct kbits_job_info)
+#define KBITS_IOC_JOB_SET	_IOW(KBITS_IOC_MAGIC, 0x04, struct kbits_job_set)
+#define KBITS_IOC_JOB_GET_STRING _IOWR(KBITS_IOC_MAGIC, 0x05, struct kbits_job_string)
+#define KBITS_IOC_JOB_SET_STRING _IOW(KBITS_IOC_MAGIC, 0x06, struct kbits_job_string)
+#define KBITS_IOC_JOB_ADD_FILES	_IOW(KBITS_IOC_MAGIC, 0x07, struct kbits_job_add_files)
+#define KBITS_IOC_JOB_GET_FILE	_IOWR(KBITS_IOC_MAGIC, 0x08, struct kbits_file_info)
+#define KBITS_IOC_JOB_RESUME	_IOW(KBITS_IOC_MAGIC, 0x09, struct kbits_job_ref)
+#define KBITS_IOC_JOB_SUSPEND	_IOW(KBITS_IOC_MAGIC, 0x0a, struct kbits_job_ref)
+#define KBITS_IOC_JOB_CANCEL	_IOW(KBITS_IOC_MAGIC, 0x0b, struct kbits_job_ref)
+#define KBITS_IOC_JOB_COMPLETE	_IOWR(KBITS_IOC_MAGIC, 0x0c, struct kbits_job_complete)
+#define KBITS_IOC_JOB_TAKE_OWNERSHIP _IOW(KBITS_IOC_MAGIC, 0x0d, struct kbits_job_ref)
 
+#define KBITS_IOC_AGENT_ATTACH	_IO(KBITS_IOC_MAGIC, 0x40)
+#define KBITS_IOC_AGENT_REPORT	_IOW(KBITS_IOC_MAGIC, 0x41, struct kbits_agent_report)
+#define KBITS_IOC_AGENT_OUTCOME	_IOW(KBITS_IOC_MAGIC, 0x42, struct kbits_agent_outcome)
+#define KBITS_IOC_AGENT_RESTORE	_IOW(KBITS_IOC_MAGIC, 0x43, struct kbits_agent_restore)
+
+/* Generic netlink */
 enum kbits_genl_cmd {
 	KBITS_CMD_UNSPEC,
 	KBITS_CMD_GET_VERSION,
+	KBITS_CMD_GET_JOB,
+	KBITS_CMD_GET_ACCOUNT,
+	KBITS_CMD_EVENT,	/* multicast only */
 	__KBITS_CMD_MAX,
 };
 
 #define KBITS_CMD_MAX (__KBITS_CMD_MAX - 1)
+
+enum kbits_event {
+	KBITS_EVENT_UNSPEC,
+	KBITS_EVENT_CREATED,
+	KBITS_EVENT_MODIFIED,
+	KBITS_EVENT_STATE,
+	KBITS_EVENT_PROGRESS,
+	KBITS_EVENT_FILE_TRANSFERRED,
+	KBITS_EVENT_ERROR,
+	KBITS_EVENT_ACKNOWLEDGED,
+	KBITS_EVENT_CANCELLED,
+	KBITS_EVENT_OWNERSHIP,
+	__KBITS_EVENT_MAX,
+};
+
+#define KBITS_EVENT_MAX (__KBITS_EVENT_MAX - 1)
 
 enum kbits_genl_attr {
 	KBITS_A_UNSPEC,
@@ -74,6 +539,26 @@ enum kbits_genl_attr {
 	KBITS_A_FEATURES,		/* u64 */
 	KBITS_A_INSTANCE_ID,		/* binary, 16 bytes */
 	KBITS_A_PAD,
+	KBITS_A_JOB_ID,			/* binary, 16 bytes */
+	KBITS_A_OWNER_UID,		/* u32 */
+	KBITS_A_TYPE,			/* u32, KBITS_JOB_* */
+	KBITS_A_PRIORITY,		/* u32 */
+	KBITS_A_STATE,			/* u32, KBITS_STATE_* */
+	KBITS_A_BYTES_TOTAL,		/* u64 */
+	KBITS_A_BYTES_TRANSFERRED,	/* u64 */
+	KBITS_A_FILES_TOTAL,		/* u32 */
+	KBITS_A_FILES_TRANSFERRED,	/* u32 */
+	KBITS_A_ERROR_COUNT,		/* u32 */
+	KBITS_A_ERROR_CODE,		/* s32 */
+	KBITS_A_ERROR_CONTEXT,		/* u32 */
+	KBITS_A_EVENT,			/* u32, enum kbits_event */
+	KBITS_A_FILE_INDEX,		/* u32, FILE_TRANSFERRED events */
+	KBITS_A_UID,			/* u32 */
+	KBITS_A_ACCT_JOBS,		/* u32, jobs now */
+	KBITS_A_ACCT_FILES,		/* u32, files now */
+	KBITS_A_ACCT_BYTES_DOWN,	/* u64, ever */
+	KBITS_A_ACCT_BYTES_UP,		/* u64, ever */
+	KBITS_A_ACCT_REFUSALS,		/* u64, limit refusals ever */
 	__KBITS_A_LAST,
 };
 
