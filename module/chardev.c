@@ -1,14 +1,52 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /dev/kbits: the misc device and its ioctl dispatch.
+ * /dev/kbits: the misc device, its ioctl dispatch and the client job
+ * operations. User memory is copied in once, validated, and only then is
+ * kbits_lock taken; nothing touches user memory with the lock held.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "kbits.h"
+
+#define KBITS_COMPLETE_TIMEOUT	(60 * HZ)
+/* Extensible-struct ioctls are matched without their encoded size. */
+#define KBITS_IOC_BASE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
+
+int kbits_copy_struct_in(void *dst, size_t ksize, size_t min_size,
+			 const void __user *src)
+{
+	u32 usize;
+	int ret;
+
+	if (get_user(usize, (const u32 __user *)src))
+		return -EFAULT;
+	if (usize < min_size)
+		return -EINVAL;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	ret = copy_struct_from_user(dst, ksize, src, usize);
+	if (ret)
+		return ret;
+	/* The size read first rules: the copy may have raced with a writer. */
+	*(u32 *)dst = usize;
+	return 0;
+}
+
+int kbits_copy_struct_out(void __user *dst, const void *src, size_t ksize)
+{
+	u32 usize = *(const u32 *)src;
+
+	if (copy_to_user(dst, src, min_t(size_t, usize, ksize)))
+		return -EFAULT;
+	return 0;
+}
 
 static long kbits_ioctl_version(void __user *argp)
 {
@@ -20,6 +58,586 @@ static long kbits_ioctl_version(void __user *argp)
 	return 0;
 }
 
+static long kbits_ioctl_create(struct file *file, void __user *argp)
+{
+	struct kbits_job_create __user *uc = argp;
+	struct kbits_job_create c;
+	struct kbits_job *job;
+	char *name;
+	int ret;
+
+	ret = kbits_copy_struct_in(&c, sizeof(c), sizeof(c), argp);
+	if (ret)
+		return ret;
+	if (c.flags || c.type > KBITS_JOB_UPLOAD_REPLY)
+		return -EINVAL;
+	name = kbits_strndup_user(c.display_name, c.display_name_len,
+				  KBITS_DISPLAY_NAME_MAX, false);
+	if (IS_ERR(name))
+		return PTR_ERR(name);
+	job = kbits_job_alloc(c.type, current_euid(), current_egid());
+	if (!job) {
+		kfree(name);
+		return -ENOMEM;
+	}
+	kbits_job_set_string(job, KBITS_STR_DISPLAY_NAME, name, c.display_name_len);
+	/* The caller learns the id before the job exists, never after a fault. */
+	if (copy_to_user(uc->job_id, job->id, sizeof(job->id))) {
+		ret = -EFAULT;
+		goto out_put;
+	}
+
+	mutex_lock(&kbits_lock);
+	ret = kbits_register(job, kbits_is_admin());
+	if (!ret) {
+		kbits_event(job, KBITS_EVENT_CREATED);
+		kbits_agent_queue(job, KBITS_WORK_CHANGED);
+	}
+	mutex_unlock(&kbits_lock);
+out_put:
+	kbits_job_put(job);
+	return ret;
+}
+
+static long kbits_ioctl_enum(struct file *file, void __user *argp)
+{
+	struct kbits_job_enum e;
+	unsigned long cursor;
+	struct kbits_job *job;
+	bool all, admin;
+	u8 *ids;
+	u32 n = 0;
+	int ret;
+
+	ret = kbits_copy_struct_in(&e, sizeof(e), sizeof(e), argp);
+	if (ret)
+		return ret;
+	if ((e.flags & ~KBITS_ENUM_FLAGS_ALL) || e.pad || !e.count ||
+	    e.count > KBITS_ENUM_MAX)
+		return -EINVAL;
+	admin = kbits_is_admin() || kbits_file_is_agent(file);
+	all = e.flags & KBITS_ENUM_ALL_USERS;
+	if (all && !admin)
+		return -EPERM;
+	ids = kvmalloc_array(e.count, 16, GFP_KERNEL);
+	if (!ids)
+		return -ENOMEM;
+
+	cursor = e.cursor;
+	mutex_lock(&kbits_lock);
+	while (n < e.count && cursor != ULONG_MAX) {
+		job = kbits_next_visible(&cursor, all);
+		if (!job)
+			break;
+		memcpy(ids + 16 * n++, job->id, 16);
+	}
+	mutex_unlock(&kbits_lock);
+
+	e.cursor = cursor;
+	e.count = n;
+	ret = -EFAULT;
+	if (copy_to_user(u64_to_user_ptr(e.ids), ids, 16 * n))
+		goto out_free;
+	ret = kbits_copy_struct_out(argp, &e, sizeof(e));
+out_free:
+	kvfree(ids);
+	return ret;
+}
+
+static long kbits_ioctl_get_info(struct file *file, void __user *argp)
+{
+	struct kbits_job_info info;
+	struct kbits_job *job;
+	bool admin;
+	int ret;
+
+	ret = kbits_copy_struct_in(&info, sizeof(info), KBITS_JOB_INFO_SIZE_VER0, argp);
+	if (ret)
+		return ret;
+	if (info.flags)
+		return -EINVAL;
+	admin = kbits_is_admin() || kbits_file_is_agent(file);
+
+	mutex_lock(&kbits_lock);
+	job = kbits_lookup_visible(info.job_id, admin);
+	if (job)
+		kbits_job_fill_info(job, &info, current_user_ns());
+	mutex_unlock(&kbits_lock);
+	if (!job)
+		return -ENOENT;
+	return kbits_copy_struct_out(argp, &info, sizeof(info));
+}
+
+static int kbits_check_set(const struct kbits_job_set *s, u32 type)
+{
+	u32 mask = s->mask;
+
+	if (!mask || (mask & ~KBITS_SET_ALL))
+		return -EINVAL;
+	if (s->size < KBITS_JOB_SET_SIZE_VER1 &&
+	    (mask & (KBITS_SET_MAX_DOWNLOAD_TIME | KBITS_SET_MAX_DOWNLOAD_SIZE |
+		     KBITS_SET_JOB_FLAGS)))
+		return -EINVAL;
+	if ((mask & KBITS_SET_PRIORITY) && s->priority > KBITS_PRIORITY_LOW)
+		return -EINVAL;
+	if ((mask & KBITS_SET_NOTIFY_FLAGS) && (s->notify_flags & ~KBITS_NOTIFY_ALL))
+		return -EINVAL;
+	if ((mask & KBITS_SET_PROXY_USAGE) && s->proxy_usage > KBITS_PROXY_AUTODETECT)
+		return -EINVAL;
+	if (mask & KBITS_SET_JOB_FLAGS) {
+		if (s->job_flags & ~KBITS_JOB_F_ALL)
+			return -EINVAL;
+		if ((s->job_flags & KBITS_JOB_F_HTTP_PUT) && type != KBITS_JOB_UPLOAD)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static long kbits_ioctl_set(struct file *file, void __user *argp)
+{
+	struct kbits_job_set s;
+	struct kbits_job *job;
+	bool admin;
+	int ret;
+
+	ret = kbits_copy_struct_in(&s, sizeof(s), KBITS_JOB_SET_SIZE_VER0, argp);
+	if (ret)
+		return ret;
+	admin = kbits_is_admin() || kbits_file_is_agent(file);
+
+	mutex_lock(&kbits_lock);
+	job = kbits_lookup_visible(s.job_id, admin);
+	ret = -ENOENT;
+	if (!job)
+		goto out_unlock;
+	ret = kbits_check_set(&s, job->type);
+	if (ret)
+		goto out_unlock;
+	if (s.mask & KBITS_SET_PRIORITY)
+		job->priority = s.priority;
+	if (s.mask & KBITS_SET_MIN_RETRY_DELAY)
+		job->min_retry_delay = s.min_retry_delay;
+	if (s.mask & KBITS_SET_NO_PROGRESS_TIMEOUT)
+		job->no_progress_timeout = s.no_progress_timeout;
+	if (s.mask & KBITS_SET_NOTIFY_FLAGS)
+		job->notify_flags = s.notify_flags;
+	if (s.mask & KBITS_SET_PROXY_USAGE)
+		job->proxy_usage = s.proxy_usage;
+	if (s.mask & KBITS_SET_MAX_DOWNLOAD_TIME)
+		job->max_download_time = s.max_download_time;
+	if (s.mask & KBITS_SET_MAX_DOWNLOAD_SIZE)
+		job->max_download_size = s.max_download_size;
+	if (s.mask & KBITS_SET_JOB_FLAGS)
+		job->job_flags = s.job_flags;
+	kbits_job_touch(job);
+	kbits_event(job, KBITS_EVENT_MODIFIED);
+	kbits_agent_queue(job, KBITS_WORK_CHANGED);
+out_unlock:
+	mutex_unlock(&kbits_lock);
+	return ret;
+}
+
+static const u32 kbits_string_max[KBITS_STR_MAX + 1] = {
+	[KBITS_STR_DISPLAY_NAME] = KBITS_DISPLAY_NAME_MAX,
+	[KBITS_STR_DESCRIPTION] = KBITS_DESCRIPTION_MAX,
+	[KBITS_STR_NOTIFY_CMDLINE] = KBITS_NOTIFY_CMDLINE_MAX,
+	[KBITS_STR_PROXY_LIST] = KBITS_PROXY_LIST_MAX,
+	[KBITS_STR_PROXY_BYPASS] = KBITS_PROXY_LIST_MAX,
+	[KBITS_STR_CREDENTIALS] = KBITS_CREDENTIALS_MAX,
+	[KBITS_STR_HTTP_HEADERS] = KBITS_HTTP_HEADERS_MAX,
+	[KBITS_STR_REPLY_FILE] = KBITS_PATH_MAX,
+	[KBITS_STR_ERROR_DESCRIPTION] = KBITS_ERROR_DESC_MAX,
+};
+
+u32 kbits_string_limit(u32 prop)
+{
+	return prop <= KBITS_STR_MAX ? kbits_string_max[prop] : 0;
+}
+
+static long kbits_ioctl_get_string(struct file *file, void __user *argp)
+{
+	struct kbits_job_string __user *us = argp;
+	struct kbits_job_string s;
+	struct kbits_job *job;
+	char *value = NULL;
+	bool agent;
+	u32 len = 0;
+	int ret;
+
+	if (copy_from_user(&s, argp, sizeof(s)))
+		return -EFAULT;
+	if (s.flags || s.pad || s.prop > KBITS_STR_MAX)
+		return -EINVAL;
+	agent = kbits_file_is_agent(file);
+	if (s.prop == KBITS_STR_CREDENTIALS && !agent)
+		return -EACCES;
+
+	mutex_lock(&kbits_lock);
+	job = kbits_lookup_visible(s.job_id, agent || kbits_is_admin());
+	ret = -ENOENT;
+	if (!job)
+		goto out_unlock;
+	ret = -EINVAL;
+	if (s.prop == KBITS_STR_REPLY_FILE && job->type != KBITS_JOB_UPLOAD_REPLY)
+		goto out_unlock;
+	ret = 0;
+	len = job->string_lens[s.prop];
+	if (len) {
+		value = kmemdup(job->strings[s.prop], len, GFP_KERNEL);
+		if (!value)
+			ret = -ENOMEM;
+	}
+out_unlock:
+	mutex_unlock(&kbits_lock);
+	if (ret)
+		return ret;
+
+	if (len > s.len)
+		ret = -ERANGE;
+	else if (len && copy_to_user(u64_to_user_ptr(s.value), value, len))
+		ret = -EFAULT;
+	if (ret != -EFAULT && put_user(len, &us->len))
+		ret = -EFAULT;
+	kfree_sensitive(value);
+	return ret;
+}
+
+static long kbits_ioctl_set_string(struct file *file, void __user *argp)
+{
+	struct kbits_job_string s;
+	struct kbits_job *job;
+	char *value;
+	int ret;
+
+	if (copy_from_user(&s, argp, sizeof(s)))
+		return -EFAULT;
+	if (s.flags || s.pad || s.prop > KBITS_STR_MAX)
+		return -EINVAL;
+	if (s.prop == KBITS_STR_ERROR_DESCRIPTION)
+		return -EACCES;
+	value = kbits_strndup_user(s.value, s.len, kbits_string_max[s.prop],
+				   s.prop == KBITS_STR_REPLY_FILE && s.len);
+	if (IS_ERR(value))
+		return PTR_ERR(value);
+
+	mutex_lock(&kbits_lock);
+	job = kbits_lookup_visible(s.job_id, kbits_is_admin() || kbits_file_is_agent(file));
+	ret = -ENOENT;
+	if (!job)
+		goto out_unlock;
+	ret = -EINVAL;
+	if (s.prop == KBITS_STR_REPLY_FILE && job->type != KBITS_JOB_UPLOAD_REPLY)
+		goto out_unlock;
+	kbits_job_set_string(job, s.prop, value, s.len);
+	value = NULL;
+	kbits_job_touch(job);
+	kbits_event(job, KBITS_EVENT_MODIFIED);
+	kbits_agent_queue(job, KBITS_WORK_CHANGED);
+	ret = 0;
+out_unlock:
+	mutex_unlock(&kbits_lock);
+	kfree_sensitive(value);
+	return ret;
+}
+
+static void kbits_free_files(struct kbits_file **files, u32 count)
+{
+	u32 i;
+
+	for (i = 0; i < count; i++)
+		kbits_file_free(files[i]);
+	kvfree(files);
+}
+
+static long kbits_ioctl_add_files(struct file *file, void __user *argp)
+{
+	struct kbits_job_add_files a;
+	struct kbits_file **files;
+	struct kbits_job *job;
+	struct kbits_account *acct;
+	bool admin;
+	u32 i, max_ranges;
+	int ret;
+
+	ret = kbits_copy_struct_in(&a, sizeof(a), sizeof(a), argp);
+	if (ret)
+		return ret;
+	if (a.flags || !a.count || a.count > KBITS_ADD_FILES_MAX ||
+	    a.spec_size < sizeof(struct kbits_file_spec) || a.spec_size > PAGE_SIZE)
+		return -EINVAL;
+	admin = kbits_is_admin() || kbits_file_is_agent(file);
+	max_ranges = admin ? KBITS_HARD_MAX_RANGES : READ_ONCE(kbits_max_ranges_per_file);
+
+	files = kvcalloc(a.count, sizeof(*files), GFP_KERNEL);
+	if (!files)
+		return -ENOMEM;
+	for (i = 0; i < a.count; i++) {
+		struct kbits_file_spec spec;
+		struct kbits_file *f;
+
+		ret = copy_struct_from_user(&spec, sizeof(spec),
+					    u64_to_user_ptr(a.files + (u64)i * a.spec_size),
+					    a.spec_size);
+		if (ret)
+			goto out_free;
+		ret = -EINVAL;
+		if (spec.flags)
+			goto out_free;
+		f = kbits_file_from_user(spec.url, spec.url_len, spec.path, spec.path_len,
+					 spec.ranges, spec.nr_ranges, max_ranges);
+		if (IS_ERR(f)) {
+			ret = PTR_ERR(f);
+			if (ret == -E2BIG) {
+				mutex_lock(&kbits_lock);
+				kbits_account_refused(current_euid());
+				mutex_unlock(&kbits_lock);
+			}
+			goto out_free;
+		}
+		files[i] = f;
+	}
+
+	mutex_lock(&kbits_lock);
+	job = kbits_lookup_visible(a.job_id, admin);
+	ret = -ENOENT;
+	if (!job)
+		goto out_unlock;
+	ret = -EBUSY;
+	if (job->state == KBITS_STATE_TRANSFERRED || job->completing)
+		goto out_unlock;
+	ret = -EMLINK;
+	if (job->type != KBITS_JOB_DOWNLOAD && job->nr_files + a.count > 1)
+		goto out_unlock;
+	if (!admin && job->nr_files + a.count > kbits_max_files_per_job) {
+		kbits_account_refused(current_euid());
+		goto out_unlock;
+	}
+	ret = kbits_job_add_files(job, files, a.count);
+	if (ret)
+		goto out_unlock;
+	acct = kbits_account_find(from_kuid(&init_user_ns, job->owner));
+	if (acct)
+		acct->files += a.count;
+	kbits_job_touch(job);
+	kbits_event(job, KBITS_EVENT_MODIFIED);
+	kbits_agent_queue(job, KBITS_WORK_CHANGED);
+	mutex_unlock(&kbits_lock);
+	kvfree(files);
+	return 0;
+
+out_unlock:
+	mutex_unlock(&kbits_lock);
+out_free:
+	kbits_free_files(files, a.count);
+	return ret;
+}
+
+/* Copies a kernel string out to a (buffer, capacity) pair; -ERANGE if short. */
+static int kbits_string_out(u64 ubuf, u32 *ulen, const char *s, u32 len)
+{
+	u32 cap = *ulen;
+
+	*ulen = len;
+	if (len > cap)
+		return -ERANGE;
+	if (len && copy_to_user(u64_to_user_ptr(ubuf), s, len))
+		return -EFAULT;
+	return 0;
+}
+
+static long kbits_ioctl_get_file(struct file *file, void __user *argp)
+{
+	struct kbits_file_info fi;
+	struct kbits_file *f;
+	struct kbits_job *job;
+	char *url = NULL, *path = NULL, *temp = NULL;
+	u32 url_len = 0, path_len = 0, temp_len = 0;
+	int ret, r;
+
+	ret = kbits_copy_struct_in(&fi, sizeof(fi), sizeof(fi), argp);
+	if (ret)
+		return ret;
+	if (fi.pad)
+		return -EINVAL;
+
+	mutex_lock(&kbits_lock);
+	job = kbits_lookup_visible(fi.job_id, kbits_is_admin() || kbits_file_is_agent(file));
+	ret = -ENOENT;
+	if (!job)
+		goto out_unlock;
+	ret = -ENXIO;
+	if (fi.index >= job->nr_files)
+		goto out_unlock;
+	f = job->files[fi.index];
+	ret = -ENOMEM;
+	url = kmemdup(f->url, f->url_len + 1, GFP_KERNEL);
+	path = kmemdup(f->path, f->path_len + 1, GFP_KERNEL);
+	if (f->temp_name)
+		temp = kmemdup(f->temp_name, f->temp_name_len + 1, GFP_KERNEL);
+	if (!url || !path || (f->temp_name && !temp))
+		goto out_unlock;
+	url_len = f->url_len;
+	path_len = f->path_len;
+	temp_len = f->temp_name_len;
+	fi.file_flags = f->flags;
+	fi.bytes_total = f->bytes_total;
+	fi.bytes_transferred = f->bytes_transferred;
+	fi.nr_ranges = f->nr_ranges;
+	ret = 0;
+out_unlock:
+	mutex_unlock(&kbits_lock);
+	if (!ret) {
+		r = kbits_string_out(fi.url, &fi.url_len, url, url_len);
+		ret = r;
+		r = kbits_string_out(fi.path, &fi.path_len, path, path_len);
+		ret = ret ?: r;
+		r = kbits_string_out(fi.temp_name, &fi.temp_name_len, temp, temp_len);
+		ret = ret ?: r;
+		if (ret != -EFAULT && kbits_copy_struct_out(argp, &fi, sizeof(fi)))
+			ret = -EFAULT;
+	}
+	kfree(url);
+	kfree(path);
+	kfree(temp);
+	return ret;
+}
+
+/* Resume, Suspend, Cancel and TakeOwnership share their argument. */
+static long kbits_ioctl_job_action(struct file *file, unsigned int cmd, void __user *argp)
+{
+	struct kbits_account *from, *to;
+	struct kbits_job_ref r;
+	struct kbits_job *job;
+	bool admin;
+	int ret = 0;
+
+	if (copy_from_user(&r, argp, sizeof(r)))
+		return -EFAULT;
+	if (r.flags || r.pad)
+		return -EINVAL;
+	admin = kbits_is_admin() || kbits_file_is_agent(file);
+
+	mutex_lock(&kbits_lock);
+	job = kbits_lookup_visible(r.job_id, admin);
+	if (!job) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	if (job->completing && cmd != KBITS_IOC_JOB_TAKE_OWNERSHIP) {
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+
+	switch (cmd) {
+	case KBITS_IOC_JOB_RESUME:
+		if (job->state == KBITS_STATE_TRANSFERRED) {
+			ret = -EBUSY;
+			break;
+		}
+		if (!job->nr_files) {
+			ret = -ENODATA;
+			break;
+		}
+		/* From TRANSIENT_ERROR too: BITS retries at once on a Resume. */
+		if (job->state == KBITS_STATE_SUSPENDED || job->state == KBITS_STATE_ERROR ||
+		    job->state == KBITS_STATE_TRANSIENT_ERROR) {
+			kbits_job_set_state(job, KBITS_STATE_QUEUED);
+			kbits_agent_run(job);
+		}
+		break;
+	case KBITS_IOC_JOB_SUSPEND:
+		kbits_job_set_state(job, KBITS_STATE_SUSPENDED);
+		kbits_agent_stop(job);
+		break;
+	case KBITS_IOC_JOB_CANCEL:
+		kbits_job_set_state(job, KBITS_STATE_CANCELLED);
+		kbits_event(job, KBITS_EVENT_CANCELLED);
+		job->agent_holds = false;
+		kbits_agent_queue(job, KBITS_WORK_CANCEL);
+		kbits_unregister(job);
+		break;
+	case KBITS_IOC_JOB_TAKE_OWNERSHIP:
+		if (uid_eq(job->owner, current_euid()))
+			break;
+		from = kbits_account_find(from_kuid(&init_user_ns, job->owner));
+		to = kbits_account_get(current_euid());
+		if (!to) {
+			ret = -ENOMEM;
+			break;
+		}
+		if (from) {
+			from->jobs--;
+			from->files -= job->nr_files;
+		}
+		to->jobs++;
+		to->files += job->nr_files;
+		job->owner = current_euid();
+		job->owner_gid = current_egid();
+		kbits_job_touch(job);
+		kbits_event(job, KBITS_EVENT_OWNERSHIP);
+		kbits_agent_queue(job, KBITS_WORK_CHANGED);
+		break;
+	}
+out_unlock:
+	mutex_unlock(&kbits_lock);
+	return ret;
+}
+
+static long kbits_ioctl_complete(struct file *file, void __user *argp)
+{
+	struct kbits_job_complete c;
+	struct kbits_job *job;
+	long left;
+	int ret;
+
+	if (copy_from_user(&c, argp, sizeof(c)))
+		return -EFAULT;
+	if (c.flags || c.result || c.files_done || c.error)
+		return -EINVAL;
+
+	mutex_lock(&kbits_lock);
+	job = kbits_lookup_visible(c.job_id, kbits_is_admin() || kbits_file_is_agent(file));
+	ret = -ENOENT;
+	if (!job)
+		goto out_unlock;
+	ret = -ENOTCONN;
+	if (!kbits_agent_attached())
+		goto out_unlock;
+	ret = -EBUSY;
+	if (job->completing)
+		goto out_unlock;
+	job->completing = true;
+	job->complete_err = 0;
+	reinit_completion(&job->complete_done);
+	job->agent_holds = false;
+	kbits_job_get(job);
+	kbits_agent_queue(job, KBITS_WORK_COMPLETE);
+	mutex_unlock(&kbits_lock);
+
+	left = wait_for_completion_interruptible_timeout(&job->complete_done,
+							 KBITS_COMPLETE_TIMEOUT);
+	mutex_lock(&kbits_lock);
+	if (left > 0) {
+		ret = job->complete_err;
+		c.result = job->complete_out.result;
+		c.files_done = job->complete_out.files_done;
+		c.error = job->complete_out.error;
+	} else {
+		/* The agent may still answer; its outcome then applies unseen. */
+		job->completing = false;
+		ret = left ? -EINTR : -ETIMEDOUT;
+	}
+	mutex_unlock(&kbits_lock);
+	kbits_job_put(job);
+	if (!ret && copy_to_user(argp, &c, sizeof(c)))
+		ret = -EFAULT;
+	return ret;
+
+out_unlock:
+	mutex_unlock(&kbits_lock);
+	return ret;
+}
+
 static long kbits_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *argp = (void __user *)arg;
@@ -27,15 +645,61 @@ static long kbits_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	switch (cmd) {
 	case KBITS_IOC_VERSION:
 		return kbits_ioctl_version(argp);
-	default:
-		return -ENOTTY;
+	case KBITS_IOC_JOB_GET_STRING:
+		return kbits_ioctl_get_string(file, argp);
+	case KBITS_IOC_JOB_SET_STRING:
+		return kbits_ioctl_set_string(file, argp);
+	case KBITS_IOC_JOB_RESUME:
+	case KBITS_IOC_JOB_SUSPEND:
+	case KBITS_IOC_JOB_CANCEL:
+	case KBITS_IOC_JOB_TAKE_OWNERSHIP:
+		return kbits_ioctl_job_action(file, cmd, argp);
+	case KBITS_IOC_JOB_COMPLETE:
+		return kbits_ioctl_complete(file, argp);
+	case KBITS_IOC_AGENT_ATTACH:
+	case KBITS_IOC_AGENT_OUTCOME:
+		return kbits_agent_ioctl(file, cmd, argp);
 	}
+
+	switch (KBITS_IOC_BASE(cmd)) {
+	case KBITS_IOC_BASE(KBITS_IOC_JOB_CREATE):
+		return kbits_ioctl_create(file, argp);
+	case KBITS_IOC_BASE(KBITS_IOC_JOB_ENUM):
+		return kbits_ioctl_enum(file, argp);
+	case KBITS_IOC_BASE(KBITS_IOC_JOB_GET_INFO):
+		return kbits_ioctl_get_info(file, argp);
+	case KBITS_IOC_BASE(KBITS_IOC_JOB_SET):
+		return kbits_ioctl_set(file, argp);
+	case KBITS_IOC_BASE(KBITS_IOC_JOB_ADD_FILES):
+		return kbits_ioctl_add_files(file, argp);
+	case KBITS_IOC_BASE(KBITS_IOC_JOB_GET_FILE):
+		return kbits_ioctl_get_file(file, argp);
+	case KBITS_IOC_BASE(KBITS_IOC_AGENT_REPORT):
+		return kbits_agent_ioctl(file, KBITS_IOC_AGENT_REPORT, argp);
+	case KBITS_IOC_BASE(KBITS_IOC_AGENT_RESTORE):
+		return kbits_agent_ioctl(file, KBITS_IOC_AGENT_RESTORE, argp);
+	}
+	return -ENOTTY;
+}
+
+static ssize_t kbits_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
+{
+	return kbits_agent_read(file, buf, count);
+}
+
+static int kbits_release(struct inode *inode, struct file *file)
+{
+	kbits_agent_release(file);
+	return 0;
 }
 
 static const struct file_operations kbits_fops = {
 	.owner = THIS_MODULE,
 	.unlocked_ioctl = kbits_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.read = kbits_read,
+	.poll = kbits_agent_poll,
+	.release = kbits_release,
 	.llseek = noop_llseek,
 };
 

@@ -43,10 +43,13 @@ out_netlink:
 	return ret;
 }
 
+/* No file of /dev/kbits is open here: each one pins the module. */
 static void __exit kbits_exit(void)
 {
 	kbits_chardev_exit();
 	kbits_netlink_exit();
+	kbits_registry_exit();
+	kbits_accounts_exit();
 	pr_info("unloaded\n");
 }
 

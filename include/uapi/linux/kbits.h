@@ -41,10 +41,24 @@
  *             extensible struct with unknown non-zero tail bytes)
  *   -ENODATA  Resume of a job without files (BITS's BG_E_EMPTY)
  *   -ESTALE   the job is final (acknowledged or cancelled) and gone soon
- *   -EBUSY    the operation is not valid in the job's state (for example
- *             AddFile after the job transferred, Complete before it did)
- *   -ENOTCONN Complete or Cancel needs the agent kbitsd, which is not
- *             attached
+ *   -EBUSY    the operation is not valid in the job's state (AddFile or
+ *             Resume of a TRANSFERRED job), or a Complete of the job is
+ *             already waiting
+ *   -ENOTCONN Complete needs the agent kbitsd, which is not attached
+ *   -ENXIO    KBITS_IOC_JOB_GET_FILE: no file at that index
+ *   -EACCES   KBITS_STR_CREDENTIALS read, or KBITS_STR_ERROR_DESCRIPTION
+ *             written, by a client
+ *
+ * States: a new job is SUSPENDED. Resume (from SUSPENDED, ERROR or
+ * TRANSIENT_ERROR; a no-op while QUEUED, CONNECTING or TRANSFERRING) makes
+ * it QUEUED and hands it to the agent. Suspend works in every non-final
+ * state. Cancel works in every non-final state, at once, with or without
+ * the agent: the job becomes CANCELLED and leaves the registry; the agent
+ * deletes its temporary files (on the CANCEL work item, or on its next
+ * attach when it finds the job gone). Complete works in every non-final
+ * state: the agent renames the transferred files into place and deletes
+ * the rest; ALL or PARTIAL make the job ACKNOWLEDGED and it leaves the
+ * registry; FAILED leaves it in ERROR. Setters on a final job get -ESTALE.
  *
  * ioctls for everybody
  * ====================
@@ -78,12 +92,22 @@
  * ===============================================================
  * KBITS_IOC_AGENT_ATTACH  Makes this open file the agent's (-EBUSY when
  *                         another one is). Work items are then read() from
- *                         it as struct kbits_work records, in order; poll()
- *                         says when one is ready. Closing the file puts
- *                         every job the agent held back in QUEUED and hands
- *                         it again on the next attach.
- * KBITS_IOC_AGENT_REPORT  State, progress (job and file), error.
- * KBITS_IOC_AGENT_OUTCOME Result of a Complete or Cancel work item.
+ *                         it as struct kbits_work records, in order, as
+ *                         many whole records as the buffer holds (a buffer
+ *                         smaller than one record gets -EINVAL); poll()
+ *                         says when one is ready. On attach every runnable
+ *                         job (QUEUED, CONNECTING, TRANSFERRING,
+ *                         TRANSIENT_ERROR) is handed with a RUN item; the
+ *                         agent syncs its store with KBITS_IOC_JOB_ENUM.
+ *                         Closing the file puts every job the agent held
+ *                         back in QUEUED, fails waiting Completes with
+ *                         -ENOTCONN, and the next attach hands them again.
+ *                         read() and the agent ioctls on any other file
+ *                         get -EPERM.
+ * KBITS_IOC_AGENT_REPORT  State, progress (job and file), error. A state
+ *                         report for a job not handed to the agent (it was
+ *                         suspended or completed meanwhile) gets -EAGAIN.
+ * KBITS_IOC_AGENT_OUTCOME Result of a COMPLETE work item.
  * KBITS_IOC_AGENT_RESTORE Recreates a job from the agent's store with its
  *                         GUID, owner, properties, files and progress.
  * The agent also uses the client ioctls on its file, as an administrator;
@@ -266,6 +290,10 @@ struct kbits_job_info {
 	__u64 reply_bytes_transferred;
 };
 
+/* The first version: BITS 1.x properties only. */
+#define KBITS_JOB_INFO_SIZE_VER0	120	/* up to error_file */
+#define KBITS_JOB_INFO_SIZE_VER1	160
+
 /* Job flags (set with KBITS_SET_JOB_FLAGS). */
 #define KBITS_JOB_F_DYNAMIC_CONTENT	0x1	/* no Range, no size check */
 #define KBITS_JOB_F_HTTP_PUT		0x2	/* upload with plain PUT */
@@ -295,6 +323,10 @@ struct kbits_job_set {
 	__u64 max_download_time;
 	__u64 max_download_size;
 };
+
+/* The first version sets BITS 1.x properties only (mask 0x1f). */
+#define KBITS_JOB_SET_SIZE_VER0		44	/* up to proxy_usage */
+#define KBITS_JOB_SET_SIZE_VER1		64
 
 /* String properties (KBITS_IOC_JOB_GET_STRING / _SET_STRING). */
 #define KBITS_STR_DISPLAY_NAME		0
@@ -383,12 +415,18 @@ struct kbits_job_complete {
 };
 
 /* Agent work items, read() from the attached file. */
-#define KBITS_WORK_RUN		1	/* the job is runnable: transfer it */
-#define KBITS_WORK_STOP		2	/* suspended: stop transferring */
-#define KBITS_WORK_CHANGED	3	/* properties or files changed */
-#define KBITS_WORK_COMPLETE	4	/* rename files into place, report */
-#define KBITS_WORK_CANCEL	5	/* delete temporary files, report */
-#define KBITS_WORK_FORGET	6	/* the job left the registry */
+/*
+ * RUN:      runnable: transfer it (again: retry now)
+ * STOP:     suspended: stop transferring
+ * CHANGED:  created, or properties, files or owner changed: fetch and store it
+ * COMPLETE: rename files into place, answer with KBITS_IOC_AGENT_OUTCOME
+ * CANCEL:   cancelled and gone from the registry: delete its temporary files
+ */
+#define KBITS_WORK_RUN		1
+#define KBITS_WORK_STOP		2
+#define KBITS_WORK_CHANGED	3
+#define KBITS_WORK_COMPLETE	4
+#define KBITS_WORK_CANCEL	5
 
 struct kbits_work {
 	__u32 type;		/* KBITS_WORK_* */
@@ -412,8 +450,7 @@ struct kbits_agent_report {
 	__u32 size;
 	__u32 what;		/* KBITS_REPORT_* */
 	__u8 job_id[16];
-	__u32 state;		/* CONNECTING, TRANSFERRING, TRANSIENT_ERROR,
-				 * ERROR, TRANSFERRED or QUEUED */
+	__u32 state;		/* any non-final state but SUSPENDED */
 	__u32 file_index;
 	__u64 file_bytes_total;
 	__u64 file_bytes_transferred;
@@ -427,10 +464,10 @@ struct kbits_agent_report {
 	__u64 reply_bytes_transferred;
 };
 
-/* KBITS_IOC_AGENT_OUTCOME: the answer to a COMPLETE or CANCEL work item. */
+/* KBITS_IOC_AGENT_OUTCOME: the answer to a COMPLETE work item. */
 struct kbits_agent_outcome {
 	__u8 job_id[16];
-	__u32 work;		/* KBITS_WORK_COMPLETE or KBITS_WORK_CANCEL */
+	__u32 work;		/* KBITS_WORK_COMPLETE */
 	__u32 result;		/* KBITS_COMPLETE_* */
 	__u32 files_done;
 	__s32 error;

@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The agent channel: kbitsd attaches on its own open file of /dev/kbits,
+ * reads work items from it in order, and answers with ioctls on it. When
+ * that file closes, every job the agent held goes back to QUEUED and is
+ * handed again on the next attach.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+
+#include "kbits.h"
+
+struct kbits_work_item {
+	struct list_head node;
+	struct kbits_work work;
+};
+
+struct kbits_agent {
+	struct file *file;
+	struct list_head items;		/* under kbits_lock */
+	unsigned int nr_items;
+	u64 seq;
+	wait_queue_head_t wait;
+};
+
+/* The attached agent, or NULL; under kbits_lock. */
+static struct kbits_agent *kbits_agent;
+
+bool kbits_agent_attached(void)
+{
+	lockdep_assert_held(&kbits_lock);
+	return kbits_agent;
+}
+
+/* file->private_data is only ever set on the agent's file. */
+bool kbits_file_is_agent(const struct file *file)
+{
+	return READ_ONCE(file->private_data);
+}
+
+void kbits_agent_queue(struct kbits_job *job, u32 type)
+{
+	struct kbits_agent *agent = kbits_agent;
+	struct kbits_work_item *item;
+
+	lockdep_assert_held(&kbits_lock);
+	if (!agent)
+		return;
+	item = kzalloc(sizeof(*item), GFP_KERNEL);
+	if (!item) {
+		/* The agent resynchronises with a full enumeration on attach. */
+		pr_warn_ratelimited("work item lost: out of memory\n");
+		return;
+	}
+	item->work.type = type;
+	item->work.seq = ++agent->seq;
+	item->work.owner_uid = from_kuid(&init_user_ns, job->owner);
+	item->work.owner_gid = from_kgid(&init_user_ns, job->owner_gid);
+	memcpy(item->work.job_id, job->id, sizeof(item->work.job_id));
+	list_add_tail(&item->node, &agent->items);
+	agent->nr_items++;
+	wake_up_interruptible(&agent->wait);
+}
+
+/* Hands a runnable job to the agent, when there is one. */
+void kbits_agent_run(struct kbits_job *job)
+{
+	lockdep_assert_held(&kbits_lock);
+	if (!kbits_agent)
+		return;
+	job->agent_holds = true;
+	kbits_agent_queue(job, KBITS_WORK_RUN);
+}
+
+void kbits_agent_stop(struct kbits_job *job)
+{
+	lockdep_assert_held(&kbits_lock);
+	if (!job->agent_holds)
+		return;
+	job->agent_holds = false;
+	kbits_agent_queue(job, KBITS_WORK_STOP);
+}
+
+static int kbits_agent_attach(struct file *file)
+{
+	struct kbits_agent *agent;
+	unsigned long cursor = 0;
+	struct kbits_job *job;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	agent = kzalloc(sizeof(*agent), GFP_KERNEL);
+	if (!agent)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&agent->items);
+	init_waitqueue_head(&agent->wait);
+	agent->file = file;
+
+	mutex_lock(&kbits_lock);
+	if (kbits_agent) {
+		mutex_unlock(&kbits_lock);
+		kfree(agent);
+		return -EBUSY;
+	}
+	kbits_agent = agent;
+	WRITE_ONCE(file->private_data, agent);
+	while ((job = kbits_next_visible(&cursor, true))) {
+		if (kbits_state_runnable(job->state)) {
+			kbits_job_set_state(job, KBITS_STATE_QUEUED);
+			kbits_agent_run(job);
+		}
+	}
+	mutex_unlock(&kbits_lock);
+	pr_info("agent attached (pid %d)\n", task_tgid_vnr(current));
+	return 0;
+}
+
+void kbits_agent_release(struct file *file)
+{
+	struct kbits_agent *agent = file->private_data;
+	struct kbits_work_item *item, *tmp;
+	unsigned long cursor = 0;
+	struct kbits_job *job;
+
+	if (!agent)
+		return;
+	mutex_lock(&kbits_lock);
+	while ((job = kbits_next_visible(&cursor, true))) {
+		job->agent_holds = false;
+		if (kbits_state_runnable(job->state))
+			kbits_job_set_state(job, KBITS_STATE_QUEUED);
+		if (job->completing) {
+			job->completing = false;
+			job->complete_err = -ENOTCONN;
+			complete(&job->complete_done);
+		}
+	}
+	list_for_each_entry_safe(item, tmp, &agent->items, node)
+		kfree(item);
+	kbits_agent = NULL;
+	mutex_unlock(&kbits_lock);
+	pr_info("agent detached\n");
+	kfree(agent);
+}
+
+ssize_t kbits_agent_read(struct file *file, char __user *buf, size_t count)
+{
+	struct kbits_agent *agent = file->private_data;
+	struct kbits_work_item *item, *tmp;
+	LIST_HEAD(batch);
+	size_t want, done = 0;
+	int ret;
+
+	if (!agent)
+		return -EPERM;
+	if (count < sizeof(struct kbits_work))
+		return -EINVAL;
+	want = count / sizeof(struct kbits_work);
+
+	for (;;) {
+		mutex_lock(&kbits_lock);
+		list_for_each_entry_safe(item, tmp, &agent->items, node) {
+			if (!want)
+				break;
+			list_move_tail(&item->node, &batch);
+			agent->nr_items--;
+			want--;
+		}
+		mutex_unlock(&kbits_lock);
+		if (!list_empty(&batch))
+			break;
+		if (file->f_flags & O_NONBLOCK)
+			return -EAGAIN;
+		ret = wait_event_interruptible(agent->wait, READ_ONCE(agent->nr_items));
+		if (ret)
+			return ret;
+	}
+
+	list_for_each_entry(item, &batch, node) {
+		if (copy_to_user(buf + done, &item->work, sizeof(item->work)))
+			break;
+		done += sizeof(item->work);
+	}
+
+	mutex_lock(&kbits_lock);
+	want = done / sizeof(struct kbits_work);
+	list_for_each_entry_safe(item, tmp, &batch, node) {
+		if (!want--)
+			break;
+		list_del(&item->node);
+		kfree(item);
+	}
+	/* What could not be delivered goes back to the head, in order. */
+	list_for_each_entry(item, &batch, node)
+		agent->nr_items++;
+	list_splice(&batch, &agent->items);
+	mutex_unlock(&kbits_lock);
+	return done ? done : -EFAULT;
+}
+
+__poll_t kbits_agent_poll(struct file *file, struct poll_table_struct *wait)
+{
+	struct kbits_agent *agent = file->private_data;
+
+	if (!agent)
+		return EPOLLERR;
+	poll_wait(file, &agent->wait, wait);
+	return READ_ONCE(agent->nr_items) ? EPOLLIN | EPOLLRDNORM : 0;
+}
+
+static int kbits_agent_report(void __user *argp)
+{
+	struct kbits_agent_report r;
+	struct kbits_account *acct;
+	struct kbits_file *f = NULL;
+	char *desc = NULL, *temp = NULL;
+	struct kbits_job *job;
+	int ret;
+
+	ret = kbits_copy_struct_in(&r, sizeof(r), sizeof(r), argp);
+	if (ret)
+		return ret;
+	if (!r.what || (r.what & ~KBITS_REPORT_ALL))
+		return -EINVAL;
+	if (r.what & KBITS_REPORT_STATE) {
+		switch (r.state) {
+		case KBITS_STATE_QUEUED:
+		case KBITS_STATE_CONNECTING:
+		case KBITS_STATE_TRANSFERRING:
+		case KBITS_STATE_TRANSIENT_ERROR:
+		case KBITS_STATE_ERROR:
+		case KBITS_STATE_TRANSFERRED:
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if ((r.what & KBITS_REPORT_PROGRESS) && r.file_bytes_total != KBITS_UNKNOWN &&
+	    r.file_bytes_transferred > r.file_bytes_total)
+		return -EINVAL;
+	if ((r.what & KBITS_REPORT_REPLY) && r.reply_bytes_total != KBITS_UNKNOWN &&
+	    r.reply_bytes_transferred > r.reply_bytes_total)
+		return -EINVAL;
+	if (r.what & KBITS_REPORT_ERROR) {
+		if (r.error_context > KBITS_ERROR_CONTEXT_REMOTE_APPLICATION)
+			return -EINVAL;
+		desc = kbits_strndup_user(r.error_desc, r.error_desc_len,
+					  KBITS_ERROR_DESC_MAX, false);
+		if (IS_ERR(desc))
+			return PTR_ERR(desc);
+	}
+	if (r.what & KBITS_REPORT_TEMP_NAME) {
+		temp = kbits_strndup_user(r.temp_name, r.temp_name_len, KBITS_PATH_MAX, false);
+		if (IS_ERR(temp)) {
+			ret = PTR_ERR(temp);
+			temp = NULL;
+			goto out_free;
+		}
+	}
+
+	mutex_lock(&kbits_lock);
+	job = kbits_lookup(r.job_id);
+	ret = -ENOENT;
+	if (!job)
+		goto out_unlock;
+	ret = -ENXIO;
+	if (r.what & (KBITS_REPORT_PROGRESS | KBITS_REPORT_FILE_DONE | KBITS_REPORT_TEMP_NAME)) {
+		if (r.file_index >= job->nr_files)
+			goto out_unlock;
+		f = job->files[r.file_index];
+	}
+	ret = 0;
+	if (r.what & KBITS_REPORT_TEMP_NAME) {
+		kfree(f->temp_name);
+		f->temp_name = temp;
+		f->temp_name_len = r.temp_name_len;
+		temp = NULL;
+	}
+	if (r.what & KBITS_REPORT_PROGRESS) {
+		acct = kbits_account_find(from_kuid(&init_user_ns, job->owner));
+		if (acct && r.file_bytes_transferred > f->bytes_transferred) {
+			u64 delta = r.file_bytes_transferred - f->bytes_transferred;
+
+			if (job->type == KBITS_JOB_DOWNLOAD)
+				acct->bytes_down += delta;
+			else
+				acct->bytes_up += delta;
+		}
+		f->bytes_total = r.file_bytes_total;
+		f->bytes_transferred = r.file_bytes_transferred;
+		job->modification_time = ktime_get_real_ns();
+	}
+	if (r.what & KBITS_REPORT_REPLY) {
+		acct = kbits_account_find(from_kuid(&init_user_ns, job->owner));
+		if (acct && r.reply_bytes_transferred > job->reply_bytes_transferred)
+			acct->bytes_down += r.reply_bytes_transferred -
+					    job->reply_bytes_transferred;
+		job->reply_bytes_total = r.reply_bytes_total;
+		job->reply_bytes_transferred = r.reply_bytes_transferred;
+	}
+	if (r.what & (KBITS_REPORT_PROGRESS | KBITS_REPORT_REPLY))
+		kbits_event_progress(job);
+	if (r.what & KBITS_REPORT_FILE_DONE && !(f->flags & KBITS_FILE_COMPLETED)) {
+		f->flags |= KBITS_FILE_COMPLETED;
+		kbits_event_file(job, r.file_index);
+	}
+	if (r.what & KBITS_REPORT_ERROR) {
+		job->error_count++;
+		job->error_context = r.error_context;
+		job->error_code = r.error_code;
+		job->error_file = r.file_index < job->nr_files ? r.file_index : U32_MAX;
+		kbits_job_set_string(job, KBITS_STR_ERROR_DESCRIPTION, desc, r.error_desc_len);
+		desc = NULL;
+		kbits_job_touch(job);
+	}
+	if (r.what & KBITS_REPORT_STATE) {
+		if (!job->agent_holds) {
+			ret = -EAGAIN;
+			goto out_unlock;
+		}
+		if (r.state == KBITS_STATE_ERROR || r.state == KBITS_STATE_TRANSFERRED)
+			job->agent_holds = false;
+		kbits_job_set_state(job, r.state);
+		if (r.state == KBITS_STATE_ERROR)
+			kbits_event(job, KBITS_EVENT_ERROR);
+	}
+out_unlock:
+	mutex_unlock(&kbits_lock);
+out_free:
+	kfree(desc);
+	kfree(temp);
+	return ret;
+}
+
+static int kbits_agent_outcome(void __user *argp)
+{
+	struct kbits_agent_outcome o;
+	struct kbits_job *job;
+	int ret = 0;
+
+	if (copy_from_user(&o, argp, sizeof(o)))
+		return -EFAULT;
+	if (o.work != KBITS_WORK_COMPLETE || o.result > KBITS_COMPLETE_FAILED ||
+	    o.error > 0)
+		return -EINVAL;
+
+	mutex_lock(&kbits_lock);
+	job = kbits_lookup(o.job_id);
+	if (!job) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	if (job->completing) {
+		memcpy(job->complete_out.job_id, job->id, sizeof(job->id));
+		job->complete_out.result = o.result;
+		job->complete_out.files_done = o.files_done;
+		job->complete_out.error = o.error;
+		job->completing = false;
+		complete(&job->complete_done);
+	}
+	if (o.result == KBITS_COMPLETE_FAILED) {
+		kbits_job_set_state(job, KBITS_STATE_ERROR);
+	} else {
+		kbits_job_set_state(job, KBITS_STATE_ACKNOWLEDGED);
+		kbits_event(job, KBITS_EVENT_ACKNOWLEDGED);
+		kbits_unregister(job);
+	}
+out_unlock:
+	mutex_unlock(&kbits_lock);
+	return ret;
+}
+
+static int kbits_restore_strings(struct kbits_job *job, const struct kbits_agent_restore *r)
+{
+	char *s;
+	u32 i;
+
+	for (i = 0; i <= KBITS_STR_MAX; i++) {
+		if (!r->string_lens[i])
+			continue;
+		s = kbits_strndup_user(r->strings[i], r->string_lens[i],
+				       kbits_string_limit(i), false);
+		if (IS_ERR(s))
+			return PTR_ERR(s);
+		kbits_job_set_string(job, i, s, r->string_lens[i]);
+	}
+	return 0;
+}
+
+static int kbits_restore_files(struct kbits_job *job, const struct kbits_agent_restore *r)
+{
+	struct kbits_restore_file rf;
+	struct kbits_file *f;
+	u32 i;
+	int ret;
+
+	if (!r->nr_files)
+		return 0;
+	job->files = kvcalloc(r->nr_files, sizeof(*job->files), GFP_KERNEL);
+	if (!job->files)
+		return -ENOMEM;
+	for (i = 0; i < r->nr_files; i++) {
+		ret = copy_struct_from_user(&rf, sizeof(rf),
+					    u64_to_user_ptr(r->files + (u64)i * r->file_size),
+					    r->file_size);
+		if (ret)
+			return ret;
+		if ((rf.file_flags & ~KBITS_FILE_COMPLETED) || rf.pad ||
+		    (rf.bytes_total != KBITS_UNKNOWN && rf.bytes_transferred > rf.bytes_total))
+			return -EINVAL;
+		f = kbits_file_from_user(rf.url, rf.url_len, rf.path, rf.path_len,
+					 rf.ranges, rf.nr_ranges, KBITS_HARD_MAX_RANGES);
+		if (IS_ERR(f))
+			return PTR_ERR(f);
+		job->files[job->nr_files++] = f;
+		if (rf.temp_name_len) {
+			f->temp_name = kbits_strndup_user(rf.temp_name, rf.temp_name_len,
+							  KBITS_PATH_MAX, false);
+			if (IS_ERR(f->temp_name)) {
+				ret = PTR_ERR(f->temp_name);
+				f->temp_name = NULL;
+				return ret;
+			}
+			f->temp_name_len = rf.temp_name_len;
+		}
+		f->bytes_total = rf.bytes_total;
+		f->bytes_transferred = rf.bytes_transferred;
+		f->flags = rf.file_flags;
+	}
+	return 0;
+}
+
+static int kbits_agent_restore(void __user *argp)
+{
+	struct kbits_agent_restore r;
+	struct kbits_job *job;
+	kuid_t uid;
+	kgid_t gid;
+	int ret;
+
+	ret = kbits_copy_struct_in(&r, sizeof(r), sizeof(r), argp);
+	if (ret)
+		return ret;
+	uid = make_kuid(&init_user_ns, r.owner_uid);
+	gid = make_kgid(&init_user_ns, r.owner_gid);
+	if (r.flags || r.pad || !uid_valid(uid) || !gid_valid(gid) ||
+	    r.type > KBITS_JOB_UPLOAD_REPLY || r.state > KBITS_STATE_TRANSFERRED ||
+	    r.priority > KBITS_PRIORITY_LOW || (r.notify_flags & ~KBITS_NOTIFY_ALL) ||
+	    r.proxy_usage > KBITS_PROXY_AUTODETECT || (r.job_flags & ~KBITS_JOB_F_ALL) ||
+	    r.error_context > KBITS_ERROR_CONTEXT_REMOTE_APPLICATION ||
+	    r.nr_files > KBITS_HARD_MAX_FILES ||
+	    (r.type != KBITS_JOB_DOWNLOAD && r.nr_files > 1) ||
+	    (r.nr_files && (r.file_size < sizeof(struct kbits_restore_file) ||
+			    r.file_size > PAGE_SIZE)))
+		return -EINVAL;
+
+	job = kbits_job_alloc(r.type, uid, gid);
+	if (!job)
+		return -ENOMEM;
+	memcpy(job->id, r.job_id, sizeof(job->id));
+	job->priority = r.priority;
+	job->min_retry_delay = r.min_retry_delay;
+	job->no_progress_timeout = r.no_progress_timeout;
+	job->notify_flags = r.notify_flags;
+	job->proxy_usage = r.proxy_usage;
+	job->job_flags = r.job_flags;
+	job->max_download_time = r.max_download_time;
+	job->max_download_size = r.max_download_size;
+	job->creation_time = r.creation_time;
+	job->modification_time = r.modification_time;
+	job->transfer_completion_time = r.transfer_completion_time;
+	job->error_count = r.error_count;
+	job->error_context = r.error_context;
+	job->error_code = r.error_code;
+	job->error_file = r.error_file;
+	/* A job that was moving when the registry went away waits its turn again. */
+	job->state = kbits_state_runnable(r.state) ? KBITS_STATE_QUEUED : r.state;
+	ret = kbits_restore_strings(job, &r);
+	if (ret)
+		goto out_put;
+	ret = kbits_restore_files(job, &r);
+	if (ret)
+		goto out_put;
+
+	mutex_lock(&kbits_lock);
+	ret = kbits_register(job, true);
+	if (!ret) {
+		kbits_event(job, KBITS_EVENT_CREATED);
+		if (job->state == KBITS_STATE_QUEUED)
+			kbits_agent_run(job);
+	}
+	mutex_unlock(&kbits_lock);
+out_put:
+	kbits_job_put(job);
+	return ret;
+}
+
+long kbits_agent_ioctl(struct file *file, unsigned int cmd, void __user *argp)
+{
+	if (cmd == KBITS_IOC_AGENT_ATTACH)
+		return kbits_agent_attach(file);
+	if (!kbits_file_is_agent(file))
+		return -EPERM;
+	switch (cmd) {
+	case KBITS_IOC_AGENT_REPORT:
+		return kbits_agent_report(argp);
+	case KBITS_IOC_AGENT_OUTCOME:
+		return kbits_agent_outcome(argp);
+	case KBITS_IOC_AGENT_RESTORE:
+		return kbits_agent_restore(argp);
+	}
+	return -ENOTTY;
+}

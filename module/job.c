@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The job object: its lifetime, its properties and its state machine.
+ * Everything here runs with kbits_lock held unless it says otherwise.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/jiffies.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
+#include <linux/uuid.h>
+
+#include "kbits.h"
+
+struct kbits_job *kbits_job_alloc(u32 type, kuid_t owner, kgid_t gid)
+{
+	struct kbits_job *job;
+
+	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	if (!job)
+		return NULL;
+	kref_init(&job->ref);
+	INIT_HLIST_NODE(&job->by_id);
+	init_completion(&job->complete_done);
+	generate_random_uuid(job->id);
+	job->owner = owner;
+	job->owner_gid = gid;
+	job->type = type;
+	job->state = KBITS_STATE_SUSPENDED;
+	job->priority = KBITS_PRIORITY_NORMAL;
+	job->min_retry_delay = KBITS_DEFAULT_MIN_RETRY_DELAY;
+	job->no_progress_timeout = KBITS_DEFAULT_NO_PROGRESS_TIMEOUT;
+	job->max_download_time = KBITS_DEFAULT_MAX_DOWNLOAD_TIME;
+	job->notify_flags = KBITS_NOTIFY_JOB_TRANSFERRED | KBITS_NOTIFY_JOB_ERROR;
+	job->proxy_usage = KBITS_PROXY_PRECONFIG;
+	job->error_file = U32_MAX;
+	job->creation_time = ktime_get_real_ns();
+	job->modification_time = job->creation_time;
+	return job;
+}
+
+void kbits_file_free(struct kbits_file *f)
+{
+	if (!f)
+		return;
+	kfree(f->url);
+	kfree(f->path);
+	kfree(f->temp_name);
+	kvfree(f->ranges);
+	kfree(f);
+}
+
+static void kbits_job_release(struct kref *ref)
+{
+	struct kbits_job *job = container_of(ref, struct kbits_job, ref);
+	unsigned int i;
+
+	for (i = 0; i < job->nr_files; i++)
+		kbits_file_free(job->files[i]);
+	kvfree(job->files);
+	for (i = 0; i <= KBITS_STR_MAX; i++)
+		kfree_sensitive(job->strings[i]);
+	kfree(job);
+}
+
+void kbits_job_get(struct kbits_job *job)
+{
+	kref_get(&job->ref);
+}
+
+void kbits_job_put(struct kbits_job *job)
+{
+	kref_put(&job->ref, kbits_job_release);
+}
+
+bool kbits_state_final(u32 state)
+{
+	return state == KBITS_STATE_ACKNOWLEDGED || state == KBITS_STATE_CANCELLED;
+}
+
+bool kbits_state_runnable(u32 state)
+{
+	return state == KBITS_STATE_QUEUED || state == KBITS_STATE_CONNECTING ||
+	       state == KBITS_STATE_TRANSFERRING ||
+	       state == KBITS_STATE_TRANSIENT_ERROR;
+}
+
+void kbits_job_touch(struct kbits_job *job)
+{
+	job->modification_time = ktime_get_real_ns();
+}
+
+/* Every state change goes through here so that monitors hear of it. */
+void kbits_job_set_state(struct kbits_job *job, u32 state)
+{
+	if (job->state == state)
+		return;
+	job->state = state;
+	if (state == KBITS_STATE_TRANSFERRED)
+		job->transfer_completion_time = ktime_get_real_ns();
+	kbits_job_touch(job);
+	/* Dumps that raced with a state change are marked inconsistent. */
+	kbits_registry_gen++;
+	kbits_event(job, KBITS_EVENT_STATE);
+}
+
+void kbits_job_recount(const struct kbits_job *job, u64 *total, u64 *done, u32 *files_done)
+{
+	u64 t = 0, d = 0;
+	u32 n = 0, i;
+
+	for (i = 0; i < job->nr_files; i++) {
+		const struct kbits_file *f = job->files[i];
+
+		if (t != KBITS_UNKNOWN)
+			t = f->bytes_total == KBITS_UNKNOWN ? KBITS_UNKNOWN : t + f->bytes_total;
+		d += f->bytes_transferred;
+		if (f->flags & KBITS_FILE_COMPLETED)
+			n++;
+	}
+	*total = t;
+	*done = d;
+	*files_done = n;
+}
+
+void kbits_job_fill_info(const struct kbits_job *job, struct kbits_job_info *info,
+			 struct user_namespace *ns)
+{
+	memcpy(info->job_id, job->id, sizeof(info->job_id));
+	info->type = job->type;
+	info->state = job->state;
+	info->priority = job->priority;
+	info->owner_uid = from_kuid_munged(ns, job->owner);
+	kbits_job_recount(job, &info->bytes_total,
+			  &info->bytes_transferred, &info->files_transferred);
+	info->files_total = job->nr_files;
+	info->creation_time = job->creation_time;
+	info->modification_time = job->modification_time;
+	info->transfer_completion_time = job->transfer_completion_time;
+	info->min_retry_delay = job->min_retry_delay;
+	info->no_progress_timeout = job->no_progress_timeout;
+	info->notify_flags = job->notify_flags;
+	info->proxy_usage = job->proxy_usage;
+	info->error_count = job->error_count;
+	info->error_context = job->error_context;
+	info->error_code = job->error_code;
+	info->error_file = job->error_file;
+	info->max_download_time = job->max_download_time;
+	info->max_download_size = job->max_download_size;
+	info->job_flags = job->job_flags;
+	info->credentials_set = job->strings[KBITS_STR_CREDENTIALS] ? 1 : 0;
+	info->reply_bytes_total = job->reply_bytes_total;
+	info->reply_bytes_transferred = job->reply_bytes_transferred;
+}
+
+/* Takes ownership of value (kmalloc'd, or NULL for an empty string). */
+int kbits_job_set_string(struct kbits_job *job, u32 prop, char *value, u32 len)
+{
+	if (prop > KBITS_STR_MAX) {
+		kfree_sensitive(value);
+		return -EINVAL;
+	}
+	if (!len) {
+		kfree_sensitive(value);
+		value = NULL;
+	}
+	kfree_sensitive(job->strings[prop]);
+	job->strings[prop] = value;
+	job->string_lens[prop] = len;
+	return 0;
+}
+
+/*
+ * Copy a string of len bytes from userspace into a new NUL-terminated
+ * buffer. Embedded NULs are refused; so are relative paths.
+ */
+char *kbits_strndup_user(u64 uptr, u32 len, u32 max, bool path)
+{
+	char *s;
+
+	if (len > max)
+		return ERR_PTR(-EINVAL);
+	s = kmalloc(len + 1, GFP_KERNEL);
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	if (copy_from_user(s, u64_to_user_ptr(uptr), len)) {
+		kfree(s);
+		return ERR_PTR(-EFAULT);
+	}
+	s[len] = '\0';
+	if (memchr(s, '\0', len) || (path && (len == 0 || s[0] != '/'))) {
+		kfree(s);
+		return ERR_PTR(-EINVAL);
+	}
+	return s;
+}
+
+/* http:// or https:// followed by a host; no control characters. */
+int kbits_check_url(const char *url, u32 len)
+{
+	u32 i, rest;
+
+	if (len > 7 && !strncasecmp(url, "http://", 7))
+		rest = 7;
+	else if (len > 8 && !strncasecmp(url, "https://", 8))
+		rest = 8;
+	else
+		return -EINVAL;
+	if (url[rest] == '/')
+		return -EINVAL;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7f)
+			return -EINVAL;
+	return 0;
+}
+
+/* Appends count files; the job takes them over only if it returns 0. */
+int kbits_job_add_files(struct kbits_job *job, struct kbits_file **files, u32 count)
+{
+	struct kbits_file **grown;
+	u32 n = job->nr_files + count;
+
+	grown = kvmalloc_array(n, sizeof(*grown), GFP_KERNEL);
+	if (!grown)
+		return -ENOMEM;
+	if (job->nr_files)
+		memcpy(grown, job->files, job->nr_files * sizeof(*grown));
+	memcpy(grown + job->nr_files, files, count * sizeof(*grown));
+	kvfree(job->files);
+	job->files = grown;
+	job->nr_files = n;
+	return 0;
+}
+
+/* Builds a file from its userspace description: URL, absolute path, ranges. */
+struct kbits_file *kbits_file_from_user(u64 url, u32 url_len, u64 path, u32 path_len,
+					u64 ranges, u32 nr_ranges, u32 max_ranges)
+{
+	struct kbits_file *f;
+	u32 i;
+	int ret;
+
+	if (nr_ranges > max_ranges)
+		return ERR_PTR(-E2BIG);
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return ERR_PTR(-ENOMEM);
+	f->bytes_total = KBITS_UNKNOWN;
+	f->url = kbits_strndup_user(url, url_len, KBITS_URL_MAX, false);
+	if (IS_ERR(f->url)) {
+		ret = PTR_ERR(f->url);
+		f->url = NULL;
+		goto out_free;
+	}
+	f->url_len = url_len;
+	ret = kbits_check_url(f->url, url_len);
+	if (ret)
+		goto out_free;
+	f->path = kbits_strndup_user(path, path_len, KBITS_PATH_MAX, true);
+	if (IS_ERR(f->path)) {
+		ret = PTR_ERR(f->path);
+		f->path = NULL;
+		goto out_free;
+	}
+	f->path_len = path_len;
+	if (nr_ranges) {
+		f->ranges = vmemdup_user(u64_to_user_ptr(ranges),
+					 array_size(nr_ranges, sizeof(*f->ranges)));
+		if (IS_ERR(f->ranges)) {
+			ret = PTR_ERR(f->ranges);
+			f->ranges = NULL;
+			goto out_free;
+		}
+		f->nr_ranges = nr_ranges;
+		ret = -EINVAL;
+		for (i = 0; i < nr_ranges; i++) {
+			const struct kbits_file_range *r = &f->ranges[i];
+
+			if (!r->length)
+				goto out_free;
+			if (r->length != KBITS_UNKNOWN && r->offset + r->length < r->offset)
+				goto out_free;
+		}
+	}
+	return f;
+
+out_free:
+	kbits_file_free(f);
+	return ERR_PTR(ret);
+}
