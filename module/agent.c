@@ -133,6 +133,7 @@ void kbits_agent_release(struct file *file)
 	mutex_lock(&kbits_lock);
 	while ((job = kbits_next_visible(&cursor, true))) {
 		job->agent_holds = false;
+		job->complete_queued = false;
 		if (kbits_state_runnable(job->state))
 			kbits_job_set_state(job, KBITS_STATE_QUEUED);
 		if (job->completing) {
@@ -356,6 +357,12 @@ static int kbits_agent_outcome(void __user *argp)
 		ret = -ENOENT;
 		goto out_unlock;
 	}
+	/* Only a COMPLETE work item may end a job this way. */
+	if (!job->complete_queued) {
+		ret = -EPROTO;
+		goto out_unlock;
+	}
+	job->complete_queued = false;
 	if (job->completing) {
 		memcpy(job->complete_out.job_id, job->id, sizeof(job->id));
 		job->complete_out.result = o.result;

@@ -607,6 +607,7 @@ static long kbits_ioctl_complete(struct file *file, void __user *argp)
 	if (job->completing)
 		goto out_unlock;
 	job->completing = true;
+	job->complete_queued = true;
 	job->complete_err = 0;
 	reinit_completion(&job->complete_done);
 	job->agent_holds = false;
@@ -687,6 +688,13 @@ static ssize_t kbits_read(struct file *file, char __user *buf, size_t count, lof
 	return kbits_agent_read(file, buf, count);
 }
 
+/* misc_open() points private_data at the miscdevice; ours marks the agent. */
+static int kbits_open(struct inode *inode, struct file *file)
+{
+	file->private_data = NULL;
+	return 0;
+}
+
 static int kbits_release(struct inode *inode, struct file *file)
 {
 	kbits_agent_release(file);
@@ -695,6 +703,7 @@ static int kbits_release(struct inode *inode, struct file *file)
 
 static const struct file_operations kbits_fops = {
 	.owner = THIS_MODULE,
+	.open = kbits_open,
 	.unlocked_ioctl = kbits_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.read = kbits_read,

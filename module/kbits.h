@@ -46,6 +46,7 @@ struct kbits_job {
 	bool registered;
 	bool agent_holds;		/* handed to the agent with RUN */
 	bool completing;		/* a Complete waits for the agent */
+	bool complete_queued;		/* the agent owes an OUTCOME */
 
 	u8 id[16];
 	kuid_t owner;

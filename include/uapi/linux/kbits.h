@@ -40,7 +40,6 @@
  *   -E2BIG    a file has more than max_ranges_per_file ranges (also: an
  *             extensible struct with unknown non-zero tail bytes)
  *   -ENODATA  Resume of a job without files (BITS's BG_E_EMPTY)
- *   -ESTALE   the job is final (acknowledged or cancelled) and gone soon
  *   -EBUSY    the operation is not valid in the job's state (AddFile or
  *             Resume of a TRANSFERRED job), or a Complete of the job is
  *             already waiting
@@ -58,7 +57,16 @@
  * attach when it finds the job gone). Complete works in every non-final
  * state: the agent renames the transferred files into place and deletes
  * the rest; ALL or PARTIAL make the job ACKNOWLEDGED and it leaves the
- * registry; FAILED leaves it in ERROR. Setters on a final job get -ESTALE.
+ * registry; FAILED leaves it in ERROR. A final job is gone at once: every
+ * later operation on it gets -ENOENT. A Complete interrupted by a signal
+ * returns -EINTR (after 60 s: -ETIMEDOUT); the agent's outcome still
+ * applies when it comes.
+ *
+ * GUIDs are in RFC 4122 byte order (uuid_t), printed as the kernel's %pUb.
+ * Display names may be empty. Credentials are "user:password" for HTTP
+ * authentication. KBITS_SET_JOB_FLAGS replaces the whole flags word.
+ * Events go to every listener of the group (they name no files or URLs);
+ * monitors filter by owner and fetch details with GET_JOB.
  *
  * ioctls for everybody
  * ====================
@@ -107,7 +115,8 @@
  * KBITS_IOC_AGENT_REPORT  State, progress (job and file), error. A state
  *                         report for a job not handed to the agent (it was
  *                         suspended or completed meanwhile) gets -EAGAIN.
- * KBITS_IOC_AGENT_OUTCOME Result of a COMPLETE work item.
+ * KBITS_IOC_AGENT_OUTCOME Result of a COMPLETE work item (-EPROTO when no
+ *                         COMPLETE item is outstanding for the job).
  * KBITS_IOC_AGENT_RESTORE Recreates a job from the agent's store with its
  *                         GUID, owner, properties, files and progress.
  * The agent also uses the client ioctls on its file, as an administrator;
