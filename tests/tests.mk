@@ -12,7 +12,7 @@ tests: $(KERNEL_TESTS) $(HOST_TESTS)
 
 # The harness is not warning-free under -Wextra: its macros take unused
 # parameters and compare int literals with unsigned fields.
-$(BUILD)/tests/kernel/%: tests/kernel/%.c include/uapi/linux/kbits.h $(BUILD)/linux/.extracted
+$(BUILD)/tests/kernel/%: tests/kernel/%.c $(wildcard tests/kernel/*.h) include/uapi/linux/kbits.h $(BUILD)/linux/.extracted
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(@:$(TOP)/%=%)"
 	@$(CC) $(CFLAGS) $(KBITS_CFLAGS) -Wno-unused-parameter -Wno-sign-compare -I$(KSFT_DIR) $(NL_CFLAGS) \

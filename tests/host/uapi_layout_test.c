@@ -17,6 +17,184 @@ static void check(int ok, const char *what)
 		failed = 1;
 }
 
+#define SIZE(type, bytes) \
+	check(sizeof(struct type) == (bytes), "struct " #type " is " #bytes " bytes")
+#define OFF(type, field, at) \
+	check(offsetof(struct type, field) == (at), #type "." #field " is at offset " #at)
+/* Every __u64 must be 8-byte aligned so i386 and x86_64 agree. */
+#define AL8(type, field) \
+	check(offsetof(struct type, field) % 8 == 0, #type "." #field " is 8-byte aligned")
+
+static void layout_structs(void)
+{
+	SIZE(kbits_job_create, 40);
+	OFF(kbits_job_create, display_name, 8);
+	OFF(kbits_job_create, display_name_len, 16);
+	OFF(kbits_job_create, flags, 20);
+	OFF(kbits_job_create, job_id, 24);
+
+	SIZE(kbits_job_enum, 32);
+	OFF(kbits_job_enum, cursor, 8);
+	OFF(kbits_job_enum, ids, 16);
+	OFF(kbits_job_enum, count, 24);
+
+	SIZE(kbits_job_info, 160);
+	OFF(kbits_job_info, job_id, 8);
+	OFF(kbits_job_info, type, 24);
+	OFF(kbits_job_info, owner_uid, 36);
+	OFF(kbits_job_info, bytes_total, 40);
+	OFF(kbits_job_info, files_total, 56);
+	OFF(kbits_job_info, creation_time, 64);
+	OFF(kbits_job_info, transfer_completion_time, 80);
+	OFF(kbits_job_info, min_retry_delay, 88);
+	OFF(kbits_job_info, error_file, 116);
+	OFF(kbits_job_info, max_download_time, 120);
+	OFF(kbits_job_info, job_flags, 136);
+	OFF(kbits_job_info, reply_bytes_total, 144);
+	OFF(kbits_job_info, reply_bytes_transferred, 152);
+	AL8(kbits_job_info, max_download_size);
+
+	SIZE(kbits_job_set, 64);
+	OFF(kbits_job_set, job_id, 8);
+	OFF(kbits_job_set, priority, 24);
+	OFF(kbits_job_set, job_flags, 44);
+	OFF(kbits_job_set, max_download_time, 48);
+	OFF(kbits_job_set, max_download_size, 56);
+
+	SIZE(kbits_job_string, 40);
+	OFF(kbits_job_string, prop, 16);
+	OFF(kbits_job_string, len, 20);
+	OFF(kbits_job_string, value, 24);
+	OFF(kbits_job_string, flags, 32);
+
+	SIZE(kbits_file_range, 16);
+	SIZE(kbits_file_spec, 40);
+	OFF(kbits_file_spec, ranges, 16);
+	OFF(kbits_file_spec, url_len, 24);
+	OFF(kbits_file_spec, flags, 36);
+
+	SIZE(kbits_job_add_files, 40);
+	OFF(kbits_job_add_files, job_id, 8);
+	OFF(kbits_job_add_files, files, 24);
+	OFF(kbits_job_add_files, spec_size, 32);
+
+	SIZE(kbits_file_info, 88);
+	OFF(kbits_file_info, job_id, 8);
+	OFF(kbits_file_info, url, 24);
+	OFF(kbits_file_info, temp_name, 40);
+	OFF(kbits_file_info, url_len, 48);
+	OFF(kbits_file_info, file_flags, 60);
+	OFF(kbits_file_info, bytes_total, 64);
+	OFF(kbits_file_info, nr_ranges, 80);
+
+	SIZE(kbits_job_ref, 24);
+	OFF(kbits_job_ref, flags, 16);
+
+	SIZE(kbits_job_complete, 32);
+	OFF(kbits_job_complete, result, 20);
+	OFF(kbits_job_complete, error, 28);
+
+	SIZE(kbits_work, 40);
+	OFF(kbits_work, seq, 8);
+	OFF(kbits_work, job_id, 16);
+	OFF(kbits_work, owner_gid, 32);
+
+	SIZE(kbits_agent_report, 96);
+	OFF(kbits_agent_report, job_id, 8);
+	OFF(kbits_agent_report, state, 24);
+	OFF(kbits_agent_report, file_bytes_total, 32);
+	OFF(kbits_agent_report, error_context, 48);
+	OFF(kbits_agent_report, error_desc, 56);
+	OFF(kbits_agent_report, error_desc_len, 64);
+	OFF(kbits_agent_report, temp_name, 72);
+	OFF(kbits_agent_report, reply_bytes_total, 80);
+
+	SIZE(kbits_agent_outcome, 32);
+	OFF(kbits_agent_outcome, work, 16);
+	OFF(kbits_agent_outcome, error, 28);
+
+	SIZE(kbits_restore_file, 72);
+	OFF(kbits_restore_file, ranges, 24);
+	OFF(kbits_restore_file, url_len, 32);
+	OFF(kbits_restore_file, bytes_total, 48);
+	OFF(kbits_restore_file, file_flags, 64);
+
+	SIZE(kbits_agent_restore, 248);
+	OFF(kbits_agent_restore, job_id, 8);
+	OFF(kbits_agent_restore, owner_uid, 24);
+	OFF(kbits_agent_restore, job_flags, 60);
+	OFF(kbits_agent_restore, max_download_time, 64);
+	OFF(kbits_agent_restore, transfer_completion_time, 96);
+	OFF(kbits_agent_restore, error_count, 104);
+	OFF(kbits_agent_restore, strings, 120);
+	OFF(kbits_agent_restore, string_lens, 192);
+	OFF(kbits_agent_restore, nr_files, 228);
+	OFF(kbits_agent_restore, files, 232);
+	OFF(kbits_agent_restore, file_size, 240);
+	check(sizeof(((struct kbits_agent_restore *)0)->strings) / 8 == KBITS_STR_MAX + 1,
+	      "kbits_agent_restore has one string per KBITS_STR_*");
+
+	/* Extensible structs lead with their size. */
+	OFF(kbits_job_create, size, 0);
+	OFF(kbits_job_enum, size, 0);
+	OFF(kbits_job_info, size, 0);
+	OFF(kbits_job_set, size, 0);
+	OFF(kbits_job_add_files, size, 0);
+	OFF(kbits_file_info, size, 0);
+	OFF(kbits_agent_report, size, 0);
+	OFF(kbits_agent_restore, size, 0);
+}
+
+#define IOC(name, dir, nr, type) \
+	check(_IOC_TYPE(name) == KBITS_IOC_MAGIC && _IOC_NR(name) == (nr) && \
+	      _IOC_DIR(name) == (dir) && _IOC_SIZE(name) == sizeof(type), \
+	      #name " is " #dir " " #nr " with " #type)
+
+static void layout_ioctls(void)
+{
+	IOC(KBITS_IOC_VERSION, _IOC_READ, 0x00, struct kbits_version);
+	IOC(KBITS_IOC_JOB_CREATE, _IOC_READ | _IOC_WRITE, 0x01, struct kbits_job_create);
+	IOC(KBITS_IOC_JOB_ENUM, _IOC_READ | _IOC_WRITE, 0x02, struct kbits_job_enum);
+	IOC(KBITS_IOC_JOB_GET_INFO, _IOC_READ | _IOC_WRITE, 0x03, struct kbits_job_info);
+	IOC(KBITS_IOC_JOB_SET, _IOC_WRITE, 0x04, struct kbits_job_set);
+	IOC(KBITS_IOC_JOB_GET_STRING, _IOC_READ | _IOC_WRITE, 0x05, struct kbits_job_string);
+	IOC(KBITS_IOC_JOB_SET_STRING, _IOC_WRITE, 0x06, struct kbits_job_string);
+	IOC(KBITS_IOC_JOB_ADD_FILES, _IOC_WRITE, 0x07, struct kbits_job_add_files);
+	IOC(KBITS_IOC_JOB_GET_FILE, _IOC_READ | _IOC_WRITE, 0x08, struct kbits_file_info);
+	IOC(KBITS_IOC_JOB_RESUME, _IOC_WRITE, 0x09, struct kbits_job_ref);
+	IOC(KBITS_IOC_JOB_SUSPEND, _IOC_WRITE, 0x0a, struct kbits_job_ref);
+	IOC(KBITS_IOC_JOB_CANCEL, _IOC_WRITE, 0x0b, struct kbits_job_ref);
+	IOC(KBITS_IOC_JOB_COMPLETE, _IOC_READ | _IOC_WRITE, 0x0c, struct kbits_job_complete);
+	IOC(KBITS_IOC_JOB_TAKE_OWNERSHIP, _IOC_WRITE, 0x0d, struct kbits_job_ref);
+	check(KBITS_IOC_AGENT_ATTACH == _IO(KBITS_IOC_MAGIC, 0x40), "KBITS_IOC_AGENT_ATTACH is _IO 0x40");
+	IOC(KBITS_IOC_AGENT_REPORT, _IOC_WRITE, 0x41, struct kbits_agent_report);
+	IOC(KBITS_IOC_AGENT_OUTCOME, _IOC_WRITE, 0x42, struct kbits_agent_outcome);
+	IOC(KBITS_IOC_AGENT_RESTORE, _IOC_WRITE, 0x43, struct kbits_agent_restore);
+}
+
+static void layout_values(void)
+{
+	check(KBITS_STATE_QUEUED == 0 && KBITS_STATE_CONNECTING == 1 &&
+	      KBITS_STATE_TRANSFERRING == 2 && KBITS_STATE_SUSPENDED == 3 &&
+	      KBITS_STATE_ERROR == 4 && KBITS_STATE_TRANSIENT_ERROR == 5 &&
+	      KBITS_STATE_TRANSFERRED == 6 && KBITS_STATE_ACKNOWLEDGED == 7 &&
+	      KBITS_STATE_CANCELLED == 8, "job states keep BG_JOB_STATE's values");
+	check(KBITS_PRIORITY_FOREGROUND == 0 && KBITS_PRIORITY_HIGH == 1 &&
+	      KBITS_PRIORITY_NORMAL == 2 && KBITS_PRIORITY_LOW == 3,
+	      "priorities keep BG_JOB_PRIORITY's values");
+	check(KBITS_NOTIFY_ALL == 0x1f, "KBITS_NOTIFY_ALL covers the five notify flags");
+	check(KBITS_SET_ALL == 0xff, "KBITS_SET_ALL covers the eight setters");
+	check(KBITS_REPORT_ALL == 0x3f, "KBITS_REPORT_ALL covers the six report bits");
+	check(KBITS_JOB_F_ALL == (KBITS_JOB_F_DYNAMIC_CONTENT | KBITS_JOB_F_HTTP_PUT),
+	      "KBITS_JOB_F_ALL covers the job flags");
+	check(KBITS_FEATURE_ALL == 0x7, "KBITS_FEATURE_ALL is the three features");
+	check(KBITS_DEFAULT_NO_PROGRESS_TIMEOUT == 14 * 24 * 3600, "no-progress timeout is 14 days");
+	check(KBITS_DEFAULT_MAX_DOWNLOAD_TIME == 90 * 24 * 3600, "max download time is 90 days");
+	check(KBITS_ERROR_CONTEXT_REMOTE_APPLICATION == 7, "error contexts keep BG_ERROR_CONTEXT's values");
+	check(KBITS_CMD_MAX == 4 && KBITS_EVENT_MAX == 9 && KBITS_A_MAX == 24,
+	      "netlink enums end where the header says");
+}
+
 int main(void)
 {
 	printf("TAP version 13\n");
@@ -27,6 +205,9 @@ int main(void)
 	      "KBITS_IOC_VERSION encodes its struct size");
 	check(_IOC_TYPE(KBITS_IOC_VERSION) == KBITS_IOC_MAGIC, "ioctl magic is KBITS_IOC_MAGIC");
 	check((KBITS_FEATURE_ALL & KBITS_FEATURE_NETLINK) != 0, "KBITS_FEATURE_ALL covers every feature");
+	layout_structs();
+	layout_ioctls();
+	layout_values();
 	printf("1..%d\n", n);
 	return failed;
 }

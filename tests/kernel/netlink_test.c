@@ -1,0 +1,797 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The generic netlink family "kbits": GET_JOB (doit and dump) with the
+ * documented attributes and the job permissions, GET_ACCOUNT with counts
+ * that match the registry, and the "events" multicast group: one message
+ * per event, in order, carrying ids, owner, type, priority, state,
+ * progress and error, never names, URLs or paths.
+ */
+#define _GNU_SOURCE
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+
+#include "kselftest_harness.h"
+#include "kbits_test.h"
+
+#define SECRET_NAME	"secret-display-name-7f3a"
+#define SECRET_DESC	"secret-description-91bc"
+#define SECRET_URL	"http://127.0.0.1/secret-url-c0de.bin"
+#define SECRET_PATH	"/tmp/kbits-test/secret-path-beef.bin"
+#define MAX_MSGS	256
+
+/* One parsed message: which attributes came, and their values. */
+struct kmsg {
+	__u8 cmd;
+	__u16 nlflags;
+	int present[KBITS_A_MAX + 1];
+	int unknown_attr;		/* an attribute type above KBITS_A_MAX */
+	int bad_len;			/* an attribute with the wrong size */
+	int leaked;			/* a secret string in the payload */
+	__u8 id[16];
+	__u32 owner, type, priority, state, files_total, files_transferred;
+	__u32 error_count, error_context, event, uid, acct_jobs, acct_files;
+	__s32 error_code;
+	__u64 bytes_total, bytes_transferred, bytes_down, bytes_up, refusals;
+};
+
+struct kreply {
+	int n;
+	int err;	/* the kernel's -errno */
+	int done;
+	int intr;	/* NLM_F_DUMP_INTR seen */
+	struct kmsg m[MAX_MSGS];
+};
+
+static const int attr_len[KBITS_A_MAX + 1] = {
+	[KBITS_A_ABI_VERSION] = 4, [KBITS_A_FEATURES] = 8, [KBITS_A_INSTANCE_ID] = 16,
+	[KBITS_A_JOB_ID] = 16, [KBITS_A_OWNER_UID] = 4, [KBITS_A_TYPE] = 4,
+	[KBITS_A_PRIORITY] = 4, [KBITS_A_STATE] = 4, [KBITS_A_BYTES_TOTAL] = 8,
+	[KBITS_A_BYTES_TRANSFERRED] = 8, [KBITS_A_FILES_TOTAL] = 4,
+	[KBITS_A_FILES_TRANSFERRED] = 4, [KBITS_A_ERROR_COUNT] = 4,
+	[KBITS_A_ERROR_CODE] = 4, [KBITS_A_ERROR_CONTEXT] = 4, [KBITS_A_EVENT] = 4,
+	[KBITS_A_FILE_INDEX] = 4, [KBITS_A_UID] = 4, [KBITS_A_ACCT_JOBS] = 4,
+	[KBITS_A_ACCT_FILES] = 4, [KBITS_A_ACCT_BYTES_DOWN] = 8,
+	[KBITS_A_ACCT_BYTES_UP] = 8, [KBITS_A_ACCT_REFUSALS] = 8,
+};
+
+static void parse_msg(struct nl_msg *msg, struct kmsg *k)
+{
+	static const char *const secrets[] = {
+		SECRET_NAME, SECRET_DESC, "secret-url", "secret-path",
+	};
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct genlmsghdr *gh = nlmsg_data(nlh);
+	struct nlattr *a;
+	unsigned int i;
+	int rem;
+
+	memset(k, 0, sizeof(*k));
+	k->cmd = gh->cmd;
+	k->nlflags = nlh->nlmsg_flags;
+	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		if (memmem(nlh, nlh->nlmsg_len, secrets[i], strlen(secrets[i])))
+			k->leaked = 1;
+	nla_for_each_attr(a, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), rem) {
+		int t = nla_type(a);
+
+		if (t > KBITS_A_MAX || t <= 0) {
+			k->unknown_attr = t;
+			continue;
+		}
+		k->present[t]++;
+		if (attr_len[t] && nla_len(a) != attr_len[t]) {
+			k->bad_len = t;
+			continue;
+		}
+		switch (t) {
+		case KBITS_A_JOB_ID: memcpy(k->id, nla_data(a), 16); break;
+		case KBITS_A_OWNER_UID: k->owner = nla_get_u32(a); break;
+		case KBITS_A_TYPE: k->type = nla_get_u32(a); break;
+		case KBITS_A_PRIORITY: k->priority = nla_get_u32(a); break;
+		case KBITS_A_STATE: k->state = nla_get_u32(a); break;
+		case KBITS_A_BYTES_TOTAL: k->bytes_total = nla_get_u64(a); break;
+		case KBITS_A_BYTES_TRANSFERRED: k->bytes_transferred = nla_get_u64(a); break;
+		case KBITS_A_FILES_TOTAL: k->files_total = nla_get_u32(a); break;
+		case KBITS_A_FILES_TRANSFERRED: k->files_transferred = nla_get_u32(a); break;
+		case KBITS_A_ERROR_COUNT: k->error_count = nla_get_u32(a); break;
+		case KBITS_A_ERROR_CODE: k->error_code = (__s32)nla_get_u32(a); break;
+		case KBITS_A_ERROR_CONTEXT: k->error_context = nla_get_u32(a); break;
+		case KBITS_A_EVENT: k->event = nla_get_u32(a); break;
+		case KBITS_A_UID: k->uid = nla_get_u32(a); break;
+		case KBITS_A_ACCT_JOBS: k->acct_jobs = nla_get_u32(a); break;
+		case KBITS_A_ACCT_FILES: k->acct_files = nla_get_u32(a); break;
+		case KBITS_A_ACCT_BYTES_DOWN: k->bytes_down = nla_get_u64(a); break;
+		case KBITS_A_ACCT_BYTES_UP: k->bytes_up = nla_get_u64(a); break;
+		case KBITS_A_ACCT_REFUSALS: k->refusals = nla_get_u64(a); break;
+		default: break;
+		}
+	}
+}
+
+static int on_valid(struct nl_msg *msg, void *arg)
+{
+	struct kreply *r = arg;
+
+	if (nlmsg_hdr(msg)->nlmsg_flags & NLM_F_DUMP_INTR)
+		r->intr = 1;
+	if (r->n < MAX_MSGS)
+		parse_msg(msg, &r->m[r->n++]);
+	return NL_OK;
+}
+
+static int on_done(struct nl_msg *msg, void *arg)
+{
+	((struct kreply *)arg)->done = 1;
+	return NL_STOP;
+}
+
+static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	struct kreply *r = arg;
+
+	r->err = e->error;
+	r->done = 1;
+	return NL_STOP;
+}
+
+struct knl {
+	struct nl_sock *sk;
+	int family;
+};
+
+static int knl_open(struct knl *c)
+{
+	c->sk = nl_socket_alloc();
+	if (!c->sk)
+		return -ENOMEM;
+	if (genl_connect(c->sk)) {
+		nl_socket_free(c->sk);
+		c->sk = NULL;
+		return -ECONNREFUSED;
+	}
+	c->family = genl_ctrl_resolve(c->sk, KBITS_GENL_NAME);
+	if (c->family < 0) {
+		nl_socket_free(c->sk);
+		c->sk = NULL;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static void knl_close(struct knl *c)
+{
+	if (c->sk)
+		nl_socket_free(c->sk);
+	c->sk = NULL;
+}
+
+/*
+ * Send cmd (a dump when @dump) with an optional job id (@id_len bytes) and
+ * uid, collect the replies into @r. Returns 0 or the kernel's -errno.
+ * A dump interrupted by a change (NLM_F_DUMP_INTR) is retried, 5 times.
+ */
+static int knl_request(struct knl *c, __u8 cmd, int dump, const __u8 *id,
+		       int id_len, const __u32 *uid, struct kreply *r)
+{
+	int tries, i, ret;
+
+	for (tries = 0; tries < 5; tries++) {
+		struct nl_msg *msg = nlmsg_alloc();
+		struct nl_cb *cb;
+
+		memset(r, 0, sizeof(*r));
+		if (!msg)
+			return -ENOMEM;
+		if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, c->family, 0,
+				 dump ? NLM_F_DUMP : 0, cmd, KBITS_GENL_VERSION) ||
+		    (id && nla_put(msg, KBITS_A_JOB_ID, id_len, id)) ||
+		    (uid && nla_put_u32(msg, KBITS_A_UID, *uid))) {
+			nlmsg_free(msg);
+			return -EMSGSIZE;
+		}
+		ret = nl_send_auto(c->sk, msg);
+		nlmsg_free(msg);
+		if (ret < 0)
+			return -EIO;
+		cb = nl_cb_alloc(NL_CB_DEFAULT);
+		if (!cb)
+			return -ENOMEM;
+		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, r);
+		nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_done, r);
+		nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_done, r);
+		nl_cb_err(cb, NL_CB_CUSTOM, on_error, r);
+		for (i = 0; i < 1000 && !r->done; i++) {
+			ret = nl_recvmsgs(c->sk, cb);
+			if (ret < 0 && !r->done) {
+				r->err = -EIO;
+				break;
+			}
+		}
+		nl_cb_put(cb);
+		if (!r->intr)
+			break;
+	}
+	return r->err;
+}
+
+static int knl_get_job(struct knl *c, const __u8 id[16], struct kreply *r)
+{
+	return knl_request(c, KBITS_CMD_GET_JOB, 0, id, 16, NULL, r);
+}
+
+/* Index of the message about @id, or -1. */
+static int find_job(struct kreply *r, const __u8 id[16])
+{
+	int i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->m[i].present[KBITS_A_JOB_ID] && !memcmp(r->m[i].id, id, 16))
+			return i;
+	return -1;
+}
+
+static int find_uid(struct kreply *r, __u32 uid)
+{
+	int i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->m[i].present[KBITS_A_UID] && r->m[i].uid == uid)
+			return i;
+	return -1;
+}
+
+/* Netlink as another user, in a child: the child fills a shared kreply. */
+struct nl_child_arg {
+	__u8 cmd;
+	int dump;
+	__u8 id[16];
+	int with_id;
+	__u32 uid;
+	int with_uid;
+	struct kreply r;
+};
+
+static int child_request(void *p)
+{
+	struct nl_child_arg *a = p;
+	struct knl c;
+	int ret = knl_open(&c);
+
+	if (ret)
+		return ret;
+	ret = knl_request(&c, a->cmd, a->dump, a->with_id ? a->id : NULL, 16,
+			  a->with_uid ? &a->uid : NULL, &a->r);
+	knl_close(&c);
+	return ret;
+}
+
+FIXTURE(nl) {
+	int fd;
+	struct knl c;
+	struct kreply *r;
+	long saved_per_user;
+};
+
+FIXTURE_SETUP(nl)
+{
+	kb_cleanup();
+	self->saved_per_user = kb_param_get("max_jobs_per_user");
+	self->fd = kb_open();
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", KB_DEV, kb_err(self->fd));
+	ASSERT_OK(knl_open(&self->c)) TH_LOG("family %s", KBITS_GENL_NAME);
+	self->r = kb_shared(sizeof(*self->r));
+	ASSERT_NE(NULL, self->r);
+}
+
+FIXTURE_TEARDOWN(nl)
+{
+	if (self->saved_per_user > 0)
+		kb_param_set_long("max_jobs_per_user", self->saved_per_user);
+	knl_close(&self->c);
+	close(self->fd);
+}
+
+/* ---- GET_JOB ------------------------------------------------------------------------- */
+
+TEST_F(nl, get_job_returns_the_documented_attributes)
+{
+	static const int want[] = {
+		KBITS_A_JOB_ID, KBITS_A_OWNER_UID, KBITS_A_TYPE, KBITS_A_PRIORITY,
+		KBITS_A_STATE, KBITS_A_BYTES_TOTAL, KBITS_A_BYTES_TRANSFERRED,
+		KBITS_A_FILES_TOTAL, KBITS_A_FILES_TRANSFERRED, KBITS_A_ERROR_COUNT,
+		KBITS_A_ERROR_CODE, KBITS_A_ERROR_CONTEXT,
+	};
+	struct kmsg *m;
+	unsigned int i;
+	__u8 id[16];
+	int t;
+
+	ASSERT_OK(kb_create(self->fd, KBITS_JOB_UPLOAD, SECRET_NAME, id));
+	ASSERT_OK(kb_add_file(self->fd, id, SECRET_URL, SECRET_PATH));
+	ASSERT_OK(kb_set_priority(self->fd, id, KBITS_PRIORITY_HIGH));
+	ASSERT_OK(knl_get_job(&self->c, id, self->r));
+	ASSERT_EQ(1, self->r->n);
+	m = &self->r->m[0];
+	EXPECT_EQ(KBITS_CMD_GET_JOB, m->cmd);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		EXPECT_EQ(1, m->present[want[i]]) TH_LOG("attribute %d is missing or repeated", want[i]);
+	}
+	for (t = 1; t <= KBITS_A_MAX; t++) {
+		int ok = t == KBITS_A_PAD;
+
+		for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+			ok |= want[i] == t;
+		EXPECT_TRUE(ok || !m->present[t]) TH_LOG("undocumented attribute %d in GET_JOB", t);
+	}
+	EXPECT_EQ(0, m->unknown_attr);
+	EXPECT_EQ(0, m->bad_len) TH_LOG("attribute %d has the wrong size", m->bad_len);
+	EXPECT_EQ(0, m->leaked) TH_LOG("a name, URL or path is in the reply");
+	EXPECT_EQ(0, memcmp(m->id, id, 16));
+	EXPECT_EQ(0, m->owner);
+	EXPECT_EQ(KBITS_JOB_UPLOAD, m->type);
+	EXPECT_EQ(KBITS_PRIORITY_HIGH, m->priority);
+	EXPECT_EQ(KBITS_STATE_SUSPENDED, m->state);
+	EXPECT_EQ(KBITS_UNKNOWN, m->bytes_total);
+	EXPECT_EQ(0, m->bytes_transferred);
+	EXPECT_EQ(1, m->files_total);
+	EXPECT_EQ(0, m->files_transferred);
+	EXPECT_EQ(0, m->error_count);
+	EXPECT_EQ(0, m->error_code);
+	EXPECT_EQ(KBITS_ERROR_CONTEXT_NONE, m->error_context);
+}
+
+TEST_F(nl, get_job_of_an_unknown_id_gets_enoent)
+{
+	__u8 id[16];
+
+	kb_random_guid(id);
+	EXPECT_ERR(ENOENT, knl_get_job(&self->c, id, self->r));
+}
+
+TEST_F(nl, get_job_with_a_short_id_gets_einval_or_erange)
+{
+	__u8 id[16];
+	int r;
+
+	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "short id", id));
+	r = knl_request(&self->c, KBITS_CMD_GET_JOB, 0, id, 15, NULL, self->r);
+	EXPECT_TRUE(r == -EINVAL || r == -ERANGE)
+		TH_LOG("a 15-byte job id: expected EINVAL or ERANGE (strict policy), got %s", kb_err(r));
+}
+
+TEST_F(nl, get_job_of_another_users_job_gets_enoent)
+{
+	struct nl_child_arg *a = (void *)kb_shared(sizeof(*a));
+
+	ASSERT_NE(NULL, a);
+	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "root's", a->id));
+	a->cmd = KBITS_CMD_GET_JOB;
+	a->with_id = 1;
+	EXPECT_ERR(ENOENT, kb_run_as(KB_USER, child_request, a));
+	EXPECT_EQ(0, a->r.n) TH_LOG("the other user got a reply about root's job");
+}
+
+TEST_F(nl, get_job_of_own_job_as_a_user_works)
+{
+	struct nl_child_arg *a = (void *)kb_shared(sizeof(*a));
+
+	ASSERT_NE(NULL, a);
+	ASSERT_OK(kb_create_as(KB_USER, 1, a->id));
+	a->cmd = KBITS_CMD_GET_JOB;
+	a->with_id = 1;
+	ASSERT_OK(kb_run_as(KB_USER, child_request, a));
+	ASSERT_EQ(1, a->r.n);
+	EXPECT_EQ(KB_USER, a->r.m[0].owner);
+	EXPECT_EQ(1, a->r.m[0].files_total);
+}
+
+TEST_F(nl, dump_as_a_user_lists_only_own_jobs)
+{
+	struct nl_child_arg *a = (void *)kb_shared(sizeof(*a));
+	__u8 mine[2][16], root_id[16], other[16];
+	int i;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "root's", root_id));
+	ASSERT_OK(kb_create_as(KB_USER, 0, mine[0]));
+	ASSERT_OK(kb_create_as(KB_USER, 1, mine[1]));
+	ASSERT_OK(kb_create_as(KB_USER2, 0, other));
+	a->cmd = KBITS_CMD_GET_JOB;
+	a->dump = 1;
+	ASSERT_OK(kb_run_as(KB_USER, child_request, a));
+	EXPECT_EQ(2, a->r.n) TH_LOG("uid %d has 2 jobs; its dump has %d", KB_USER, a->r.n);
+	EXPECT_LE(0, find_job(&a->r, mine[0]));
+	EXPECT_LE(0, find_job(&a->r, mine[1]));
+	EXPECT_EQ(-1, find_job(&a->r, root_id));
+	EXPECT_EQ(-1, find_job(&a->r, other));
+	for (i = 0; i < a->r.n; i++) {
+		EXPECT_EQ(KB_USER, a->r.m[i].owner);
+	}
+}
+
+TEST_F(nl, dump_as_admin_lists_every_job_once)
+{
+	static __u8 ids[40][16];
+	__u8 u1[16], u2[16];
+	int i;
+
+	for (i = 0; i < 40; i++)
+		ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "many", ids[i]));
+	ASSERT_OK(kb_create_as(KB_USER, 0, u1));
+	ASSERT_OK(kb_create_as(KB_USER2, 0, u2));
+	ASSERT_OK(knl_request(&self->c, KBITS_CMD_GET_JOB, 1, NULL, 0, NULL, self->r));
+	EXPECT_EQ(42, self->r->n);
+	for (i = 0; i < 40; i++) {
+		EXPECT_LE(0, find_job(self->r, ids[i])) TH_LOG("job %d missing from the dump", i);
+	}
+	EXPECT_LE(0, find_job(self->r, u1));
+	EXPECT_LE(0, find_job(self->r, u2));
+}
+
+/* ---- GET_ACCOUNT ---------------------------------------------------------------------- */
+
+static int child_make_jobs(void *p)
+{
+	int *nfiles = p, fd = kb_open(), r = 0, i, j;
+	char path[64];
+	__u8 id[16];
+
+	if (fd < 0)
+		return fd;
+	for (i = 0; i < 2 && !r; i++) {
+		r = kb_create(fd, KBITS_JOB_DOWNLOAD, "acct", id);
+		for (j = 0; j < nfiles[i] && !r; j++) {
+			snprintf(path, sizeof(path), "/tmp/kbits-test/acct-%d-%d", i, j);
+			r = kb_add_file(fd, id, "http://127.0.0.1/a", path);
+		}
+	}
+	close(fd);
+	return r;
+}
+
+TEST_F(nl, get_account_as_a_user_returns_own_counts)
+{
+	struct nl_child_arg *a = (void *)kb_shared(sizeof(*a));
+	int nfiles[2] = { 1, 2 };
+	__u8 id[16];
+
+	ASSERT_NE(NULL, a);
+	ASSERT_OK(kb_create_with_file(self->fd, "root's", id));
+	ASSERT_OK(kb_run_as(KB_USER, child_make_jobs, nfiles));
+	a->cmd = KBITS_CMD_GET_ACCOUNT;
+	ASSERT_OK(kb_run_as(KB_USER, child_request, a));
+	ASSERT_EQ(1, a->r.n);
+	EXPECT_EQ(1, a->r.m[0].present[KBITS_A_UID]);
+	EXPECT_EQ(KB_USER, a->r.m[0].uid);
+	EXPECT_EQ(2, a->r.m[0].acct_jobs);
+	EXPECT_EQ(3, a->r.m[0].acct_files);
+	EXPECT_EQ(1, a->r.m[0].present[KBITS_A_ACCT_BYTES_DOWN]);
+	EXPECT_EQ(1, a->r.m[0].present[KBITS_A_ACCT_BYTES_UP]);
+	EXPECT_EQ(1, a->r.m[0].present[KBITS_A_ACCT_REFUSALS]);
+	EXPECT_EQ(0, a->r.m[0].bad_len);
+}
+
+TEST_F(nl, get_account_of_another_uid_as_a_user_is_refused)
+{
+	struct nl_child_arg *a = (void *)kb_shared(sizeof(*a));
+	int r;
+
+	ASSERT_NE(NULL, a);
+	a->cmd = KBITS_CMD_GET_ACCOUNT;
+	a->uid = 0;
+	a->with_uid = 1;
+	r = kb_run_as(KB_USER, child_request, a);
+	EXPECT_TRUE(r == -EPERM || r == -ENOENT || r == -EACCES)
+		TH_LOG("uid %d asking for uid 0's account: expected EPERM or ENOENT, got %s",
+		       KB_USER, kb_err(r));
+	EXPECT_EQ(0, a->r.n);
+}
+
+TEST_F(nl, get_account_of_a_uid_as_admin_works)
+{
+	int nfiles[2] = { 0, 4 };
+	__u32 uid = KB_USER;
+
+	ASSERT_OK(kb_run_as(KB_USER, child_make_jobs, nfiles));
+	ASSERT_OK(knl_request(&self->c, KBITS_CMD_GET_ACCOUNT, 0, NULL, 0, &uid, self->r));
+	ASSERT_EQ(1, self->r->n);
+	EXPECT_EQ(KB_USER, self->r->m[0].uid);
+	EXPECT_EQ(2, self->r->m[0].acct_jobs);
+	EXPECT_EQ(4, self->r->m[0].acct_files);
+}
+
+TEST_F(nl, account_dump_as_admin_lists_every_account_with_matching_counts)
+{
+	int f1[2] = { 1, 2 }, f2[2] = { 0, 0 }, i;
+	__u8 id[16];
+
+	ASSERT_OK(kb_create_with_file(self->fd, "root's", id));
+	ASSERT_OK(kb_run_as(KB_USER, child_make_jobs, f1));
+	ASSERT_OK(kb_run_as(KB_USER2, child_make_jobs, f2));
+	ASSERT_OK(knl_request(&self->c, KBITS_CMD_GET_ACCOUNT, 1, NULL, 0, NULL, self->r));
+	i = find_uid(self->r, 0);
+	ASSERT_LE(0, i) TH_LOG("no account for uid 0");
+	EXPECT_EQ(1, self->r->m[i].acct_jobs);
+	EXPECT_EQ(1, self->r->m[i].acct_files);
+	i = find_uid(self->r, KB_USER);
+	ASSERT_LE(0, i) TH_LOG("no account for uid %d", KB_USER);
+	EXPECT_EQ(2, self->r->m[i].acct_jobs);
+	EXPECT_EQ(3, self->r->m[i].acct_files);
+	i = find_uid(self->r, KB_USER2);
+	ASSERT_LE(0, i) TH_LOG("no account for uid %d", KB_USER2);
+	EXPECT_EQ(2, self->r->m[i].acct_jobs);
+	EXPECT_EQ(0, self->r->m[i].acct_files);
+}
+
+TEST_F(nl, account_dump_as_a_user_lists_only_own)
+{
+	struct nl_child_arg *a = (void *)kb_shared(sizeof(*a));
+	int f[2] = { 1, 1 };
+	__u8 id[16];
+
+	ASSERT_NE(NULL, a);
+	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "root's", id));
+	ASSERT_OK(kb_run_as(KB_USER, child_make_jobs, f));
+	ASSERT_OK(kb_run_as(KB_USER2, child_make_jobs, f));
+	a->cmd = KBITS_CMD_GET_ACCOUNT;
+	a->dump = 1;
+	ASSERT_OK(kb_run_as(KB_USER, child_request, a));
+	ASSERT_EQ(1, a->r.n) TH_LOG("a user's account dump has %d accounts", a->r.n);
+	EXPECT_EQ(KB_USER, a->r.m[0].uid);
+}
+
+TEST_F(nl, account_counts_limit_refusals)
+{
+	struct nl_child_arg *a = (void *)kb_shared(sizeof(*a));
+	int f[2] = { 0, 0 }, r;
+
+	ASSERT_NE(NULL, a);
+	a->cmd = KBITS_CMD_GET_ACCOUNT;
+	ASSERT_OK(kb_run_as(KB_USER, child_request, a));
+	ASSERT_EQ(1, a->r.n);
+	ASSERT_OK(kb_param_set("max_jobs_per_user", "1"));
+	r = kb_run_as(KB_USER, child_make_jobs, f);
+	ASSERT_EQ(-EDQUOT, r) TH_LOG("the 2nd job: expected EDQUOT, got %s", kb_err(r));
+	{
+		__u64 before = a->r.m[0].refusals;
+
+		ASSERT_OK(kb_run_as(KB_USER, child_request, a));
+		ASSERT_EQ(1, a->r.n);
+		EXPECT_EQ(before + 1, a->r.m[0].refusals);
+		EXPECT_EQ(1, a->r.m[0].acct_jobs);
+	}
+}
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+struct listener {
+	struct nl_sock *sk;
+	struct kreply *r;
+};
+
+static int listener_open(struct listener *l, struct kreply *r)
+{
+	int grp;
+
+	memset(r, 0, sizeof(*r));
+	l->r = r;
+	l->sk = nl_socket_alloc();
+	if (!l->sk)
+		return -ENOMEM;
+	nl_socket_disable_seq_check(l->sk);
+	if (genl_connect(l->sk))
+		return -ECONNREFUSED;
+	grp = genl_ctrl_resolve_grp(l->sk, KBITS_GENL_NAME, KBITS_GENL_MCGRP_EVENTS);
+	if (grp < 0)
+		return -ENOENT;
+	if (nl_socket_add_membership(l->sk, grp))
+		return -EPERM;
+	nl_socket_set_nonblocking(l->sk);
+	/* the socket's own callbacks: they carry the disabled sequence check */
+	nl_socket_modify_cb(l->sk, NL_CB_VALID, NL_CB_CUSTOM, on_valid, r);
+	return 0;
+}
+
+static void listener_close(struct listener *l)
+{
+	if (l->sk)
+		nl_socket_free(l->sk);
+}
+
+/* Collect events for up to @ms, or until @until returns true. */
+static void listen_for(struct listener *l, int ms, int (*until)(struct kreply *, const void *),
+		       const void *arg)
+{
+	__u64 end = kb_mono_ms() + ms;
+	struct pollfd p;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		__u64 now = kb_mono_ms();
+
+		if (now >= end || (until && until(l->r, arg)))
+			return;
+		p.fd = nl_socket_get_fd(l->sk);
+		p.events = POLLIN;
+		if (poll(&p, 1, (int)(end - now)) <= 0)
+			continue;
+		nl_recvmsgs_default(l->sk);
+	}
+}
+
+static int saw_event(struct kreply *r, const void *id_and_event)
+{
+	const __u8 *id = id_and_event;
+	__u32 ev;
+	int i;
+
+	memcpy(&ev, id + 16, 4);
+	for (i = 0; i < r->n; i++)
+		if (r->m[i].event == ev && !memcmp(r->m[i].id, id, 16))
+			return 1;
+	return 0;
+}
+
+static void id_event(__u8 out[20], const __u8 id[16], __u32 ev)
+{
+	memcpy(out, id, 16);
+	memcpy(out + 16, &ev, 4);
+}
+
+/* Position of the first event of @ev (and @state when >= 0) about @id after @from. */
+static int event_index(struct kreply *r, const __u8 id[16], __u32 ev, int state, int from)
+{
+	int i;
+
+	for (i = from; i < r->n; i++)
+		if (r->m[i].event == ev && !memcmp(r->m[i].id, id, 16) &&
+		    (state < 0 || r->m[i].state == (__u32)state))
+			return i;
+	return -1;
+}
+
+TEST_F(nl, events_of_create_resume_suspend_cancel_arrive_in_order)
+{
+	struct listener l = { 0 };
+	struct kb_agent a;
+	__u8 id[16], key[20];
+	int afd, i0, i1, i2, i3, i;
+
+	ASSERT_OK(listener_open(&l, self->r));
+	afd = kb_agent_open();
+	ASSERT_LE(0, afd) TH_LOG("attach an agent for the cancel: %s", kb_err(afd));
+	ASSERT_OK(kb_agent_start(&a, afd));
+	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, SECRET_NAME, id));
+	ASSERT_OK(kb_add_file(self->fd, id, SECRET_URL, SECRET_PATH));
+	ASSERT_OK(kb_resume(self->fd, id));
+	ASSERT_OK(kb_suspend(self->fd, id));
+	ASSERT_OK(kb_cancel(self->fd, id));
+	id_event(key, id, KBITS_EVENT_CANCELLED);
+	listen_for(&l, 3000, saw_event, key);
+	kb_agent_stop(&a);
+	close(afd);
+	listener_close(&l);
+
+	i0 = event_index(self->r, id, KBITS_EVENT_CREATED, -1, 0);
+	ASSERT_LE(0, i0) TH_LOG("no CREATED event among %d messages", self->r->n);
+	i1 = event_index(self->r, id, KBITS_EVENT_STATE, KBITS_STATE_QUEUED, i0 + 1);
+	EXPECT_LT(i0, i1) TH_LOG("no STATE(QUEUED) event after CREATED");
+	i2 = event_index(self->r, id, KBITS_EVENT_STATE, KBITS_STATE_SUSPENDED, i1 + 1);
+	EXPECT_LT(i1, i2) TH_LOG("no STATE(SUSPENDED) event after STATE(QUEUED)");
+	i3 = event_index(self->r, id, KBITS_EVENT_CANCELLED, -1, i2 + 1);
+	EXPECT_LT(i2, i3) TH_LOG("no CANCELLED event after STATE(SUSPENDED)");
+	for (i = 0; i < self->r->n; i++) {
+		struct kmsg *m = &self->r->m[i];
+
+		if (memcmp(m->id, id, 16))
+			continue;
+		EXPECT_EQ(KBITS_CMD_EVENT, m->cmd);
+		EXPECT_EQ(0, m->owner);
+		EXPECT_EQ(KBITS_JOB_DOWNLOAD, m->type);
+		EXPECT_EQ(1, m->present[KBITS_A_STATE]) TH_LOG("event %u without a state", m->event);
+	}
+	if (i3 > 0) {
+		EXPECT_EQ(KBITS_STATE_CANCELLED, self->r->m[i3].state);
+	}
+}
+
+TEST_F(nl, events_carry_only_the_documented_attributes)
+{
+	static const int allowed[] = {
+		KBITS_A_PAD, KBITS_A_JOB_ID, KBITS_A_OWNER_UID, KBITS_A_TYPE, KBITS_A_PRIORITY,
+		KBITS_A_STATE, KBITS_A_BYTES_TOTAL, KBITS_A_BYTES_TRANSFERRED,
+		KBITS_A_FILES_TOTAL, KBITS_A_FILES_TRANSFERRED, KBITS_A_ERROR_COUNT,
+		KBITS_A_ERROR_CODE, KBITS_A_ERROR_CONTEXT, KBITS_A_EVENT, KBITS_A_FILE_INDEX,
+	};
+	struct listener l = { 0 };
+	__u8 id[16], key[20];
+	unsigned int k;
+	int i, t;
+
+	ASSERT_OK(listener_open(&l, self->r));
+	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, SECRET_NAME, id));
+	ASSERT_OK(kb_set_string(self->fd, id, KBITS_STR_DESCRIPTION, SECRET_DESC, strlen(SECRET_DESC)));
+	ASSERT_OK(kb_add_file(self->fd, id, SECRET_URL, SECRET_PATH));
+	ASSERT_OK(kb_set_priority(self->fd, id, KBITS_PRIORITY_LOW));
+	ASSERT_OK(kb_resume(self->fd, id));
+	id_event(key, id, KBITS_EVENT_STATE);
+	listen_for(&l, 2000, saw_event, key);
+	listen_for(&l, 200, NULL, NULL);
+	listener_close(&l);
+	ASSERT_LE(2, self->r->n) TH_LOG("expected CREATED and STATE at least, got %d", self->r->n);
+	for (i = 0; i < self->r->n; i++) {
+		struct kmsg *m = &self->r->m[i];
+
+		EXPECT_EQ(0, m->leaked) TH_LOG("event %u carries a name, URL or path", m->event);
+		EXPECT_EQ(0, m->unknown_attr) TH_LOG("event %u: attribute %d", m->event, m->unknown_attr);
+		EXPECT_EQ(0, m->bad_len) TH_LOG("event %u: attribute %d has the wrong size",
+						m->event, m->bad_len);
+		EXPECT_EQ(1, m->present[KBITS_A_EVENT]);
+		EXPECT_EQ(1, m->present[KBITS_A_JOB_ID]);
+		EXPECT_EQ(1, m->present[KBITS_A_OWNER_UID]);
+		EXPECT_GE(KBITS_EVENT_MAX, m->event);
+		for (t = 1; t <= KBITS_A_MAX; t++) {
+			int ok = 0;
+
+			for (k = 0; k < sizeof(allowed) / sizeof(allowed[0]); k++)
+				ok |= allowed[k] == t;
+			EXPECT_TRUE(ok || !m->present[t])
+				TH_LOG("event %u carries undocumented attribute %d", m->event, t);
+		}
+	}
+}
+
+TEST_F(nl, events_of_a_users_job_carry_the_users_uid)
+{
+	struct listener l = { 0 };
+	__u8 id[16], key[20];
+	int i;
+
+	ASSERT_OK(listener_open(&l, self->r));
+	ASSERT_OK(kb_create_as(KB_USER, 0, id));
+	id_event(key, id, KBITS_EVENT_CREATED);
+	listen_for(&l, 2000, saw_event, key);
+	listener_close(&l);
+	i = event_index(self->r, id, KBITS_EVENT_CREATED, -1, 0);
+	ASSERT_LE(0, i) TH_LOG("no CREATED event");
+	EXPECT_EQ(KB_USER, self->r->m[i].owner);
+	EXPECT_EQ(KBITS_STATE_SUSPENDED, self->r->m[i].state);
+	EXPECT_EQ(KBITS_PRIORITY_NORMAL, self->r->m[i].priority);
+}
+
+TEST_F(nl, take_ownership_sends_an_ownership_event_with_the_new_owner)
+{
+	struct listener l = { 0 };
+	__u8 id[16], key[20];
+	int i;
+
+	ASSERT_OK(kb_create_as(KB_USER, 0, id));
+	ASSERT_OK(listener_open(&l, self->r));
+	ASSERT_OK(kb_ref(self->fd, KBITS_IOC_JOB_TAKE_OWNERSHIP, id));
+	id_event(key, id, KBITS_EVENT_OWNERSHIP);
+	listen_for(&l, 2000, saw_event, key);
+	listener_close(&l);
+	i = event_index(self->r, id, KBITS_EVENT_OWNERSHIP, -1, 0);
+	ASSERT_LE(0, i) TH_LOG("no OWNERSHIP event");
+	EXPECT_EQ(0, self->r->m[i].owner);
+}
+
+TEST_F(nl, refused_operations_send_no_event)
+{
+	struct listener l = { 0 };
+	__u8 id[16];
+	int i;
+
+	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "quiet", id));
+	ASSERT_OK(listener_open(&l, self->r));
+	EXPECT_ERR(ENODATA, kb_resume(self->fd, id));
+	EXPECT_ERR(EINVAL, kb_set_priority(self->fd, id, 9));
+	listen_for(&l, 300, NULL, NULL);
+	listener_close(&l);
+	for (i = 0; i < self->r->n; i++) {
+		EXPECT_NE(0, memcmp(self->r->m[i].id, id, 16))
+			TH_LOG("event %u after a refused operation", self->r->m[i].event);
+	}
+}
+
+TEST_HARNESS_MAIN
