@@ -1,0 +1,21 @@
+# kbitsctl: build/bin/kbitsctl, linked statically against libkbits.a (libnl
+# stays shared).
+
+KBITSCTL_SRCS := $(wildcard userspace/cli/*.c)
+KBITSCTL_OBJS := $(patsubst userspace/cli/%.c,$(BUILD)/cli/obj/%.o,$(KBITSCTL_SRCS))
+KBITSCTL_VERSION ?= $(LIBKBITS_VERSION)
+
+userspace: $(BUILD)/bin/kbitsctl
+
+$(BUILD)/cli/obj/%.o: userspace/cli/%.c userspace/cli/cli.mk
+	@mkdir -p $(dir $@)
+	@echo "  CC      $(@:$(TOP)/%=%)"
+	@$(CC) $(CFLAGS) $(USERSPACE_CFLAGS) -DKBITS_VERSION='"$(KBITSCTL_VERSION)"' \
+		-MMD -MP -c -o $@ $<
+
+$(BUILD)/bin/kbitsctl: $(KBITSCTL_OBJS) $(LIBKBITS_A)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $(@:$(TOP)/%=%)"
+	@$(CC) $(CFLAGS) -o $@ $(KBITSCTL_OBJS) $(LIBKBITS_A) $(LIBKBITS_NL_LIBS)
+
+-include $(KBITSCTL_OBJS:.o=.d)

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Verbs that change a job: create, addfile, addfileset, resume, suspend,
+ * cancel, complete, takeownership. Quiet on success unless they have
+ * something to say (create prints the GUID, complete the outcome).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int verb_create(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "download", no_argument, NULL, 'd' },
+		{ "upload", no_argument, NULL, 'u' },
+		{ "upload-reply", no_argument, NULL, 'r' },
+		{ 0 },
+	};
+	char gbuf[KBITS_GUID_STRLEN + 1];
+	uint32_t type = KBITS_JOB_DOWNLOAD;
+	struct kbits_guid id;
+	int opt, ret, ntypes = 0;
+
+	while ((opt = cli_getopt(c, argc, argv, opts)) != -1) {
+		switch (opt) {
+		case 'd':
+			type = KBITS_JOB_DOWNLOAD;
+			break;
+		case 'u':
+			type = KBITS_JOB_UPLOAD;
+			break;
+		case 'r':
+			type = KBITS_JOB_UPLOAD_REPLY;
+			break;
+		case 'h':
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+		ntypes++;
+	}
+	if (ntypes > 1)
+		return cli_usage(c, "choose one of --download, --upload, --upload-reply");
+	ret = cli_nargs(c, argc, 1, 1);
+	if (ret)
+		return ret;
+	ret = cli_open(c);
+	if (ret)
+		return ret;
+	ret = kbits_job_create(c->k, type, argv[optind], &id);
+	if (ret == -ENAMETOOLONG)
+		return cli_usage(c, "the name is longer than %d bytes", KBITS_DISPLAY_NAME_MAX);
+	if (ret)
+		return cli_fail(c, ret, NULL, "create");
+	kbits_guid_format(&id, gbuf);
+	if (c->json)
+		printf("{\"id\":\"%s\",\"type\":\"%s\"}\n", gbuf, kbits_type_name(type));
+	else
+		printf("%s\n", gbuf);
+	return EXIT_OK;
+}
+
+/* Options, then exactly n positional arguments, the first a JOB. */
+static int job_args(struct cli *c, int argc, char **argv, int n, struct kbits_guid *id)
+{
+	int opt, ret;
+
+	while ((opt = cli_getopt(c, argc, argv, NULL)) != -1)
+		return opt == 'h' ? -EXIT_OK - 1 : EXIT_USAGE;
+	ret = cli_nargs(c, argc, n, n);
+	if (!ret)
+		ret = cli_open(c);
+	if (!ret)
+		ret = cli_job(c, argv[optind], id);
+	return ret;
+}
+
+/* job_args()'s way of saying "--help was printed, exit 0". */
+#define HELPED (-EXIT_OK - 1)
+#define DONE(r) ((r) == HELPED ? EXIT_OK : (r))
+
+int verb_addfile(struct cli *c, int argc, char **argv)
+{
+	struct kbits_guid id;
+	char *path;
+	int ret = job_args(c, argc, argv, 3, &id);
+
+	if (ret)
+		return DONE(ret);
+	path = abs_path(argv[optind + 2]);
+	if (!path)
+		return cli_fail(c, -errno, NULL, "addfile");
+	ret = kbits_job_add_file(c->k, &id, argv[optind + 1], path);
+	free(path);
+	if (ret == -ENAMETOOLONG)
+		return cli_usage(c, "URL longer than %d or path longer than %d bytes",
+				 KBITS_URL_MAX, KBITS_PATH_MAX);
+	if (ret == -EINVAL)
+		return cli_usage(c, "the URL must be http:// or https:// and the path a file name");
+	return ret ? cli_fail(c, ret, argv[optind], "addfile to") : EXIT_OK;
+}
+
+/* The file set: "URL PATH" per line; blank lines and #comments skipped. */
+static int read_list(struct cli *c, const char *name, struct kbits_file **out, size_t *count)
+{
+	FILE *f = strcmp(name, "-") ? fopen(name, "re") : stdin;
+	struct kbits_file *v = NULL;
+	size_t n = 0, lineno = 0, cap = 0;
+	char *line = NULL;
+	size_t lcap = 0;
+	int ret = 0;
+
+	if (!f) {
+		cli_error("cannot read %s: %s", name, strerror(errno));
+		return EXIT_ERROR;
+	}
+	while (getline(&line, &lcap, f) > 0) {
+		char *save, *url, *path, *extra;
+
+		lineno++;
+		url = strtok_r(line, " \t\r\n", &save);
+		if (!url || url[0] == '#')
+			continue;
+		path = strtok_r(NULL, " \t\r\n", &save);
+		extra = strtok_r(NULL, " \t\r\n", &save);
+		if (!path || extra) {
+			cli_error("%s:%zu: expected \"URL PATH\"", name, lineno);
+			ret = EXIT_USAGE;
+			break;
+		}
+		if (n == cap) {
+			struct kbits_file *nv;
+
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				ret = cli_fail(c, -ENOMEM, NULL, "addfileset");
+				break;
+			}
+			v = nv;
+		}
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].url = strdup(url);
+		v[n].path = abs_path(path);
+		n++;
+		if (!v[n - 1].url || !v[n - 1].path) {
+			ret = cli_fail(c, -ENOMEM, NULL, "addfileset");
+			break;
+		}
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	if (!ret && n == 0) {
+		cli_error("%s has no files", name);
+		ret = EXIT_USAGE;
+	}
+	*out = v;
+	*count = n;
+	return ret;
+}
+
+int verb_addfileset(struct cli *c, int argc, char **argv)
+{
+	struct kbits_file *files = NULL;
+	struct kbits_guid id;
+	size_t n = 0;
+	int ret = job_args(c, argc, argv, 2, &id);
+
+	if (ret)
+		return DONE(ret);
+	ret = read_list(c, argv[optind + 1], &files, &n);
+	if (!ret && n > KBITS_ADD_FILES_MAX) {
+		cli_error("%zu files: at most %d can be added at once", n, KBITS_ADD_FILES_MAX);
+		ret = EXIT_USAGE;
+	}
+	if (!ret) {
+		int err = kbits_job_add_files(c->k, &id, files, n);
+
+		if (err)
+			ret = cli_fail(c, err, argv[optind], "addfileset to");
+	}
+	for (size_t i = 0; i < n; i++) {
+		free((char *)files[i].url);
+		free((char *)files[i].path);
+	}
+	free(files);
+	return ret;
+}
+
+static int simple(struct cli *c, int argc, char **argv,
+		  int (*fn)(struct kbits *, const struct kbits_guid *), const char *doing)
+{
+	struct kbits_guid id;
+	int ret = job_args(c, argc, argv, 1, &id);
+
+	if (ret)
+		return DONE(ret);
+	ret = fn(c->k, &id);
+	if (ret == -ENODATA) {
+		cli_error("job '%s' has no files: add some with \"kbitsctl addfile\" first",
+			  argv[optind]);
+		return EXIT_ERROR;
+	}
+	if (ret == -EBUSY) {
+		uint32_t st = 0;
+
+		kbits_job_get_state(c->k, &id, &st);
+		cli_error("cannot %s job '%s' while it is %s", doing, argv[optind],
+			  kbits_state_name(st));
+		return EXIT_ERROR;
+	}
+	return ret ? cli_fail(c, ret, argv[optind], doing) : EXIT_OK;
+}
+
+int verb_resume(struct cli *c, int argc, char **argv)
+{
+	return simple(c, argc, argv, kbits_job_resume, "resume");
+}
+
+int verb_suspend(struct cli *c, int argc, char **argv)
+{
+	return simple(c, argc, argv, kbits_job_suspend, "suspend");
+}
+
+int verb_cancel(struct cli *c, int argc, char **argv)
+{
+	return simple(c, argc, argv, kbits_job_cancel, "cancel");
+}
+
+int verb_takeownership(struct cli *c, int argc, char **argv)
+{
+	return simple(c, argc, argv, kbits_job_take_ownership, "take ownership of");
+}
+
+static const char *const outcomes[] = { "all", "partial", "failed" };
+
+int verb_complete(struct cli *c, int argc, char **argv)
+{
+	struct kbits_outcome o;
+	struct kbits_guid id;
+	int ret = job_args(c, argc, argv, 1, &id);
+
+	if (ret)
+		return DONE(ret);
+	ret = kbits_job_complete(c->k, &id, &o);
+	if (ret == -EBUSY) {
+		uint32_t st = 0;
+
+		kbits_job_get_state(c->k, &id, &st);
+		cli_error("job '%s' is %s: only a transferred job can be completed",
+			  argv[optind], kbits_state_name(st));
+		return EXIT_ERROR;
+	}
+	if (ret < 0)
+		return cli_fail(c, ret, argv[optind], "complete");
+	if (c->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_obj(&j, NULL);
+		json_str(&j, "result", o.result < 3 ? outcomes[o.result] : "unknown");
+		json_u64(&j, "files_done", o.files_done);
+		json_i64(&j, "error", o.error);
+		json_end_obj(&j);
+		json_done(&j);
+	} else if (o.result == KBITS_COMPLETE_ALL) {
+		printf("completed: %u file%s in place\n", o.files_done, o.files_done == 1 ? "" : "s");
+	} else {
+		printf("completed %s: %u file%s in place; first failure: %s\n",
+		       o.result == KBITS_COMPLETE_PARTIAL ? "partially" : "with no file",
+		       o.files_done, o.files_done == 1 ? "" : "s", strerror(-o.error));
+	}
+	return o.result == KBITS_COMPLETE_ALL ? EXIT_OK : EXIT_JOB;
+}
