@@ -1,0 +1,659 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kbitsd's transfer engine on the host, without the module: real nginx and
+ * the project's fault server on 127.0.0.1, real files, sha256 of results.
+ */
+#include "harness.h"
+
+#include "engine.h"
+#include "fileops.h"
+#include "loop.h"
+#include "log.h"
+
+struct obs {
+	uint32_t state;
+	int nstates, nerrors, files_done, saves, progress_calls, stopped;
+	uint32_t states[64];
+	struct kb_error err;
+	double first_transient, requeued;
+};
+
+static struct obs obs;
+static struct kb_loop *loop;
+static struct kb_engine *engine;
+static int nginx_port, fault_port;
+
+static void o_state(void *ctx, const struct kb_job *job, uint32_t state)
+{
+	(void)ctx;
+	(void)job;
+	obs.state = state;
+	if (obs.nstates < 64)
+		obs.states[obs.nstates] = state;
+	obs.nstates++;
+	if (state == KBITS_STATE_TRANSIENT_ERROR && !obs.first_transient)
+		obs.first_transient = t_now();
+	if (state == KBITS_STATE_QUEUED && obs.first_transient && !obs.requeued)
+		obs.requeued = t_now();
+}
+
+static void o_progress(void *ctx, const struct kb_job *job, uint32_t f, uint64_t on_disk)
+{
+	(void)ctx;
+	(void)job;
+	(void)f;
+	(void)on_disk;
+	obs.progress_calls++;
+}
+
+/* What the store would hold: the job as of its last save. */
+static struct kb_job *last_saved;
+
+static void o_saved(void *ctx, const struct kb_job *job, uint32_t f)
+{
+	(void)ctx;
+	(void)f;
+	obs.saves++;
+	kb_job_free(last_saved);
+	last_saved = kb_job_dup(job);
+}
+
+static void o_done(void *ctx, const struct kb_job *job, uint32_t f)
+{
+	(void)ctx;
+	(void)job;
+	(void)f;
+	obs.files_done++;
+}
+
+static void o_error(void *ctx, const struct kb_job *job, const struct kb_error *err)
+{
+	(void)ctx;
+	(void)job;
+	obs.err = *err;
+	obs.nerrors++;
+}
+
+static void o_stopped(void *ctx, const uint8_t id[16])
+{
+	(void)ctx;
+	(void)id;
+	obs.stopped++;
+}
+
+static const struct kb_engine_ops ops = {
+	.state = o_state, .progress = o_progress, .file_saved = o_saved,
+	.file_done = o_done, .error = o_error, .stopped = o_stopped,
+};
+
+static uint8_t next_id = 1;
+
+static struct kb_job *job_make(int n, const char *const urls[], const char *const names[])
+{
+	struct kb_job *job = kb_job_new((uint32_t)n);
+	char p[512];
+
+	memset(job->id, 0, 16);
+	job->id[0] = next_id++;
+	job->owner_uid = getuid();
+	job->owner_gid = getgid();
+	job->type = KBITS_JOB_DOWNLOAD;
+	job->min_retry_delay = 0;
+	job->no_progress_timeout = 600;
+	for (int i = 0; i < n; i++) {
+		t_path(p, sizeof(p), names[i]);
+		kb_strset(&job->files[i].url, urls[i]);
+		kb_strset(&job->files[i].path, p);
+	}
+	return job;
+}
+
+static char *url_of(int port, const char *name)
+{
+	static char bufs[8][512];
+	static int k;
+	char *b = bufs[k++ % 8];
+
+	snprintf(b, 512, "http://127.0.0.1:%d/%s", port, name);
+	return b;
+}
+
+/* Runs the loop until the job reaches a state in mask or secs pass. */
+static uint32_t run_until(const uint8_t id[16], uint32_t mask, double secs)
+{
+	double end = t_now() + secs;
+
+	while (t_now() < end) {
+		const struct kb_job *j = kb_engine_job(engine, id);
+
+		if (j && (mask & (1u << j->state)))
+			return j->state;
+		kb_loop_run_once(loop, 50000000ull);
+	}
+	return ~0u;
+}
+
+static void obs_reset(void)
+{
+	memset(&obs, 0, sizeof(obs));
+	obs.state = ~0u;
+}
+
+/* Stops the job, waits for the drain; returns the job as last saved
+ * (what kbitsd's store holds), or the engine's copy if never saved. */
+static struct kb_job *job_finish(const uint8_t id[16])
+{
+	const struct kb_job *j = kb_engine_job(engine, id);
+	struct kb_job *copy = j ? kb_job_dup(j) : NULL;
+	double end = t_now() + 10;
+	int before = obs.stopped;
+
+	kb_engine_stop(engine, id);
+	while (obs.stopped == before && t_now() < end)
+		kb_loop_run_once(loop, 50000000ull);
+	if (copy && last_saved && !memcmp(last_saved->id, id, 16)) {
+		/* the file rows come from the saves, the rest from the copy */
+		for (uint32_t i = 0; i < copy->nr_files && i < last_saved->nr_files; i++) {
+			struct kb_file *d = &copy->files[i], *s = &last_saved->files[i];
+
+			kb_strset(&d->temp_name, s->temp_name);
+			kb_strset(&d->etag, s->etag);
+			kb_strset(&d->last_modified, s->last_modified);
+			kb_strset(&d->final_url, s->final_url);
+			d->bytes_total = s->bytes_total;
+			d->bytes_transferred = s->bytes_transferred;
+			d->flags = s->flags;
+			d->ranges_ok = s->ranges_ok;
+		}
+	}
+	return copy;
+}
+
+static bool same_file(const char *a_name, const char *b_name)
+{
+	char a[512], b[512], ha[65], hb[65];
+
+	t_path(a, sizeof(a), a_name);
+	t_path(b, sizeof(b), b_name);
+	t_sha256(a, ha);
+	t_sha256(b, hb);
+	return ha[0] && !strcmp(ha, hb);
+}
+
+static void test_nginx_sizes(void)
+{
+	static const char *const src[] = { "www/empty", "www/one", "www/1m", "www/64m" };
+	const char *urls[4] = { url_of(nginx_port, "empty"), url_of(nginx_port, "one"),
+				url_of(nginx_port, "1m"), url_of(nginx_port, "64m") };
+	static const char *const dst[] = { "dl/empty", "dl/one", "dl/1m", "dl/64m" };
+	struct kb_job *job = job_make(4, urls, dst), *last;
+	uint32_t files_done = 0, st;
+	int err = 0;
+	double t0;
+
+	obs_reset();
+	t0 = t_now();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 60);
+	double secs = t_now() - t0;
+	check(st == KBITS_STATE_TRANSFERRED, "nginx: a job of 0 B, 1 B, 1 MiB and 64 MiB files is TRANSFERRED (state %d, %s)",
+	      (int)st, obs.nerrors ? obs.err.desc : "no error");
+	diag("65 MiB in %.3f s: %.0f MiB/s including fsync, %d progress calls, %d saves",
+	     secs, 65.0 / secs, obs.progress_calls, obs.saves);
+	check(obs.files_done == 4, "nginx: four files done (got %d)", obs.files_done);
+	{
+		struct kb_engine_stats es;
+
+		kb_engine_get_stats(engine, &es);
+		diag("engine: %llu writes, %llu fsyncs, %llu polls, %llu pauses for back-pressure",
+		     (unsigned long long)es.writes, (unsigned long long)es.syncs, (unsigned long long)es.polls,
+		     (unsigned long long)es.pauses);
+		check(es.syncs >= 3 + 15, "nginx: every non-empty file fsynced, the 64 MiB one every 4 MiB (%llu fsyncs)",
+		      (unsigned long long)es.syncs);
+		check(es.pauses > 0, "nginx: curl was paused while 4 writes were in flight (%llu pauses)",
+		      (unsigned long long)es.pauses);
+	}
+	last = job_finish(job->id);
+	check(last && kb_job_complete_files(last, &files_done, &err) == KBITS_COMPLETE_ALL && files_done == 4,
+	      "nginx: Complete renames all four into place (%u, error %d)", files_done, err);
+	for (int i = 0; i < 4; i++)
+		check(same_file(src[i], dst[i]), "nginx: %s has the sha256 of the source", dst[i]);
+	{
+		char p[512];
+		struct stat sb = { 0 };
+
+		t_path(p, sizeof(p), "dl/1m");
+		stat(p, &sb);
+		check((sb.st_mode & 0777) == 0644, "nginx: the result is mode 0644 (0%o)",
+		      sb.st_mode & 0777);
+	}
+	kb_job_free(last);
+	kb_job_free(job);
+}
+
+static void test_resume_after_drop(void)
+{
+	const char *urls[] = { "" };
+	static const char *const dst[] = { "dl/drop.bin" };
+	char u[512], log[4096];
+	struct kb_job *job, *last;
+	uint32_t st, fd = 0;
+	int err;
+
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/drop.bin?drop=300000", fault_port);
+	urls[0] = u;
+	job = job_make(1, urls, dst);
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 30);
+	check(st == KBITS_STATE_TRANSFERRED, "drop: TRANSFERRED after a connection dropped at 300000 bytes (state %d)",
+	      (int)st);
+	check(obs.nerrors == 1 && obs.err.transient && obs.err.context == KBITS_ERROR_CONTEXT_GENERAL_TRANSPORT,
+	      "drop: one transient GENERAL_TRANSPORT error (%d errors, code %d: %s)", obs.nerrors, obs.err.code,
+	      obs.err.desc);
+	t_fault_log("drop.bin", log, sizeof(log));
+	diag("server saw: %s", log);
+	check(strstr(log, "GET 200 range=- if_range=- sent=300000|drop.bin GET 206 range=bytes=300000- if_range=\"") != NULL,
+	      "drop: the retry asked Range: bytes=300000- with If-Range: <ETag> and got 206");
+	last = job_finish(job->id);
+	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL, "drop: Complete");
+	check(same_file("www/drop.bin", "dl/drop.bin"), "drop: the resumed file has the source's sha256");
+	kb_job_free(last);
+	kb_job_free(job);
+}
+
+static void test_changed_etag(void)
+{
+	const char *urls[1];
+	static const char *const dst[] = { "dl/change.bin" };
+	char u[512], log[4096];
+	struct kb_job *job, *last;
+	uint32_t st, fd = 0;
+	int err;
+
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/change.bin?drop=200000&change=1", fault_port);
+	urls[0] = u;
+	job = job_make(1, urls, dst);
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 30);
+	check(st == KBITS_STATE_TRANSFERRED, "change: TRANSFERRED (state %d)", (int)st);
+	t_fault_log("change.bin", log, sizeof(log));
+	diag("server saw: %s", log);
+	check(strstr(log, "|change.bin GET 200 range=bytes=200000- if_range=\"") != NULL,
+	      "change: If-Range with the old ETag got the whole new file (200)");
+	last = job_finish(job->id);
+	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL, "change: Complete");
+	check(same_file("www/change.bin.v2", "dl/change.bin"),
+	      "change: the result is the new version, restarted from zero (sha256)");
+	kb_job_free(last);
+	kb_job_free(job);
+}
+
+static void test_no_range(void)
+{
+	const char *urls[2];
+	static const char *const dst[] = { "dl/norange.bin", "dl/nolength.bin" };
+	char u[512], u2[512], log[4096];
+	struct kb_job *job, *last;
+	uint32_t st, fd = 0;
+	int err;
+
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/norange.bin?norange=1&drop=250000", fault_port);
+	snprintf(u2, sizeof(u2), "http://127.0.0.1:%d/nolength.bin?nolength=1", fault_port);
+	urls[0] = u;
+	urls[1] = u2;
+	job = job_make(2, urls, dst);
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 30);
+	check(st == KBITS_STATE_TRANSFERRED, "norange: TRANSFERRED (state %d)", (int)st);
+	t_fault_log("norange.bin", log, sizeof(log));
+	diag("server saw: %s", log);
+	check(strstr(log, "sent=250000|norange.bin GET 200 range=- if_range=-") != NULL,
+	      "norange: after the drop, a whole GET without Range");
+	last = job_finish(job->id);
+	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL, "norange: Complete");
+	check(same_file("www/norange.bin", "dl/norange.bin"), "norange: sha256 matches");
+	check(same_file("www/nolength.bin", "dl/nolength.bin"),
+	      "nolength: a body without Content-Length is downloaded whole (sha256)");
+	check(last && last->files[1].bytes_total == 777777, "nolength: the size is learnt at the end (%llu)",
+	      last ? (unsigned long long)last->files[1].bytes_total : 0ull);
+	kb_job_free(last);
+	kb_job_free(job);
+}
+
+/* Suspend mid-transfer, then resume from what the store would hold. */
+static void test_suspend_resume(void)
+{
+	const char *urls[1];
+	static const char *const dst[] = { "dl/slow.bin" };
+	char u[512], log[4096], want[64];
+	struct kb_job *job, *saved, *last;
+	uint32_t st, fd = 0;
+	int err;
+
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/slow.bin?slow=2000000", fault_port);
+	urls[0] = u;
+	job = job_make(1, urls, dst);
+	obs_reset();
+	kb_engine_run(engine, job);
+	for (double end = t_now() + 0.8; t_now() < end;)
+		kb_loop_run_once(loop, 50000000ull);
+	saved = job_finish(job->id);	/* Suspend: stop and drain */
+	check(saved && saved->files[0].bytes_transferred > 0 && saved->files[0].bytes_transferred < 3000000 &&
+	      saved->files[0].temp_name && saved->files[0].etag,
+	      "suspend: synced bytes, temporary name and ETag kept (%llu bytes)",
+	      saved ? (unsigned long long)saved->files[0].bytes_transferred : 0ull);
+	if (!saved) {
+		kb_job_free(job);
+		return;
+	}
+	/* a fresh engine copy, as kbitsd would build it from the store */
+	obs_reset();
+	kb_engine_run(engine, saved);
+	st = run_until(saved->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 30);
+	check(st == KBITS_STATE_TRANSFERRED, "resume: TRANSFERRED (state %d)", (int)st);
+	t_fault_log("slow.bin", log, sizeof(log));
+	diag("server saw: %s", log);
+	snprintf(want, sizeof(want), "range=bytes=%llu- if_range=\"",
+		 (unsigned long long)saved->files[0].bytes_transferred);
+	check(strstr(log, want) != NULL, "resume: asked for the rest from the synced offset with If-Range");
+	last = job_finish(saved->id);
+	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL &&
+	      same_file("www/slow.bin", "dl/slow.bin"), "resume: the result matches (sha256)");
+	kb_job_free(last);
+	kb_job_free(saved);
+	kb_job_free(job);
+}
+
+static void test_404(void)
+{
+	const char *urls[] = { url_of(nginx_port, "missing") };
+	static const char *const dst[] = { "dl/missing" };
+	struct kb_job *job = job_make(1, urls, dst), *last;
+	uint32_t st;
+
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR |
+		       1u << KBITS_STATE_TRANSIENT_ERROR, 20);
+	check(st == KBITS_STATE_ERROR, "404: the job is in ERROR (state %d)", (int)st);
+	check(obs.err.context == KBITS_ERROR_CONTEXT_REMOTE_FILE && obs.err.code == 404 && !obs.err.transient &&
+	      obs.err.file == 0,
+	      "404: fatal, context REMOTE_FILE, code 404, file 0 (context %u code %d: %s)", obs.err.context,
+	      obs.err.code, obs.err.desc);
+	last = job_finish(job->id);
+	check(last && last->error_count == 1, "404: error count 1");
+	check(last && kb_job_cancel_files(last) == 0, "404: Cancel removes the temporary file");
+	kb_job_free(last);
+	kb_job_free(job);
+}
+
+static void test_refused(void)
+{
+	int port = t_free_port();
+	const char *urls[] = { url_of(port, "x") };
+	static const char *const dst[] = { "dl/refused" };
+	struct kb_job *job = job_make(1, urls, dst), *last;
+	uint32_t st;
+
+	job->min_retry_delay = 3600;
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR |
+		       1u << KBITS_STATE_TRANSIENT_ERROR, 20);
+	check(st == KBITS_STATE_TRANSIENT_ERROR, "refused: TRANSIENT_ERROR (state %d)", (int)st);
+	check(obs.err.context == KBITS_ERROR_CONTEXT_GENERAL_TRANSPORT && obs.err.code == -ECONNREFUSED,
+	      "refused: context GENERAL_TRANSPORT, code -ECONNREFUSED (%u, %d: %s)", obs.err.context, obs.err.code,
+	      obs.err.desc);
+	last = job_finish(job->id);
+	kb_job_cancel_files(last);
+	kb_job_free(last);
+
+	/* no_progress_timeout 0: every error is fatal */
+	job->id[1] = 1;
+	job->no_progress_timeout = 0;
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, 1u << KBITS_STATE_ERROR | 1u << KBITS_STATE_TRANSIENT_ERROR, 20);
+	check(st == KBITS_STATE_ERROR, "refused: with no-progress timeout 0 the error is fatal (state %d)", (int)st);
+	last = job_finish(job->id);
+	kb_job_cancel_files(last);
+	kb_job_free(last);
+	kb_job_free(job);
+}
+
+static void test_retry_after(void)
+{
+	const char *urls[1];
+	static const char *const dst[] = { "dl/busy.bin" };
+	char u[512];
+	struct kb_job *job, *last;
+	uint32_t st, fd = 0;
+	int err;
+
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/busy.bin?status=503&retry_after=2&times=1", fault_port);
+	urls[0] = u;
+	job = job_make(1, urls, dst);
+	job->min_retry_delay = 1;
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 20);
+	check(st == KBITS_STATE_TRANSFERRED, "503: TRANSFERRED after one 503 (state %d)", (int)st);
+	check(obs.nerrors == 1 && obs.err.code == 503 && obs.err.transient && obs.err.retry_after == 2,
+	      "503: one transient error 503 with Retry-After 2 (%d errors, code %d, retry_after %u)", obs.nerrors,
+	      obs.err.code, obs.err.retry_after);
+	check(obs.requeued - obs.first_transient >= 1.9 && obs.requeued - obs.first_transient < 4,
+	      "503: retried after max(min_retry_delay 1, Retry-After 2) s (%.2f s)",
+	      obs.requeued - obs.first_transient);
+	last = job_finish(job->id);
+	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL &&
+	      same_file("www/busy.bin", "dl/busy.bin"), "503: the result matches (sha256)");
+	kb_job_free(last);
+	kb_job_free(job);
+}
+
+static void test_symlink(void)
+{
+	const char *urls[] = { url_of(nginx_port, "1m") };
+	static const char *const dst[] = { "dl/sym.bin" };
+	struct kb_job *job = job_make(1, urls, dst), *last;
+	char victim[512], link[512], h[65];
+	uint32_t st, fd = 0;
+	int err;
+
+	t_path(victim, sizeof(victim), "victim");
+	t_path(link, sizeof(link), "dl/.sym.bin.kbits-planted");
+	t_write_file(victim, 10, 7);
+	t_sha256(victim, h);
+	unlink(link);
+	if (symlink(victim, link) < 0)
+		diag("symlink: %s", strerror(errno));
+	/* a resumed file whose temporary name was swapped for a symlink */
+	kb_strset(&job->files[0].temp_name, ".sym.bin.kbits-planted");
+	job->files[0].bytes_transferred = 5;
+	kb_strset(&job->files[0].etag, "\"x\"");
+	job->files[0].ranges_ok = true;
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 20);
+	check(st == KBITS_STATE_TRANSFERRED, "symlink: TRANSFERRED (state %d)", (int)st);
+	{
+		char h2[65];
+		struct stat sb;
+
+		t_sha256(victim, h2);
+		check(!strcmp(h, h2) && lstat(victim, &sb) == 0 && sb.st_size == 10,
+		      "symlink: the symlink's target was not written");
+	}
+	last = job_finish(job->id);
+	check(last && last->files[0].temp_name && strcmp(last->files[0].temp_name, ".sym.bin.kbits-planted"),
+	      "symlink: a fresh temporary name was chosen (%s)", last ? last->files[0].temp_name : "?");
+	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL &&
+	      same_file("www/1m", "dl/sym.bin"), "symlink: the result matches (sha256)");
+	kb_job_free(last);
+	kb_job_free(job);
+}
+
+static void test_redirects(void)
+{
+	const char *urls[2];
+	static const char *const dst[] = { "dl/redir.bin" };
+	static const char *const dst2[] = { "dl/ftp.bin" };
+	char u[600], u2[600];
+	struct kb_job *job, *last;
+	uint32_t st;
+
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/r?redirect=http://127.0.0.1:%d/1m", fault_port, nginx_port);
+	urls[0] = u;
+	job = job_make(1, urls, dst);
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 20);
+	check(st == KBITS_STATE_TRANSFERRED, "redirect: followed to nginx (state %d)", (int)st);
+	last = job_finish(job->id);
+	snprintf(u2, sizeof(u2), "http://127.0.0.1:%d/1m", nginx_port);
+	check(last && last->files[0].final_url && !strcmp(last->files[0].final_url, u2),
+	      "redirect: the final URL is recorded (%s)", last && last->files[0].final_url ? last->files[0].final_url : "-");
+	kb_job_cancel_files(last);
+	kb_job_free(last);
+	kb_job_free(job);
+
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/r2?redirect=ftp://127.0.0.1:%d/x", fault_port, fault_port);
+	urls[0] = u;
+	job = job_make(1, urls, dst2);
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR |
+		       1u << KBITS_STATE_TRANSIENT_ERROR, 20);
+	check(st == KBITS_STATE_ERROR && obs.err.code == -EPROTONOSUPPORT,
+	      "redirect: to ftp:// is refused, fatal (state %d, code %d: %s)", (int)st, obs.err.code, obs.err.desc);
+	last = job_finish(job->id);
+	kb_job_cancel_files(last);
+	kb_job_free(last);
+	kb_job_free(job);
+}
+
+static void test_owner_denied(void)
+{
+	const char *urls[] = { url_of(nginx_port, "one") };
+	static const char *const dst[] = { "rootonly/one" };
+	struct kb_job *job;
+	char dir[512], cmd[600];
+	uint32_t st;
+
+	if (geteuid() != 0) {
+		check(false, "owner: needs root to act as another user");
+		return;
+	}
+	job = job_make(1, urls, dst);
+	job->owner_uid = 65534;
+	job->owner_gid = 65534;
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR |
+		       1u << KBITS_STATE_TRANSIENT_ERROR, 20);
+	check(st == KBITS_STATE_ERROR && obs.err.context == KBITS_ERROR_CONTEXT_LOCAL_FILE &&
+	      obs.err.code == -EACCES,
+	      "owner: nobody's job aimed at a root-only directory is ERROR/LOCAL_FILE/-EACCES (state %d, %u, %d)",
+	      (int)st, obs.err.context, obs.err.code);
+	t_path(dir, sizeof(dir), "rootonly");
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", dir);
+	check(system(cmd) == 0, "owner: nothing was written there");
+	kb_job_free(job_finish(job->id));
+	kb_job_free(job);
+}
+
+static void test_max_size(void)
+{
+	const char *urls[] = { url_of(nginx_port, "1m") };
+	static const char *const dst[] = { "dl/toolarge" };
+	struct kb_job *job = job_make(1, urls, dst), *last;
+	uint32_t st;
+
+	job->max_download_size = 1000;
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR |
+		       1u << KBITS_STATE_TRANSIENT_ERROR, 20);
+	check(st == KBITS_STATE_ERROR && obs.err.code == -EFBIG,
+	      "max size: a 1 MiB file in a job limited to 1000 bytes is a fatal error (state %d, code %d)", (int)st,
+	      obs.err.code);
+	last = job_finish(job->id);
+	kb_job_cancel_files(last);
+	kb_job_free(last);
+	kb_job_free(job);
+}
+
+int main(void)
+{
+	struct kb_engine_config cfg;
+	pid_t nginx, fault;
+	char p[512];
+
+	printf("TAP version 13\n");
+	alarm(600);
+	if (getenv("KBITSD_TEST_VERBOSE"))
+		kb_log_level = atoi(getenv("KBITSD_TEST_VERBOSE"));
+	snprintf(t_dir, sizeof(t_dir), "/tmp/kbitsd-test.XXXXXX");
+	if (!mkdtemp(t_dir)) {
+		check(false, "mkdtemp");
+		return 1;
+	}
+	chmod(t_dir, 0755);
+	t_mkdir("www", 0755);
+	t_mkdir("dl", 0755);
+	t_mkdir("rootonly", 0700);
+	{
+		static const struct { const char *name; uint64_t size; } files[] = {
+			{ "www/empty", 0 }, { "www/one", 1 }, { "www/1m", 1 << 20 }, { "www/64m", 64ull << 20 },
+			{ "www/drop.bin", 1000000 }, { "www/change.bin", 600000 }, { "www/change.bin.v2", 650000 },
+			{ "www/norange.bin", 500000 }, { "www/nolength.bin", 777777 }, { "www/busy.bin", 12345 },
+			{ "www/slow.bin", 3000000 },
+		};
+
+		for (unsigned int i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			t_path(p, sizeof(p), files[i].name);
+			t_write_file(p, files[i].size, i + 1);
+		}
+	}
+	nginx = t_start_nginx(&nginx_port);
+	fault = t_start_fault(&fault_port);
+	if (!check(nginx > 0 && fault > 0, "servers: nginx on 127.0.0.1:%d, fault server on 127.0.0.1:%d",
+		   nginx_port, fault_port))
+		goto out;
+	loop = kb_loop_new(256);
+	kb_engine_config_default(&cfg);
+	cfg.max_writes_inflight = 4;	/* small: back-pressure is exercised */
+	cfg.sync_every = 4 << 20;
+	engine = kb_engine_new(loop, &cfg, &ops, NULL);
+	if (!check(loop && engine, "engine: created"))
+		goto out;
+
+	test_nginx_sizes();
+	test_resume_after_drop();
+	test_changed_etag();
+	test_no_range();
+	test_suspend_resume();
+	test_404();
+	test_refused();
+	test_retry_after();
+	test_symlink();
+	test_redirects();
+	test_owner_denied();
+	test_max_size();
+
+	kb_engine_free(engine);
+	kb_loop_free(loop);
+	kb_job_free(last_saved);
+out:
+	t_kill(nginx);
+	t_kill(fault);
+	if (!t_failed)
+		t_rm_rf(t_dir);
+	else
+		diag("kept %s", t_dir);
+	printf("1..%d\n", t_n);
+	return t_failed ? 1 : 0;
+}

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Small TAP harness for kbitsd's host tests: checks, a scratch directory,
+ * loopback servers (nginx, the fault server) started as children that die
+ * with the test (PR_SET_PDEATHSIG), sha256 of files.
+ */
+#ifndef KBITSD_TEST_HARNESS_H
+#define KBITSD_TEST_HARNESS_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+
+static int t_n, t_failed;
+
+static inline bool check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	t_n++;
+	printf("%sok %d - ", ok ? "" : "not ", t_n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (!ok)
+		t_failed++;
+	return ok;
+}
+
+static inline void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+static inline double t_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char t_dir[256];
+
+static inline void t_path(char *out, size_t len, const char *name)
+{
+	snprintf(out, len, "%s/%s", t_dir, name);
+}
+
+static inline void t_mkdir(const char *name, mode_t mode)
+{
+	char p[512];
+
+	t_path(p, sizeof(p), name);
+	mkdir(p, mode);
+	chmod(p, mode);
+}
+
+/* Writes size bytes of a deterministic pseudo-random sequence. */
+static inline int t_write_file(const char *path, uint64_t size, uint32_t seed)
+{
+	static uint8_t buf[1 << 16];
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1, done = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0)
+		return -errno;
+	while (done < size) {
+		size_t n = size - done < sizeof(buf) ? (size_t)(size - done) : sizeof(buf);
+
+		for (size_t i = 0; i < n; i += 8) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			memcpy(buf + i, &x, n - i < 8 ? n - i : 8);
+		}
+		if (write(fd, buf, n) != (ssize_t)n) {
+			close(fd);
+			return -EIO;
+		}
+		done += n;
+	}
+	close(fd);
+	return 0;
+}
+
+/* sha256 of a file as hex, "" when it cannot be read. */
+static inline void t_sha256(const char *path, char out[65])
+{
+	static uint8_t buf[1 << 16];
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int fd = open(path, O_RDONLY | O_NOFOLLOW);
+	ssize_t n;
+
+	out[0] = '\0';
+	if (fd < 0 || !ctx) {
+		if (fd >= 0)
+			close(fd);
+		EVP_MD_CTX_free(ctx);
+		return;
+	}
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		EVP_DigestUpdate(ctx, buf, (size_t)n);
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	close(fd);
+	for (int i = 0; i < 32; i++)
+		sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+/* A loopback port nobody listens on right now. */
+static inline int t_free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static inline bool t_port_open(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				 .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static inline pid_t t_spawn(char *const argv[])
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(null, 0);
+		dup2(null, 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static inline void t_kill(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 50; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* nginx serving t_dir/www on 127.0.0.1:*port. */
+static inline pid_t t_start_nginx(int *port)
+{
+	char conf[512], prefix[300], text[4096];
+	pid_t pid;
+	FILE *f;
+
+	*port = t_free_port();
+	t_path(conf, sizeof(conf), "nginx.conf");
+	snprintf(prefix, sizeof(prefix), "%s/", t_dir);
+	t_mkdir("nginx-tmp", 0700);
+	snprintf(text, sizeof(text),
+		 "daemon off;\nmaster_process off;\nworker_processes 1;\n%s"
+		 "error_log %s/nginx.err;\npid %s/nginx.pid;\n"
+		 "events { worker_connections 64; }\n"
+		 "http {\n access_log off;\n sendfile on;\n"
+		 " client_body_temp_path %s/nginx-tmp; proxy_temp_path %s/nginx-tmp;\n"
+		 " fastcgi_temp_path %s/nginx-tmp; uwsgi_temp_path %s/nginx-tmp; scgi_temp_path %s/nginx-tmp;\n"
+		 " server { listen 127.0.0.1:%d; root %s/www; location / { } }\n}\n",
+		 geteuid() == 0 ? "user root;\n" : "", t_dir, t_dir, t_dir, t_dir, t_dir, t_dir, t_dir,
+		 *port, t_dir);
+	f = fopen(conf, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	fclose(f);
+	{
+		char *argv[] = { "/usr/sbin/nginx", "-p", prefix, "-c", conf, "-e", "stderr", NULL };
+
+		pid = t_spawn(argv);
+	}
+	for (int i = 0; i < 250 && !t_port_open(*port); i++)
+		usleep(20000);
+	return t_port_open(*port) ? pid : -1;
+}
+
+/* The fault server on 127.0.0.1:*port, logging to t_dir/fault.log. */
+static inline pid_t t_start_fault(int *port)
+{
+	char pf[512], log[512], root[512];
+	pid_t pid;
+
+	t_path(pf, sizeof(pf), "fault.port");
+	t_path(log, sizeof(log), "fault.log");
+	t_path(root, sizeof(root), "www");
+	unlink(pf);
+	{
+		char *argv[] = { "/usr/bin/python3", KB_TOP "/tests/servers/faultserver.py", "--root", root,
+				 "--log", log, "--port-file", pf, NULL };
+
+		pid = t_spawn(argv);
+	}
+	*port = -1;
+	for (int i = 0; i < 500; i++) {
+		FILE *f = fopen(pf, "r");
+
+		if (f) {
+			if (fscanf(f, "%d", port) != 1)
+				*port = -1;
+			fclose(f);
+			if (*port > 0 && t_port_open(*port))
+				return pid;
+		}
+		usleep(20000);
+	}
+	return -1;
+}
+
+/* The fault server's log lines for one name, joined with '|'. A line is
+ * written when the server is done with a request, which can be after the
+ * client has its last byte: wait (bounded) for at least min_lines. */
+static inline void t_fault_log_n(const char *name, int min_lines, char *out, size_t len)
+{
+	char p[512], line[1024];
+	size_t nl = strlen(name);
+
+	t_path(p, sizeof(p), "fault.log");
+	for (int tries = 0; tries < 150; tries++) {
+		FILE *f = fopen(p, "r");
+		int n = 0;
+
+		out[0] = '\0';
+		if (f) {
+			while (fgets(line, sizeof(line), f)) {
+				if (strncmp(line, name, nl) || line[nl] != ' ')
+					continue;
+				line[strcspn(line, "\n")] = '\0';
+				if (out[0])
+					strncat(out, "|", len - strlen(out) - 1);
+				strncat(out, line, len - strlen(out) - 1);
+				n++;
+			}
+			fclose(f);
+		}
+		if (n >= min_lines)
+			return;
+		usleep(20000);
+	}
+}
+
+#define t_fault_log(name, out, len) t_fault_log_n(name, 2, out, len)
+
+static inline void t_rm_rf(const char *dir)
+{
+	char cmd[600];
+
+	if (strncmp(dir, "/tmp/kbitsd-test.", 17))
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		diag("could not remove %s", dir);
+}
+
+#endif

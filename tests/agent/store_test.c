@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kbitsd's SQLite store: a job written, the database closed and reopened,
+ * the job read back field by field; updates of one file and of the state;
+ * the module instance id; deletion.
+ */
+#include "harness.h"
+
+#include "store.h"
+
+static struct kb_job *loaded[8];
+static int nloaded;
+
+static int collect(void *arg, struct kb_job *job)
+{
+	(void)arg;
+	if (nloaded >= 8) {
+		kb_job_free(job);
+		return -E2BIG;
+	}
+	loaded[nloaded++] = job;
+	return 0;
+}
+
+static void drop_loaded(void)
+{
+	while (nloaded)
+		kb_job_free(loaded[--nloaded]);
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+int main(void)
+{
+	struct kb_store *s = NULL;
+	struct kb_job *job = kb_job_new(2), *j;
+	uint8_t inst[16], got[16];
+	char db[512];
+	struct stat sb;
+	int ret;
+
+	printf("TAP version 13\n");
+	alarm(60);
+	snprintf(t_dir, sizeof(t_dir), "/tmp/kbitsd-test.XXXXXX");
+	if (!mkdtemp(t_dir))
+		return 1;
+	t_path(db, sizeof(db), "kbits.db");
+
+	for (int i = 0; i < 16; i++) {
+		job->id[i] = (uint8_t)(0xa0 + i);
+		inst[i] = (uint8_t)i;
+	}
+	job->owner_uid = 1000;
+	job->owner_gid = 100;
+	job->state = KBITS_STATE_TRANSIENT_ERROR;
+	job->priority = KBITS_PRIORITY_LOW;
+	job->min_retry_delay = 77;
+	job->max_download_size = 1ull << 40;
+	job->creation_time = 1700000000123456789ull;
+	job->error_code = -ECONNREFUSED;
+	job->error_context = KBITS_ERROR_CONTEXT_GENERAL_TRANSPORT;
+	kb_strset(&job->strings[KBITS_STR_DISPLAY_NAME], "näme with 'quotes'");
+	kb_strset(&job->strings[KBITS_STR_HTTP_HEADERS], "X-A: 1\r\nX-B: 2\r\n");
+	kb_strset(&job->files[0].url, "http://127.0.0.1/a");
+	kb_strset(&job->files[0].path, "/tmp/a");
+	kb_strset(&job->files[0].temp_name, ".a.kbits-0011223344556677");
+	kb_strset(&job->files[0].etag, "\"abc\"");
+	job->files[0].bytes_total = 1000;
+	job->files[0].bytes_transferred = 500;
+	job->files[0].ranges_ok = true;
+	kb_strset(&job->files[1].url, "https://127.0.0.1/b");
+	kb_strset(&job->files[1].path, "/tmp/b");
+	kb_strset(&job->files[1].last_modified, "Sat, 21 Nov 2026 20:00:00 GMT");
+	job->files[1].bytes_total = KBITS_UNKNOWN;
+	job->files[1].flags = KBITS_FILE_COMPLETED;
+
+	ret = kb_store_open(db, &s);
+	check(ret == 0, "open a new store (%d)", ret);
+	if (ret)
+		return 1;
+	memset(&sb, 0, sizeof(sb));
+	stat(db, &sb);
+	check((sb.st_mode & 0777) == 0600, "the database is mode 0600 (0%o)",
+	      sb.st_mode & 0777);
+	check(kb_store_get_instance(s, got) == -ENOENT, "a new store has no instance id");
+	check(kb_store_put_job(s, job) == 0, "write a job with two files");
+	check(kb_store_set_instance(s, inst) == 0, "write the instance id");
+	kb_store_close(s);
+
+	ret = kb_store_open(db, &s);
+	check(ret == 0, "reopen the store");
+	if (ret)
+		return 1;
+	ret = kb_store_load(s, collect, NULL);
+	check(ret == 1 && nloaded == 1, "one job read back (%d)", ret);
+	j = nloaded ? loaded[0] : NULL;
+	check(j && !memcmp(j->id, job->id, 16) && j->owner_uid == 1000 && j->owner_gid == 100 &&
+	      j->state == KBITS_STATE_TRANSIENT_ERROR && j->priority == KBITS_PRIORITY_LOW &&
+	      j->min_retry_delay == 77 && j->max_download_size == 1ull << 40 &&
+	      j->creation_time == 1700000000123456789ull && j->error_code == -ECONNREFUSED &&
+	      j->error_context == KBITS_ERROR_CONTEXT_GENERAL_TRANSPORT,
+	      "the job's numbers survive");
+	check(j && str_eq(j->strings[KBITS_STR_DISPLAY_NAME], job->strings[KBITS_STR_DISPLAY_NAME]) &&
+	      str_eq(j->strings[KBITS_STR_HTTP_HEADERS], job->strings[KBITS_STR_HTTP_HEADERS]) &&
+	      !j->strings[KBITS_STR_DESCRIPTION], "the job's strings survive (NULL stays NULL)");
+	check(j && j->nr_files == 2 && str_eq(j->files[0].url, job->files[0].url) &&
+	      str_eq(j->files[0].temp_name, job->files[0].temp_name) && str_eq(j->files[0].etag, "\"abc\"") &&
+	      j->files[0].bytes_total == 1000 && j->files[0].bytes_transferred == 500 && j->files[0].ranges_ok &&
+	      str_eq(j->files[1].last_modified, job->files[1].last_modified) &&
+	      j->files[1].bytes_total == KBITS_UNKNOWN && j->files[1].flags == KBITS_FILE_COMPLETED &&
+	      !j->files[1].etag,
+	      "both files survive: URLs, temporary name, validators, sizes, flags");
+	check(kb_store_get_instance(s, got) == 0 && !memcmp(got, inst, 16), "the instance id survives");
+	drop_loaded();
+
+	job->files[0].bytes_transferred = 900;
+	kb_strset(&job->files[0].etag, "\"def\"");
+	job->state = KBITS_STATE_TRANSFERRING;
+	check(kb_store_put_file(s, job, 0) == 0 && kb_store_put_state(s, job) == 0,
+	      "update one file and the state");
+	kb_store_close(s);
+	kb_store_open(db, &s);
+	kb_store_load(s, collect, NULL);
+	j = nloaded ? loaded[0] : NULL;
+	check(j && j->files[0].bytes_transferred == 900 && str_eq(j->files[0].etag, "\"def\"") &&
+	      j->state == KBITS_STATE_TRANSFERRING && j->nr_files == 2,
+	      "the updates survive a reopen, the other file too");
+	drop_loaded();
+
+	check(kb_store_delete_job(s, job->id) == 0, "delete the job");
+	ret = kb_store_load(s, collect, NULL);
+	check(ret == 0 && nloaded == 0, "no job left (%d)", ret);
+	{
+		char cmd[700];
+
+		snprintf(cmd, sizeof(cmd), "test \"$(sqlite3 '%s' 'PRAGMA journal_mode; SELECT count(*) FROM files')\" = "
+			 "\"$(printf 'wal\\n0')\"", db);
+		ret = system(cmd);
+		check(ret == 0 || access("/usr/bin/sqlite3", X_OK) != 0,
+		      "the database is in WAL mode and the files went with the job");
+	}
+	kb_store_close(s);
+	kb_job_free(job);
+	t_rm_rf(t_dir);
+	printf("1..%d\n", t_n);
+	return t_failed ? 1 : 0;
+}

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "log.h"
+
+struct kb_channel {
+	int fd;
+	struct kb_loop *loop;
+	struct kb_op poll_op;
+	kb_work_cb cb;
+	void *arg;
+	uint64_t last_seq;
+	struct kbits_version version;
+};
+
+static int xioctl(int fd, unsigned long req, void *arg)
+{
+	int tries = 0, ret;
+
+	do {
+		ret = ioctl(fd, req, arg);
+	} while (ret < 0 && errno == EINTR && ++tries < 100);
+	return ret < 0 ? -errno : ret;
+}
+
+int kb_channel_open(const char *dev, struct kb_channel **out)
+{
+	struct kb_channel *ch = calloc(1, sizeof(*ch));
+	int ret;
+
+	if (!ch)
+		return -ENOMEM;
+	ch->fd = open(dev, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (ch->fd < 0) {
+		ret = -errno;
+		free(ch);
+		return ret;
+	}
+	ret = xioctl(ch->fd, KBITS_IOC_VERSION, &ch->version);
+	if (ret == 0 && (ch->version.abi_version != KBITS_ABI_VERSION ||
+			 !(ch->version.features & KBITS_FEATURE_AGENT)))
+		ret = -EPROTONOSUPPORT;
+	if (ret < 0) {
+		kb_channel_close(ch);
+		return ret;
+	}
+	*out = ch;
+	return 0;
+}
+
+void kb_channel_close(struct kb_channel *ch)
+{
+	if (!ch)
+		return;
+	if (ch->fd >= 0)
+		close(ch->fd);
+	free(ch);
+}
+
+const uint8_t *kb_channel_instance(const struct kb_channel *ch)
+{
+	return ch->version.instance_id;
+}
+
+static void channel_readable(struct kb_op *op, int res)
+{
+	struct kb_channel *ch = (struct kb_channel *)((char *)op - offsetof(struct kb_channel, poll_op));
+	struct kbits_work w[32];
+
+	(void)res;
+	/* Bounded: at most 64 reads of 32 items per wakeup. */
+	for (int round = 0; round < 64; round++) {
+		ssize_t n = read(ch->fd, w, sizeof(w));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (size_t i = 0; i < (size_t)n / sizeof(w[0]); i++) {
+			if (ch->last_seq && w[i].seq != ch->last_seq + 1)
+				kb_err("work item %llu after %llu: items lost",
+				       (unsigned long long)w[i].seq, (unsigned long long)ch->last_seq);
+			ch->last_seq = w[i].seq;
+			ch->cb(ch->arg, &w[i]);
+		}
+	}
+	kb_loop_poll(ch->loop, &ch->poll_op, ch->fd, POLLIN);
+}
+
+int kb_channel_attach(struct kb_channel *ch, struct kb_loop *loop, kb_work_cb cb, void *arg)
+{
+	int ret = xioctl(ch->fd, KBITS_IOC_AGENT_ATTACH, NULL);
+
+	if (ret < 0)
+		return ret;
+	ch->loop = loop;
+	ch->cb = cb;
+	ch->arg = arg;
+	ch->poll_op.cb = channel_readable;
+	kb_loop_poll(loop, &ch->poll_op, ch->fd, POLLIN);
+	return 0;
+}
+
+static int get_string(struct kb_channel *ch, const uint8_t id[16], uint32_t prop, char **out)
+{
+	uint32_t cap = 256;
+
+	*out = NULL;
+	for (int tries = 0; tries < 4; tries++) {
+		struct kbits_job_string s = { .prop = prop, .len = cap };
+		char *buf = malloc(cap + 1);
+		int ret;
+
+		if (!buf)
+			return -ENOMEM;
+		memcpy(s.job_id, id, 16);
+		s.value = (uintptr_t)buf;
+		ret = xioctl(ch->fd, KBITS_IOC_JOB_GET_STRING, &s);
+		if (ret == -ERANGE && s.len > cap && s.len <= KBITS_HTTP_HEADERS_MAX) {
+			free(buf);
+			cap = s.len;
+			continue;
+		}
+		if (ret < 0 || !s.len || s.len > cap) {
+			free(buf);
+			return ret == -ENODATA ? 0 : ret;
+		}
+		buf[s.len] = '\0';
+		*out = buf;
+		return 0;
+	}
+	return -ERANGE;
+}
+
+static int get_file(struct kb_channel *ch, const uint8_t id[16], uint32_t idx, struct kb_file *f)
+{
+	struct kbits_file_info fi = { .size = sizeof(fi), .index = idx };
+	char *url = malloc(KBITS_URL_MAX + 1), *path = malloc(KBITS_PATH_MAX + 1);
+	char tmp[KB_TEMP_NAME_MAX + 1];
+	int ret;
+
+	if (!url || !path) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	memcpy(fi.job_id, id, 16);
+	fi.url = (uintptr_t)url;
+	fi.url_len = KBITS_URL_MAX;
+	fi.path = (uintptr_t)path;
+	fi.path_len = KBITS_PATH_MAX;
+	fi.temp_name = (uintptr_t)tmp;
+	fi.temp_name_len = KB_TEMP_NAME_MAX;
+	ret = xioctl(ch->fd, KBITS_IOC_JOB_GET_FILE, &fi);
+	if (ret < 0)
+		goto out;
+	if (fi.url_len > KBITS_URL_MAX || fi.path_len > KBITS_PATH_MAX ||
+	    fi.temp_name_len > KB_TEMP_NAME_MAX) {
+		ret = -EOVERFLOW;
+		goto out;
+	}
+	url[fi.url_len] = '\0';
+	path[fi.path_len] = '\0';
+	tmp[fi.temp_name_len] = '\0';
+	f->url = url;
+	f->path = path;
+	url = path = NULL;
+	if (fi.temp_name_len)
+		kb_strset(&f->temp_name, tmp);
+	f->bytes_total = fi.bytes_total;
+	f->bytes_transferred = fi.bytes_transferred;
+	f->flags = fi.file_flags;
+out:
+	free(url);
+	free(path);
+	return ret;
+}
+
+int kb_channel_fetch_job(struct kb_channel *ch, const uint8_t id[16], struct kb_job **out)
+{
+	struct kbits_job_info ji = { .size = sizeof(ji) };
+	struct kb_job *job;
+	int ret;
+
+	memcpy(ji.job_id, id, 16);
+	ret = xioctl(ch->fd, KBITS_IOC_JOB_GET_INFO, &ji);
+	if (ret < 0)
+		return ret;
+	if (ji.files_total > 64 * KBITS_ADD_FILES_MAX)
+		return -EOVERFLOW;
+	job = kb_job_new(ji.files_total);
+	if (!job)
+		return -ENOMEM;
+	memcpy(job->id, id, 16);
+	job->owner_uid = ji.owner_uid;
+	job->type = ji.type;
+	job->state = ji.state;
+	job->priority = ji.priority;
+	job->min_retry_delay = ji.min_retry_delay;
+	job->no_progress_timeout = ji.no_progress_timeout;
+	job->notify_flags = ji.notify_flags;
+	job->proxy_usage = ji.proxy_usage;
+	job->job_flags = ji.job_flags;
+	job->max_download_time = ji.max_download_time;
+	job->max_download_size = ji.max_download_size;
+	job->creation_time = ji.creation_time;
+	job->modification_time = ji.modification_time;
+	job->transfer_completion_time = ji.transfer_completion_time;
+	job->error_count = ji.error_count;
+	job->error_context = ji.error_context;
+	job->error_code = ji.error_code;
+	job->error_file = ji.error_file;
+	for (uint32_t p = 0; p <= KBITS_STR_MAX && !ret; p++) {
+		if (p == KBITS_STR_CREDENTIALS && !ji.credentials_set)
+			continue;
+		ret = get_string(ch, id, p, &job->strings[p]);
+	}
+	for (uint32_t i = 0; i < job->nr_files && !ret; i++)
+		ret = get_file(ch, id, i, &job->files[i]);
+	if (ret < 0) {
+		kb_job_free(job);
+		return ret;
+	}
+	*out = job;
+	return 0;
+}
+
+static int report(struct kb_channel *ch, struct kbits_agent_report *r, const struct kb_job *job)
+{
+	r->size = sizeof(*r);
+	memcpy(r->job_id, job->id, 16);
+	return xioctl(ch->fd, KBITS_IOC_AGENT_REPORT, r);
+}
+
+int kb_channel_report_state(struct kb_channel *ch, const struct kb_job *job, uint32_t state)
+{
+	struct kbits_agent_report r = { .what = KBITS_REPORT_STATE, .state = state };
+
+	return report(ch, &r, job);
+}
+
+int kb_channel_report_progress(struct kb_channel *ch, const struct kb_job *job, uint32_t idx,
+			       uint64_t bytes)
+{
+	struct kbits_agent_report r = { .what = KBITS_REPORT_PROGRESS, .file_index = idx };
+
+	r.file_bytes_total = job->files[idx].bytes_total;
+	r.file_bytes_transferred = bytes;
+	return report(ch, &r, job);
+}
+
+int kb_channel_report_file_done(struct kb_channel *ch, const struct kb_job *job, uint32_t idx)
+{
+	struct kbits_agent_report r = { .what = KBITS_REPORT_PROGRESS | KBITS_REPORT_FILE_DONE,
+					.file_index = idx };
+
+	r.file_bytes_total = job->files[idx].bytes_total;
+	r.file_bytes_transferred = job->files[idx].bytes_transferred;
+	return report(ch, &r, job);
+}
+
+int kb_channel_report_temp_name(struct kb_channel *ch, const struct kb_job *job, uint32_t idx)
+{
+	const char *t = job->files[idx].temp_name;
+	struct kbits_agent_report r = { .what = KBITS_REPORT_TEMP_NAME, .file_index = idx };
+
+	if (!t)
+		return 0;
+	r.temp_name = (uintptr_t)t;
+	r.temp_name_len = (uint32_t)strlen(t);
+	return report(ch, &r, job);
+}
+
+int kb_channel_report_error(struct kb_channel *ch, const struct kb_job *job,
+			    const struct kb_error *err)
+{
+	struct kbits_agent_report r = { .what = KBITS_REPORT_ERROR };
+	size_t n = strnlen(err->desc, sizeof(err->desc));
+
+	r.file_index = err->file;
+	r.error_context = err->context;
+	r.error_code = err->code;
+	r.error_desc = (uintptr_t)err->desc;
+	r.error_desc_len = (uint32_t)(n > KBITS_ERROR_DESC_MAX ? KBITS_ERROR_DESC_MAX : n);
+	return report(ch, &r, job);
+}
+
+int kb_channel_outcome(struct kb_channel *ch, const uint8_t id[16], uint32_t work,
+		       uint32_t result, uint32_t files_done, int error)
+{
+	struct kbits_agent_outcome o = { .work = work, .result = result, .files_done = files_done,
+					 .error = error };
+
+	memcpy(o.job_id, id, 16);
+	return xioctl(ch->fd, KBITS_IOC_AGENT_OUTCOME, &o);
+}
+
+int kb_channel_restore(struct kb_channel *ch, const struct kb_job *job)
+{
+	struct kbits_agent_restore r = { .size = sizeof(r) };
+	struct kbits_restore_file *rf = calloc(job->nr_files + 1, sizeof(*rf));
+	int ret;
+
+	if (!rf)
+		return -ENOMEM;
+	memcpy(r.job_id, job->id, 16);
+	r.owner_uid = job->owner_uid;
+	r.owner_gid = job->owner_gid;
+	r.type = job->type;
+	r.state = job->state;
+	r.priority = job->priority;
+	r.min_retry_delay = job->min_retry_delay;
+	r.no_progress_timeout = job->no_progress_timeout;
+	r.notify_flags = job->notify_flags;
+	r.proxy_usage = job->proxy_usage;
+	r.job_flags = job->job_flags;
+	r.max_download_time = job->max_download_time;
+	r.max_download_size = job->max_download_size;
+	r.creation_time = job->creation_time;
+	r.modification_time = job->modification_time;
+	r.transfer_completion_time = job->transfer_completion_time;
+	r.error_count = job->error_count;
+	r.error_context = job->error_context;
+	r.error_code = job->error_code;
+	r.error_file = job->error_file;
+	for (int p = 0; p <= KBITS_STR_MAX; p++) {
+		if (!job->strings[p])
+			continue;
+		r.strings[p] = (uintptr_t)job->strings[p];
+		r.string_lens[p] = (uint32_t)strlen(job->strings[p]);
+	}
+	for (uint32_t i = 0; i < job->nr_files; i++) {
+		const struct kb_file *f = &job->files[i];
+
+		rf[i].url = (uintptr_t)f->url;
+		rf[i].url_len = f->url ? (uint32_t)strlen(f->url) : 0;
+		rf[i].path = (uintptr_t)f->path;
+		rf[i].path_len = f->path ? (uint32_t)strlen(f->path) : 0;
+		rf[i].temp_name = (uintptr_t)f->temp_name;
+		rf[i].temp_name_len = f->temp_name ? (uint32_t)strlen(f->temp_name) : 0;
+		rf[i].bytes_total = f->bytes_total;
+		rf[i].bytes_transferred = f->bytes_transferred;
+		rf[i].file_flags = f->flags;
+	}
+	r.nr_files = job->nr_files;
+	r.files = (uintptr_t)rf;
+	r.file_size = sizeof(*rf);
+	ret = xioctl(ch->fd, KBITS_IOC_AGENT_RESTORE, &r);
+	free(rf);
+	return ret;
+}
+
+int kb_channel_enum(struct kb_channel *ch, struct kbits_job_enum *en)
+{
+	return xioctl(ch->fd, KBITS_IOC_JOB_ENUM, en);
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The transfer engine: libcurl's multi interface driven by the io_uring
+ * loop (sockets polled with IORING_OP_POLL_ADD, curl's timer on a loop
+ * timer, body bytes written at their offsets with IORING_OP_WRITE).
+ *
+ * The engine knows nothing of /dev/kbits or SQLite. It is given jobs
+ * (struct kb_job, copied) and tells what happens through struct
+ * kb_engine_ops; kbitsd wires those to the agent channel and the store,
+ * the tests to assertions.
+ */
+#ifndef KBITSD_ENGINE_H
+#define KBITSD_ENGINE_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "job.h"
+#include "loop.h"
+
+struct kb_engine;
+
+struct kb_engine_ops {
+	/* CONNECTING, TRANSFERRING, TRANSIENT_ERROR, ERROR, TRANSFERRED, QUEUED */
+	void (*state)(void *ctx, const struct kb_job *job, uint32_t state);
+	/* Bytes of the file on disk (written, maybe not yet synced); called
+	 * for every completed write: rate-limit in the callee. */
+	void (*progress)(void *ctx, const struct kb_job *job, uint32_t file, uint64_t on_disk);
+	/* Durable facts of a file changed (temporary name, synced bytes,
+	 * validators, size, final URL, completion): persist them. */
+	void (*file_saved)(void *ctx, const struct kb_job *job, uint32_t file);
+	/* The file is complete and synced. */
+	void (*file_done)(void *ctx, const struct kb_job *job, uint32_t file);
+	/* An error, before the state it leads to (ERROR or TRANSIENT_ERROR). */
+	void (*error)(void *ctx, const struct kb_job *job, const struct kb_error *err);
+	/* A stopped job has no I/O left; the engine forgot it. */
+	void (*stopped)(void *ctx, const uint8_t id[16]);
+};
+
+struct kb_engine_config {
+	unsigned int files_per_job;	/* concurrent files of one job (4) */
+	unsigned int max_transfers;	/* concurrent files overall (16) */
+	unsigned int write_chunk;	/* bytes per IORING_OP_WRITE (256 KiB) */
+	unsigned int max_writes_inflight;	/* per file; pause curl beyond (16) */
+	uint64_t sync_every;		/* fsync after this many bytes (8 MiB) */
+	unsigned int max_redirects;	/* 10 */
+	long connect_timeout;		/* s (30) */
+	long low_speed_time;		/* s without a byte: stalled (60) */
+	const char *ca_file;		/* NULL: the system's */
+	int verbose;
+};
+
+void kb_engine_config_default(struct kb_engine_config *c);
+struct kb_engine *kb_engine_new(struct kb_loop *loop, const struct kb_engine_config *c,
+				const struct kb_engine_ops *ops, void *ctx);
+/* Stops every job and waits (bounded) for its I/O; then frees. */
+void kb_engine_free(struct kb_engine *e);
+
+/* Start (or restart after a change) a job: the engine copies it. */
+int kb_engine_run(struct kb_engine *e, const struct kb_job *job);
+/* Stop transferring; progress so far is kept (and saved); ops->stopped
+ * follows once no I/O is left. Returns -ENOENT for an unknown job. */
+int kb_engine_stop(struct kb_engine *e, const uint8_t id[16]);
+/* The engine's current copy of a job, or NULL. */
+const struct kb_job *kb_engine_job(struct kb_engine *e, const uint8_t id[16]);
+unsigned int kb_engine_active(struct kb_engine *e);	/* transfers running */
+unsigned int kb_engine_jobs(struct kb_engine *e);	/* jobs known */
+
+struct kb_engine_stats {
+	uint64_t pauses;		/* curl paused for back-pressure */
+	uint64_t writes;		/* IORING_OP_WRITE submitted */
+	uint64_t syncs;			/* IORING_OP_FSYNC submitted */
+	uint64_t polls;			/* IORING_OP_POLL_ADD submitted */
+	uint64_t transfers;		/* transfers started */
+};
+void kb_engine_get_stats(struct kb_engine *e, struct kb_engine_stats *st);
+
+#endif

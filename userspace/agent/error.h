@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Classification of what went wrong into BITS's error object: context
+ * (KBITS_ERROR_CONTEXT_*), code (-errno or an HTTP status), the file it
+ * concerns, a readable description, and whether a retry may help.
+ */
+#ifndef KBITSD_ERROR_H
+#define KBITSD_ERROR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <curl/curl.h>
+
+struct kb_error {
+	uint32_t context;
+	int32_t code;
+	uint32_t file;			/* index, or ~0 */
+	bool transient;
+	uint32_t retry_after;		/* s the server asked for, 0: none */
+	char desc[512];
+};
+
+void kb_error_http(struct kb_error *e, long status, const char *url);
+void kb_error_curl(struct kb_error *e, CURLcode rc, const char *detail, const char *url);
+void kb_error_local(struct kb_error *e, int neg_errno, const char *what, const char *path);
+bool kb_http_status_transient(long status);
+
+#endif

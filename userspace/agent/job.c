@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "job.h"
+
+struct kb_job *kb_job_new(uint32_t nr_files)
+{
+	struct kb_job *job = calloc(1, sizeof(*job));
+
+	if (!job)
+		return NULL;
+	if (nr_files) {
+		job->files = calloc(nr_files, sizeof(*job->files));
+		if (!job->files) {
+			free(job);
+			return NULL;
+		}
+	}
+	job->nr_files = nr_files;
+	for (uint32_t i = 0; i < nr_files; i++)
+		job->files[i].bytes_total = KBITS_UNKNOWN;
+	job->min_retry_delay = KBITS_DEFAULT_MIN_RETRY_DELAY;
+	job->no_progress_timeout = KBITS_DEFAULT_NO_PROGRESS_TIMEOUT;
+	job->max_download_time = KBITS_DEFAULT_MAX_DOWNLOAD_TIME;
+	job->priority = KBITS_PRIORITY_NORMAL;
+	job->state = KBITS_STATE_SUSPENDED;
+	job->error_file = ~0u;
+	return job;
+}
+
+int kb_strset(char **dst, const char *src)
+{
+	char *c = NULL;
+
+	if (src) {
+		c = strdup(src);
+		if (!c)
+			return -ENOMEM;
+	}
+	free(*dst);
+	*dst = c;
+	return 0;
+}
+
+static void file_clear(struct kb_file *f)
+{
+	free(f->url);
+	free(f->path);
+	free(f->temp_name);
+	free(f->final_url);
+	free(f->etag);
+	free(f->last_modified);
+}
+
+void kb_job_free(struct kb_job *job)
+{
+	if (!job)
+		return;
+	for (uint32_t i = 0; i < job->nr_files; i++)
+		file_clear(&job->files[i]);
+	for (int i = 0; i <= KBITS_STR_MAX; i++)
+		free(job->strings[i]);
+	free(job->files);
+	free(job);
+}
+
+struct kb_job *kb_job_dup(const struct kb_job *src)
+{
+	struct kb_job *job = kb_job_new(src->nr_files);
+	int err = 0;
+
+	if (!job)
+		return NULL;
+	{
+		struct kb_file *files = job->files;
+		uint32_t n = job->nr_files;
+
+		*job = *src;
+		job->files = files;
+		job->nr_files = n;
+	}
+	for (int i = 0; i <= KBITS_STR_MAX; i++) {
+		job->strings[i] = NULL;
+		err |= kb_strset(&job->strings[i], src->strings[i]);
+	}
+	for (uint32_t i = 0; i < src->nr_files; i++) {
+		const struct kb_file *s = &src->files[i];
+		struct kb_file *d = &job->files[i];
+
+		*d = *s;
+		d->url = d->path = d->temp_name = d->final_url = d->etag = d->last_modified = NULL;
+		err |= kb_strset(&d->url, s->url);
+		err |= kb_strset(&d->path, s->path);
+		err |= kb_strset(&d->temp_name, s->temp_name);
+		err |= kb_strset(&d->final_url, s->final_url);
+		err |= kb_strset(&d->etag, s->etag);
+		err |= kb_strset(&d->last_modified, s->last_modified);
+	}
+	if (err) {
+		kb_job_free(job);
+		return NULL;
+	}
+	return job;
+}
+
+void kb_guid_str(const uint8_t id[16], char out[37])
+{
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7], id[8], id[9],
+		 id[10], id[11], id[12], id[13], id[14], id[15]);
+}
+int kb_log_level;

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What kbitsd knows of a job: the module's view (struct kbits_job_info and
+ * its strings and files) plus what only the agent keeps (validators, the
+ * final URL after redirects). The engine, the store and the channel all
+ * speak this structure; none of them needs the others to fill it.
+ */
+#ifndef KBITSD_JOB_H
+#define KBITSD_JOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/kbits.h>
+
+#define KB_TEMP_NAME_MAX	255
+
+struct kb_file {
+	char *url;
+	char *path;			/* absolute destination */
+	char *temp_name;		/* base name beside path, or NULL */
+	char *final_url;		/* after redirects, or NULL */
+	char *etag;			/* validators of the bytes we hold */
+	char *last_modified;
+	uint64_t bytes_total;		/* KBITS_UNKNOWN until known */
+	uint64_t bytes_transferred;	/* on disk and synced */
+	uint32_t flags;			/* KBITS_FILE_* */
+	bool ranges_ok;			/* the server answered a Range with 206 */
+};
+
+struct kb_job {
+	uint8_t id[16];
+	uint32_t owner_uid, owner_gid;
+	uint32_t type, state, priority;
+	uint32_t min_retry_delay;	/* s */
+	uint32_t no_progress_timeout;	/* s; 0: every error is fatal */
+	uint32_t notify_flags, proxy_usage, job_flags;
+	uint64_t max_download_time;	/* s */
+	uint64_t max_download_size;	/* bytes, 0: none */
+	uint64_t creation_time, modification_time, transfer_completion_time;
+	uint32_t error_count, error_context, error_file;
+	int32_t error_code;
+	char *strings[KBITS_STR_MAX + 1];	/* by KBITS_STR_*, may be NULL */
+	uint32_t nr_files;
+	struct kb_file *files;
+};
+
+struct kb_job *kb_job_new(uint32_t nr_files);
+struct kb_job *kb_job_dup(const struct kb_job *job);
+void kb_job_free(struct kb_job *job);
+/* Replaces *dst with a copy of src (NULL allowed); returns 0 or -ENOMEM. */
+int kb_strset(char **dst, const char *src);
+void kb_guid_str(const uint8_t id[16], char out[37]);
+
+#endif

@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kbitsd: the kbits agent. Attaches to /dev/kbits, restores the registry
+ * from its store when the module is a new instance, then runs the one
+ * loop: work items from the module feed the engine; the engine's events go
+ * to the store first and then to the module.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "engine.h"
+#include "fileops.h"
+#include "log.h"
+#include "store.h"
+
+#define REPORT_INTERVAL_NS	500000000ull	/* progress per job: 2 per second */
+
+struct known {
+	struct known *next;
+	struct kb_job *job;		/* the agent's copy, as in the store */
+	uint64_t last_report;
+	uint32_t pending;		/* COMPLETE or CANCEL after the stop */
+};
+
+struct agent {
+	struct kb_loop *loop;
+	struct kb_engine *engine;
+	struct kb_store *store;
+	struct kb_channel *ch;
+	struct known *known;
+	struct kb_op sig_op;
+	int sigfd;
+	volatile bool stop;
+};
+
+static struct known *known_find(struct agent *a, const uint8_t id[16])
+{
+	for (struct known *k = a->known; k; k = k->next)
+		if (!memcmp(k->job->id, id, 16))
+			return k;
+	return NULL;
+}
+
+static struct known *known_set(struct agent *a, struct kb_job *job)
+{
+	struct known *k = known_find(a, job->id);
+
+	if (!k) {
+		k = calloc(1, sizeof(*k));
+		if (!k)
+			return NULL;
+		k->next = a->known;
+		a->known = k;
+	} else {
+		kb_job_free(k->job);
+	}
+	k->job = job;
+	return k;
+}
+
+static void known_drop(struct agent *a, const uint8_t id[16])
+{
+	for (struct known **pp = &a->known; *pp; pp = &(*pp)->next) {
+		if (!memcmp((*pp)->job->id, id, 16)) {
+			struct known *k = *pp;
+
+			*pp = k->next;
+			kb_job_free(k->job);
+			free(k);
+			return;
+		}
+	}
+}
+
+/* ---- engine events: store first, then the module --------------------------- */
+
+static void ev_state(void *ctx, const struct kb_job *job, uint32_t state)
+{
+	struct agent *a = ctx;
+	struct known *k = known_find(a, job->id);
+
+	if (k) {
+		k->job->state = state;
+		k->job->error_count = job->error_count;
+		k->job->error_context = job->error_context;
+		k->job->error_code = job->error_code;
+		k->job->error_file = job->error_file;
+		kb_strset(&k->job->strings[KBITS_STR_ERROR_DESCRIPTION],
+			  job->strings[KBITS_STR_ERROR_DESCRIPTION]);
+		kb_store_put_state(a->store, k->job);
+	}
+	kb_channel_report_state(a->ch, job, state);
+}
+
+static void ev_progress(void *ctx, const struct kb_job *job, uint32_t idx, uint64_t on_disk)
+{
+	struct agent *a = ctx;
+	struct known *k = known_find(a, job->id);
+	uint64_t now = kb_now();
+
+	if (k && now - k->last_report < REPORT_INTERVAL_NS)
+		return;
+	if (k)
+		k->last_report = now;
+	kb_channel_report_progress(a->ch, job, idx, on_disk);
+}
+
+static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
+{
+	struct agent *a = ctx;
+	struct known *k = known_find(a, job->id);
+	bool new_temp;
+
+	if (!k || idx >= k->job->nr_files)
+		return;
+	struct kb_file *d = &k->job->files[idx];
+	const struct kb_file *s = &job->files[idx];
+
+	new_temp = s->temp_name && (!d->temp_name || strcmp(s->temp_name, d->temp_name));
+	kb_strset(&d->temp_name, s->temp_name);
+	kb_strset(&d->final_url, s->final_url);
+	kb_strset(&d->etag, s->etag);
+	kb_strset(&d->last_modified, s->last_modified);
+	d->bytes_total = s->bytes_total;
+	d->bytes_transferred = s->bytes_transferred;
+	d->flags = s->flags;
+	d->ranges_ok = s->ranges_ok;
+	kb_store_put_file(a->store, k->job, idx);
+	if (new_temp)
+		kb_channel_report_temp_name(a->ch, job, idx);
+}
+
+static void ev_file_done(void *ctx, const struct kb_job *job, uint32_t idx)
+{
+	struct agent *a = ctx;
+
+	kb_channel_report_file_done(a->ch, job, idx);
+}
+
+static void ev_error(void *ctx, const struct kb_job *job, const struct kb_error *err)
+{
+	struct agent *a = ctx;
+
+	kb_channel_report_error(a->ch, job, err);
+}
+
+static void do_complete(struct agent *a, struct known *k)
+{
+	uint8_t id[16];
+	uint32_t done = 0, r;
+	int err = 0;
+
+	memcpy(id, k->job->id, 16);
+	r = kb_job_complete_files(k->job, &done, &err);
+	if (r != KBITS_COMPLETE_FAILED) {
+		/* ACKNOWLEDGED: the job leaves the registry and the store */
+		kb_store_delete_job(a->store, id);
+		known_drop(a, id);
+	}
+	kb_channel_outcome(a->ch, id, KBITS_WORK_COMPLETE, r, done, err);
+}
+
+static void do_cancel(struct agent *a, struct known *k)
+{
+	uint8_t id[16];
+	int err = kb_job_cancel_files(k->job);
+
+	memcpy(id, k->job->id, 16);
+	if (err)
+		kb_err("cancel: cannot remove a temporary file: %s", strerror(-err));
+	kb_store_delete_job(a->store, id);
+	known_drop(a, id);
+}
+
+static void ev_stopped(void *ctx, const uint8_t id[16])
+{
+	struct agent *a = ctx;
+	struct known *k = known_find(a, id);
+
+	if (!k)
+		return;
+	if (k->pending == KBITS_WORK_CANCEL)
+		do_cancel(a, k);
+	else if (k->pending == KBITS_WORK_COMPLETE)
+		do_complete(a, k);
+	else
+		k->pending = 0;
+}
+
+static const struct kb_engine_ops agent_ops = {
+	.state = ev_state,
+	.progress = ev_progress,
+	.file_saved = ev_file_saved,
+	.file_done = ev_file_done,
+	.error = ev_error,
+	.stopped = ev_stopped,
+};
+
+/* ---- work items ------------------------------------------------------------- */
+
+/* What the module says, plus what only the store knows (validators). */
+static struct kb_job *learn_job(struct agent *a, const struct kbits_work *w)
+{
+	struct kb_job *job;
+	struct known *k;
+	int ret = kb_channel_fetch_job(a->ch, w->job_id, &job);
+
+	if (ret < 0) {
+		kb_err("cannot learn a job: %s", strerror(-ret));
+		return NULL;
+	}
+	job->owner_uid = w->owner_uid;	/* initial namespace, from the item */
+	job->owner_gid = w->owner_gid;
+	k = known_find(a, w->job_id);
+	for (uint32_t i = 0; k && i < job->nr_files && i < k->job->nr_files; i++) {
+		struct kb_file *n = &job->files[i];
+		const struct kb_file *o = &k->job->files[i];
+
+		if (!o->url || strcmp(n->url, o->url) || strcmp(n->path, o->path))
+			continue;
+		kb_strset(&n->etag, o->etag);
+		kb_strset(&n->last_modified, o->last_modified);
+		kb_strset(&n->final_url, o->final_url);
+		if (!n->temp_name)
+			kb_strset(&n->temp_name, o->temp_name);
+		n->ranges_ok = o->ranges_ok;
+		/* the store's synced count is what is on disk for sure */
+		n->bytes_transferred = o->bytes_transferred;
+		n->flags = o->flags;
+	}
+	return job;
+}
+
+static void on_work(void *arg, const struct kbits_work *w)
+{
+	struct agent *a = arg;
+	struct kb_job *job, *copy;
+	struct known *k;
+
+	switch (w->type) {
+	case KBITS_WORK_RUN:
+	case KBITS_WORK_CHANGED:
+		job = learn_job(a, w);
+		if (!job)
+			break;
+		copy = kb_job_dup(job);
+		if (!copy || kb_store_put_job(a->store, job) < 0) {
+			kb_job_free(job);
+			kb_job_free(copy);
+			break;
+		}
+		known_set(a, copy);
+		if (w->type == KBITS_WORK_RUN || kb_engine_job(a->engine, w->job_id)) {
+			if (kb_engine_run(a->engine, job) == -EOPNOTSUPP) {
+				struct kb_error e = { .context = KBITS_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER,
+						      .code = -EOPNOTSUPP, .file = ~0u };
+
+				snprintf(e.desc, sizeof(e.desc), "upload jobs are not supported yet");
+				kb_channel_report_error(a->ch, job, &e);
+				kb_channel_report_state(a->ch, job, KBITS_STATE_ERROR);
+			}
+		}
+		kb_job_free(job);
+		break;
+	case KBITS_WORK_STOP:
+		kb_engine_stop(a->engine, w->job_id);
+		break;
+	case KBITS_WORK_COMPLETE:
+	case KBITS_WORK_CANCEL:
+		k = known_find(a, w->job_id);
+		if (!k) {
+			if (w->type == KBITS_WORK_COMPLETE)
+				kb_channel_outcome(a->ch, w->job_id, KBITS_WORK_COMPLETE,
+						   KBITS_COMPLETE_FAILED, 0, -ENOENT);
+			break;
+		}
+		/* the engine lets go of the files first (at once if idle) */
+		k->pending = w->type;
+		if (kb_engine_stop(a->engine, w->job_id) == -ENOENT)
+			ev_stopped(a, w->job_id);
+		break;
+	default:
+		kb_err("unknown work item %u", w->type);
+	}
+}
+
+/* ---- start-up --------------------------------------------------------------- */
+
+static int load_one(void *arg, struct kb_job *job)
+{
+	struct agent *a = arg;
+
+	if (!known_set(a, job)) {
+		kb_job_free(job);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int restore_all(struct agent *a)
+{
+	int n = 0;
+
+	for (struct known *k = a->known; k; k = k->next) {
+		int ret = kb_channel_restore(a->ch, k->job);
+
+		if (ret < 0)
+			kb_err("cannot restore a job: %s", strerror(-ret));
+		else
+			n++;
+	}
+	return n;
+}
+
+/*
+ * The same module instance: it is the truth. Jobs the store has and the
+ * module does not were cancelled (or completed) while kbitsd was away:
+ * their temporary files go. Jobs the module has and the store does not
+ * arrive as CHANGED or RUN items.
+ */
+static void sync_with_module(struct agent *a)
+{
+	struct known *k, *next;
+
+	for (k = a->known; k; k = k->next)
+		k->pending = KBITS_WORK_CANCEL;	/* until the module names it */
+	for (uint64_t cursor = 0, rounds = 0; rounds < 100000; rounds++) {
+		struct kbits_job_enum en = { .size = sizeof(en), .flags = KBITS_ENUM_ALL_USERS,
+					     .cursor = cursor, .count = 256 };
+		uint8_t ids[256][16];
+
+		en.ids = (uintptr_t)ids;
+		if (kb_channel_enum(a->ch, &en) < 0) {
+			/* cannot tell: keep everything */
+			for (k = a->known; k; k = k->next)
+				k->pending = 0;
+			return;
+		}
+		if (!en.count)
+			break;
+		for (uint32_t i = 0; i < en.count && i < 256; i++) {
+			k = known_find(a, ids[i]);
+			if (k)
+				k->pending = 0;
+		}
+		cursor = en.cursor;
+	}
+	for (k = a->known; k; k = next) {
+		next = k->next;
+		if (k->pending == KBITS_WORK_CANCEL)
+			do_cancel(a, k);
+	}
+}
+
+static void on_signal(struct kb_op *op, int res)
+{
+	struct agent *a = (struct agent *)((char *)op - offsetof(struct agent, sig_op));
+	struct signalfd_siginfo si;
+
+	(void)res;
+	if (read(a->sigfd, &si, sizeof(si)) == sizeof(si))
+		a->stop = true;
+	else
+		kb_loop_poll(a->loop, &a->sig_op, a->sigfd, POLLIN);
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: kbitsd [--db PATH] [--device PATH] [--files-per-job N] [--max-transfers N] [-v]\n"
+		"  --db PATH           the store (default " KB_STORE_DEFAULT_PATH ")\n"
+		"  --device PATH       the module's device (default /dev/kbits)\n"
+		"  --files-per-job N   files of one job transferred at once (default 4)\n"
+		"  --max-transfers N   transfers at once over all jobs (default 16)\n"
+		"  -v                  more log (repeat for more)\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "device", required_argument, NULL, 'D' },
+		{ "files-per-job", required_argument, NULL, 'f' },
+		{ "max-transfers", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *db = KB_STORE_DEFAULT_PATH, *dev = "/dev/" KBITS_DEVICE_NAME;
+	struct kb_engine_config cfg;
+	struct agent a = { .sigfd = -1 };
+	uint8_t seen[16];
+	sigset_t mask;
+	int c, ret;
+
+	kb_engine_config_default(&cfg);
+	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'D': dev = optarg; break;
+		case 'f': cfg.files_per_job = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'm': cfg.max_transfers = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'v': kb_log_level++; break;
+		case 'h': usage(); return 0;
+		default: usage(); return 2;
+		}
+	}
+	cfg.verbose = kb_log_level;
+	umask(077);
+	if (!strcmp(db, KB_STORE_DEFAULT_PATH))
+		mkdir("/var/lib/kbits", 0700);
+	ret = kb_store_open(db, &a.store);
+	if (ret < 0) {
+		kb_err("cannot open the store %s: %s", db, strerror(-ret));
+		return 1;
+	}
+	ret = kb_store_load(a.store, load_one, &a);
+	if (ret < 0) {
+		kb_err("cannot read the store: %s", strerror(-ret));
+		return 1;
+	}
+	kb_info("%d jobs in the store", ret);
+	a.loop = kb_loop_new(512);
+	if (!a.loop) {
+		kb_err("io_uring: %m");
+		return 1;
+	}
+	a.engine = kb_engine_new(a.loop, &cfg, &agent_ops, &a);
+	if (!a.engine) {
+		kb_err("cannot start the engine");
+		return 1;
+	}
+	ret = kb_channel_open(dev, &a.ch);
+	if (ret < 0) {
+		kb_err("%s: %s", dev, strerror(-ret));
+		return 1;
+	}
+	if (kb_store_get_instance(a.store, seen) < 0 ||
+	    memcmp(seen, kb_channel_instance(a.ch), 16)) {
+		/* A new module instance: the store is the truth. */
+		kb_info("new module instance: restored %d jobs", restore_all(&a));
+		kb_store_set_instance(a.store, kb_channel_instance(a.ch));
+	} else {
+		sync_with_module(&a);
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	a.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	a.sig_op.cb = on_signal;
+	if (a.sigfd >= 0)
+		kb_loop_poll(a.loop, &a.sig_op, a.sigfd, POLLIN);
+	ret = kb_channel_attach(a.ch, a.loop, on_work, &a);
+	if (ret < 0) {
+		kb_err("cannot attach to %s: %s", dev, strerror(-ret));
+		return 1;
+	}
+	kb_info("attached");
+	ret = kb_loop_run(a.loop, &a.stop, 0);
+	kb_engine_free(a.engine);
+	kb_channel_close(a.ch);
+	kb_store_close(a.store);
+	while (a.known)
+		known_drop(&a, a.known->job->id);
+	kb_loop_free(a.loop);
+	return ret < 0 ? 1 : 0;
+}
