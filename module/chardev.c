@@ -451,7 +451,8 @@ static long kbits_ioctl_get_file(struct file *file, void __user *argp)
 	struct kbits_file *f;
 	struct kbits_job *job;
 	char *url = NULL, *path = NULL, *temp = NULL;
-	u32 url_len = 0, path_len = 0, temp_len = 0;
+	struct kbits_file_range *ranges = NULL;
+	u32 url_len = 0, path_len = 0, temp_len = 0, nr_ranges = 0, cap;
 	int ret, r;
 
 	ret = kbits_copy_struct_in(&fi, sizeof(fi), sizeof(fi), argp);
@@ -459,6 +460,7 @@ static long kbits_ioctl_get_file(struct file *file, void __user *argp)
 		return ret;
 	if (fi.pad)
 		return -EINVAL;
+	cap = fi.nr_ranges;
 
 	mutex_lock(&kbits_lock);
 	job = kbits_lookup_visible(fi.job_id, kbits_is_admin() || kbits_file_is_agent(file));
@@ -474,6 +476,12 @@ static long kbits_ioctl_get_file(struct file *file, void __user *argp)
 	path = kmemdup(f->path, f->path_len + 1, GFP_KERNEL);
 	if (f->temp_name)
 		temp = kmemdup(f->temp_name, f->temp_name_len + 1, GFP_KERNEL);
+	if (fi.ranges && f->nr_ranges && cap >= f->nr_ranges) {
+		ranges = kvmalloc_array(f->nr_ranges, sizeof(*ranges), GFP_KERNEL);
+		if (!ranges)
+			goto out_unlock;
+		memcpy(ranges, f->ranges, array_size(f->nr_ranges, sizeof(*ranges)));
+	}
 	if (!url || !path || (f->temp_name && !temp))
 		goto out_unlock;
 	url_len = f->url_len;
@@ -482,7 +490,7 @@ static long kbits_ioctl_get_file(struct file *file, void __user *argp)
 	fi.file_flags = f->flags;
 	fi.bytes_total = f->bytes_total;
 	fi.bytes_transferred = f->bytes_transferred;
-	fi.nr_ranges = f->nr_ranges;
+	nr_ranges = f->nr_ranges;
 	ret = 0;
 out_unlock:
 	mutex_unlock(&kbits_lock);
@@ -493,12 +501,25 @@ out_unlock:
 		ret = ret ?: r;
 		r = kbits_string_out(fi.temp_name, &fi.temp_name_len, temp, temp_len);
 		ret = ret ?: r;
+		/* Without a ranges buffer the caller only learns their number. */
+		fi.nr_ranges = nr_ranges;
+		if (!fi.ranges)
+			r = 0;
+		else if (nr_ranges > cap)
+			r = -ERANGE;
+		else if (nr_ranges && copy_to_user(u64_to_user_ptr(fi.ranges), ranges,
+						   array_size(nr_ranges, sizeof(*ranges))))
+			r = -EFAULT;
+		else
+			r = 0;
+		ret = ret ?: r;
 		if (ret != -EFAULT && kbits_copy_struct_out(argp, &fi, sizeof(fi)))
 			ret = -EFAULT;
 	}
 	kfree(url);
 	kfree(path);
 	kfree(temp);
+	kvfree(ranges);
 	return ret;
 }
 

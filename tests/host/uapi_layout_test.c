@@ -38,7 +38,7 @@ static void layout_structs(void)
 	OFF(kbits_job_enum, ids, 16);
 	OFF(kbits_job_enum, count, 24);
 
-	SIZE(kbits_job_info, 160);
+	SIZE(kbits_job_info, 168);
 	OFF(kbits_job_info, job_id, 8);
 	OFF(kbits_job_info, type, 24);
 	OFF(kbits_job_info, owner_uid, 36);
@@ -78,7 +78,7 @@ static void layout_structs(void)
 	OFF(kbits_job_add_files, files, 24);
 	OFF(kbits_job_add_files, spec_size, 32);
 
-	SIZE(kbits_file_info, 88);
+	SIZE(kbits_file_info, 96);
 	OFF(kbits_file_info, job_id, 8);
 	OFF(kbits_file_info, url, 24);
 	OFF(kbits_file_info, temp_name, 40);

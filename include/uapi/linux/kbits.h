@@ -297,11 +297,13 @@ struct kbits_job_info {
 	__u32 credentials_set;		/* 1 when credentials were set */
 	__u64 reply_bytes_total;	/* UPLOAD_REPLY: the reply's size */
 	__u64 reply_bytes_transferred;
+	__u32 owner_gid;		/* the creator's gid, caller's namespace */
+	__u32 pad2;
 };
 
 /* The first version: BITS 1.x properties only. */
 #define KBITS_JOB_INFO_SIZE_VER0	120	/* up to error_file */
-#define KBITS_JOB_INFO_SIZE_VER1	160
+#define KBITS_JOB_INFO_SIZE_VER1	168
 
 /* Job flags (set with KBITS_SET_JOB_FLAGS). */
 #define KBITS_JOB_F_DYNAMIC_CONTENT	0x1	/* no Range, no size check */
@@ -399,8 +401,11 @@ struct kbits_file_info {
 	__u32 file_flags;	/* out: KBITS_FILE_* */
 	__u64 bytes_total;	/* KBITS_UNKNOWN until known */
 	__u64 bytes_transferred;
-	__u32 nr_ranges;
+	__u32 nr_ranges;	/* capacity of ranges in, count out */
 	__u32 pad;
+	__u64 ranges;		/* buffer of struct kbits_file_range, or 0
+				 * to learn only nr_ranges
+				 */
 };
 
 /* Resume, Suspend, Cancel, TakeOwnership */
