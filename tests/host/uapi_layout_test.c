@@ -39,6 +39,14 @@ static void layout_structs(void)
 	OFF(kbits_job_enum, count, 24);
 
 	SIZE(kbits_job_info, 168);
+	check(KBITS_JOB_INFO_SIZE_VER1 == sizeof(struct kbits_job_info),
+	      "KBITS_JOB_INFO_SIZE_VER1 is the size of struct kbits_job_info");
+	check(KBITS_JOB_INFO_SIZE_VER0 == offsetof(struct kbits_job_info, max_download_time),
+	      "KBITS_JOB_INFO_SIZE_VER0 ends before max_download_time");
+	check(KBITS_JOB_SET_SIZE_VER1 == sizeof(struct kbits_job_set),
+	      "KBITS_JOB_SET_SIZE_VER1 is the size of struct kbits_job_set");
+	check(KBITS_JOB_SET_SIZE_VER0 == offsetof(struct kbits_job_set, job_flags),
+	      "KBITS_JOB_SET_SIZE_VER0 ends before job_flags");
 	OFF(kbits_job_info, job_id, 8);
 	OFF(kbits_job_info, type, 24);
 	OFF(kbits_job_info, owner_uid, 36);
