@@ -1258,6 +1258,52 @@ TEST_F(enumerate, cursor_walk_over_150_jobs_returns_each_exactly_once)
 	}
 }
 
+static int guid_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/* The registry is built for 100,000 jobs: a cursor walk lists every one once. */
+TEST_F(enumerate, cursor_walk_over_100000_jobs_returns_each_exactly_once)
+{
+	enum { N = 100000 };
+	struct kbits_job_enum e;
+	__u8 (*made)[16], (*seen)[16];
+	int i, n = 0, calls;
+
+	made = calloc(N, 16);
+	seen = calloc(N + KBITS_ENUM_MAX, 16);
+	ASSERT_NE(NULL, made);
+	ASSERT_NE(NULL, seen);
+	for (i = 0; i < N; i++) {
+		int r = kb_create(self->fd, KBITS_JOB_DOWNLOAD, "", made[i]);
+
+		ASSERT_EQ(0, r) TH_LOG("create of job %d: %s", i, kb_err(r));
+	}
+	memset(&e, 0, sizeof(e));
+	for (calls = 0; calls < N / KBITS_ENUM_MAX + 10; calls++) {
+		e.size = sizeof(e);
+		e.ids = (uintptr_t)seen[n];
+		e.count = KBITS_ENUM_MAX;
+		ASSERT_OK(kb_ioctl(self->fd, KBITS_IOC_JOB_ENUM, &e));
+		if (!e.count)
+			break;
+		n += e.count;
+		ASSERT_GE(N, n) TH_LOG("the walk returned more GUIDs than jobs");
+	}
+	ASSERT_EQ(N, n);
+	qsort(made, N, 16, guid_cmp);
+	qsort(seen, N, 16, guid_cmp);
+	EXPECT_EQ(0, memcmp(made, seen, (size_t)N * 16))
+		TH_LOG("the walk's GUIDs are not the jobs' GUIDs");
+	for (i = 1; i < N; i++)
+		ASSERT_NE(0, memcmp(seen[i - 1], seen[i], 16)) TH_LOG("duplicate at %d", i);
+	for (i = 0; i < N; i++)
+		ASSERT_OK(kb_cancel(self->fd, made[i]));
+	free(made);
+	free(seen);
+}
+
 TEST_F(enumerate, walk_ends_with_count_zero)
 {
 	__u8 ids[4][16], id[16];

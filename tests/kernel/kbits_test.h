@@ -744,7 +744,7 @@ static inline void kb_cleanup(void)
 	attached = kb_attach(fd) == 0;
 	if (attached && kb_agent_start(&a, fd))
 		attached = 0;
-	for (round = 0; round < 3; round++) {
+	for (round = 0; round < 200; round++) {
 		n = kb_enum(fd, KBITS_ENUM_ALL_USERS, ids, 1024, 64);
 		if (n <= 0)
 			break;

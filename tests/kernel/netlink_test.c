@@ -794,4 +794,219 @@ TEST_F(nl, refused_operations_send_no_event)
 	}
 }
 
+/* ---- accounting, rate limits, notify flags, dump consistency ----------------------------- */
+
+static int report_progress(int afd, const __u8 id[16], __u64 done, __u64 total)
+{
+	struct kbits_agent_report rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.size = sizeof(rep);
+	rep.what = KBITS_REPORT_PROGRESS;
+	memcpy(rep.job_id, id, 16);
+	rep.file_bytes_total = total;
+	rep.file_bytes_transferred = done;
+	return kb_ioctl(afd, KBITS_IOC_AGENT_REPORT, &rep);
+}
+
+/* A job the agent holds: created, with a file, resumed, RUN read. */
+static int held_job(int fd, int afd, __u8 id[16])
+{
+	struct kbits_work w;
+	int r = kb_create_with_file(fd, "held", id);
+
+	if (!r)
+		r = kb_resume(fd, id);
+	if (!r)
+		r = kb_work_wait(afd, KBITS_WORK_RUN, id, &w, 3000);
+	return r;
+}
+
+TEST_F(nl, account_counts_bytes_reported_by_the_agent)
+{
+	__u64 before = 0;
+	__u8 id[16];
+	int afd, i;
+
+	afd = kb_agent_open();
+	ASSERT_LE(0, afd) TH_LOG("attach: %s", kb_err(afd));
+	ASSERT_OK(knl_request(&self->c, KBITS_CMD_GET_ACCOUNT, 0, NULL, 0, NULL, self->r));
+	if (self->r->n == 1)
+		before = self->r->m[0].bytes_down;
+	ASSERT_OK(held_job(self->fd, afd, id));
+	ASSERT_OK(report_progress(afd, id, 1000, 5000));
+	ASSERT_OK(report_progress(afd, id, 4000, 5000));
+	/* Going back (a restart from zero) counts nothing twice. */
+	ASSERT_OK(report_progress(afd, id, 0, 5000));
+	ASSERT_OK(report_progress(afd, id, 500, 5000));
+	ASSERT_OK(knl_request(&self->c, KBITS_CMD_GET_ACCOUNT, 0, NULL, 0, NULL, self->r));
+	ASSERT_EQ(1, self->r->n);
+	i = 0;
+	EXPECT_EQ(before + 4500, self->r->m[i].bytes_down)
+		TH_LOG("expected %llu bytes down, got %llu", (unsigned long long)before + 4500,
+		       (unsigned long long)self->r->m[i].bytes_down);
+	EXPECT_EQ(0, self->r->m[i].bytes_up);
+	close(afd);
+}
+
+static int count_events(struct kreply *r, const __u8 id[16], __u32 ev)
+{
+	int i, n = 0;
+
+	for (i = 0; i < r->n; i++)
+		if (r->m[i].event == ev && !memcmp(r->m[i].id, id, 16))
+			n++;
+	return n;
+}
+
+TEST_F(nl, progress_events_are_limited_to_two_per_second)
+{
+	struct listener l = { 0 };
+	__u64 start;
+	__u8 id[16];
+	int afd, i, n;
+
+	afd = kb_agent_open();
+	ASSERT_LE(0, afd) TH_LOG("attach: %s", kb_err(afd));
+	ASSERT_OK(held_job(self->fd, afd, id));
+	ASSERT_OK(listener_open(&l, self->r));
+	start = kb_mono_ms();
+	/* 100 reports spread over about 1.5 s */
+	for (i = 1; i <= 100; i++) {
+		ASSERT_OK(report_progress(afd, id, i * 10, 1000));
+		usleep(15000);
+	}
+	listen_for(&l, 300, NULL, NULL);
+	n = count_events(self->r, id, KBITS_EVENT_PROGRESS);
+	listener_close(&l);
+	close(afd);
+	EXPECT_LE(1, n) TH_LOG("no progress event at all");
+	/* one at once, then at most one per 500 ms */
+	EXPECT_GE((int)((kb_mono_ms() - start) / 500) + 1, n)
+		TH_LOG("%d progress events in %llu ms", n,
+		       (unsigned long long)(kb_mono_ms() - start));
+}
+
+static int set_notify(int fd, const __u8 id[16], __u32 flags)
+{
+	struct kbits_job_set s;
+
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	s.mask = KBITS_SET_NOTIFY_FLAGS;
+	memcpy(s.job_id, id, 16);
+	s.notify_flags = flags;
+	return kb_ioctl(fd, KBITS_IOC_JOB_SET, &s);
+}
+
+TEST_F(nl, modified_events_need_the_modification_notify_flag)
+{
+	struct listener l = { 0 };
+	__u8 quiet[16], loud[16];
+
+	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "quiet", quiet));
+	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "loud", loud));
+	ASSERT_OK(set_notify(self->fd, loud, KBITS_NOTIFY_JOB_MODIFICATION));
+	ASSERT_OK(listener_open(&l, self->r));
+	ASSERT_OK(kb_set_priority(self->fd, quiet, KBITS_PRIORITY_LOW));
+	ASSERT_OK(kb_set_priority(self->fd, loud, KBITS_PRIORITY_LOW));
+	listen_for(&l, 500, NULL, NULL);
+	listener_close(&l);
+	EXPECT_EQ(0, count_events(self->r, quiet, KBITS_EVENT_MODIFIED))
+		TH_LOG("a job without JOB_MODIFICATION sent MODIFIED");
+	EXPECT_EQ(1, count_events(self->r, loud, KBITS_EVENT_MODIFIED));
+}
+
+TEST_F(nl, file_transferred_events_need_their_notify_flag_and_not_disable)
+{
+	struct kbits_agent_report rep;
+	struct listener l = { 0 };
+	__u8 ids[3][16];
+	__u32 flags[3] = { 0, KBITS_NOTIFY_FILE_TRANSFERRED,
+			   KBITS_NOTIFY_FILE_TRANSFERRED | KBITS_NOTIFY_DISABLE };
+	int afd, i;
+
+	afd = kb_agent_open();
+	ASSERT_LE(0, afd) TH_LOG("attach: %s", kb_err(afd));
+	for (i = 0; i < 3; i++) {
+		ASSERT_OK(held_job(self->fd, afd, ids[i]));
+		ASSERT_OK(set_notify(self->fd, ids[i], flags[i]));
+	}
+	ASSERT_OK(listener_open(&l, self->r));
+	for (i = 0; i < 3; i++) {
+		memset(&rep, 0, sizeof(rep));
+		rep.size = sizeof(rep);
+		rep.what = KBITS_REPORT_FILE_DONE;
+		memcpy(rep.job_id, ids[i], 16);
+		ASSERT_OK(kb_ioctl(afd, KBITS_IOC_AGENT_REPORT, &rep));
+	}
+	listen_for(&l, 500, NULL, NULL);
+	listener_close(&l);
+	close(afd);
+	EXPECT_EQ(0, count_events(self->r, ids[0], KBITS_EVENT_FILE_TRANSFERRED));
+	EXPECT_EQ(1, count_events(self->r, ids[1], KBITS_EVENT_FILE_TRANSFERRED));
+	EXPECT_EQ(0, count_events(self->r, ids[2], KBITS_EVENT_FILE_TRANSFERRED))
+		TH_LOG("NOTIFY_DISABLE did not silence the event");
+}
+
+/*
+ * A dump is built batch by batch as the reader reads. A state change
+ * between two batches marks the later messages NLM_F_DUMP_INTR.
+ */
+TEST_F(nl, a_dump_that_races_with_a_change_is_marked_interrupted)
+{
+	struct {
+		struct nlmsghdr n;
+		struct genlmsghdr g;
+	} req;
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	static char buf[8192];
+	int sk, i, len, msgs = 0, intr = 0, done = 0, rcv = 4096;
+	__u8 id[16];
+
+	ASSERT_OK(kb_param_set_long("max_jobs_per_user", 1000));
+	for (i = 0; i < 300; i++)
+		ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "many", id));
+	ASSERT_OK(kb_add_file(self->fd, id, "http://127.0.0.1/x", "/tmp/kbits-test/x"));
+
+	sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+	ASSERT_LE(0, sk);
+	ASSERT_EQ(0, setsockopt(sk, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)));
+	memset(&req, 0, sizeof(req));
+	req.n.nlmsg_len = sizeof(req);
+	req.n.nlmsg_type = self->c.family;
+	req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.n.nlmsg_seq = 1;
+	req.g.cmd = KBITS_CMD_GET_JOB;
+	req.g.version = KBITS_GENL_VERSION;
+	ASSERT_EQ((ssize_t)sizeof(req), sendto(sk, &req, sizeof(req), 0,
+					      (struct sockaddr *)&kernel, sizeof(kernel)));
+	for (i = 0; i < 1000 && !done; i++) {
+		struct nlmsghdr *h;
+
+		len = recv(sk, buf, sizeof(buf), 0);
+		ASSERT_LT(0, len);
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned int)len);
+		     h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_type == NLMSG_DONE) {
+				done = 1;
+				if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+					intr = 1;
+				break;
+			}
+			ASSERT_NE(NLMSG_ERROR, h->nlmsg_type);
+			msgs++;
+			if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+				intr = 1;
+		}
+		/* after the first batch: a state change */
+		if (i == 0)
+			ASSERT_OK(kb_resume(self->fd, id));
+	}
+	close(sk);
+	ASSERT_TRUE(done) TH_LOG("the dump did not end");
+	ASSERT_LT(1, i) TH_LOG("the dump fit in one batch: the race was not exercised");
+	EXPECT_TRUE(intr) TH_LOG("%d messages, none marked NLM_F_DUMP_INTR", msgs);
+}
+
 TEST_HARNESS_MAIN
