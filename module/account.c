@@ -36,6 +36,7 @@ struct kbits_account *kbits_account_get(kuid_t kuid)
 		kfree(acct);
 		return NULL;
 	}
+	kbits_obj_new();
 	return acct;
 }
 
@@ -67,7 +68,9 @@ void kbits_accounts_exit(void)
 	struct kbits_account *acct;
 	unsigned long uid;
 
-	xa_for_each(&kbits_accounts, uid, acct)
+	xa_for_each(&kbits_accounts, uid, acct) {
 		kfree(acct);
+		kbits_obj_gone();
+	}
 	xa_destroy(&kbits_accounts);
 }

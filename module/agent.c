@@ -58,6 +58,7 @@ void kbits_agent_queue(struct kbits_job *job, u32 type)
 		pr_warn_ratelimited("work item lost: out of memory\n");
 		return;
 	}
+	kbits_obj_new();
 	item->work.type = type;
 	item->work.seq = ++agent->seq;
 	item->work.owner_uid = from_kuid(&init_user_ns, job->owner);
@@ -109,6 +110,7 @@ static int kbits_agent_attach(struct file *file)
 		return -EBUSY;
 	}
 	kbits_agent = agent;
+	kbits_obj_new();
 	WRITE_ONCE(file->private_data, agent);
 	while ((job = kbits_next_visible(&cursor, true))) {
 		if (kbits_state_runnable(job->state)) {
@@ -142,12 +144,15 @@ void kbits_agent_release(struct file *file)
 			complete(&job->complete_done);
 		}
 	}
-	list_for_each_entry_safe(item, tmp, &agent->items, node)
+	list_for_each_entry_safe(item, tmp, &agent->items, node) {
 		kfree(item);
+		kbits_obj_gone();
+	}
 	kbits_agent = NULL;
 	mutex_unlock(&kbits_lock);
 	pr_info("agent detached\n");
 	kfree(agent);
+	kbits_obj_gone();
 }
 
 ssize_t kbits_agent_read(struct file *file, char __user *buf, size_t count)
@@ -196,6 +201,7 @@ ssize_t kbits_agent_read(struct file *file, char __user *buf, size_t count)
 			break;
 		list_del(&item->node);
 		kfree(item);
+		kbits_obj_gone();
 	}
 	/* What could not be delivered goes back to the head, in order. */
 	list_for_each_entry(item, &batch, node)

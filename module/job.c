@@ -21,6 +21,7 @@ struct kbits_job *kbits_job_alloc(u32 type, kuid_t owner, kgid_t gid)
 	job = kzalloc(sizeof(*job), GFP_KERNEL);
 	if (!job)
 		return NULL;
+	kbits_obj_new();
 	kref_init(&job->ref);
 	INIT_HLIST_NODE(&job->by_id);
 	init_completion(&job->complete_done);
@@ -50,6 +51,7 @@ void kbits_file_free(struct kbits_file *f)
 	kfree(f->temp_name);
 	kvfree(f->ranges);
 	kfree(f);
+	kbits_obj_gone();
 }
 
 static void kbits_job_release(struct kref *ref)
@@ -63,6 +65,7 @@ static void kbits_job_release(struct kref *ref)
 	for (i = 0; i <= KBITS_STR_MAX; i++)
 		kfree_sensitive(job->strings[i]);
 	kfree(job);
+	kbits_obj_gone();
 }
 
 void kbits_job_get(struct kbits_job *job)
@@ -248,6 +251,7 @@ struct kbits_file *kbits_file_from_user(u64 url, u32 url_len, u64 path, u32 path
 	f = kzalloc(sizeof(*f), GFP_KERNEL);
 	if (!f)
 		return ERR_PTR(-ENOMEM);
+	kbits_obj_new();
 	f->bytes_total = KBITS_UNKNOWN;
 	f->url = kbits_strndup_user(url, url_len, KBITS_URL_MAX, false);
 	if (IS_ERR(f->url)) {

@@ -9,6 +9,7 @@
 #ifndef _KBITS_H
 #define _KBITS_H
 
+#include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/cred.h>
 #include <linux/kref.h>
@@ -20,6 +21,22 @@
 
 struct file;
 struct poll_table_struct;
+
+/*
+ * Every object the module allocates (jobs, files, accounts, work items,
+ * the agent) is counted, so tests can prove that teardown frees them all.
+ */
+extern atomic_t kbits_live_objects;
+
+static inline void kbits_obj_new(void)
+{
+	atomic_inc(&kbits_live_objects);
+}
+
+static inline void kbits_obj_gone(void)
+{
+	atomic_dec(&kbits_live_objects);
+}
 
 /* Chosen at load: tells the agent whether the registry survived. */
 extern u8 kbits_instance_id[16];

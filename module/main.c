@@ -6,6 +6,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/sysfs.h>
 #include <linux/random.h>
 #include <linux/string.h>
 #include <net/genetlink.h>
@@ -13,6 +15,19 @@
 #include "kbits.h"
 
 u8 kbits_instance_id[16];
+atomic_t kbits_live_objects = ATOMIC_INIT(0);
+
+static int kbits_param_get_live(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&kbits_live_objects));
+}
+
+static const struct kernel_param_ops kbits_live_ops = {
+	.get = kbits_param_get_live,
+};
+
+module_param_cb(live_objects, &kbits_live_ops, NULL, 0444);
+MODULE_PARM_DESC(live_objects, "Objects the module holds now (read-only, for tests)");
 
 void kbits_fill_version(struct kbits_version *v)
 {
@@ -50,7 +65,8 @@ static void __exit kbits_exit(void)
 	kbits_netlink_exit();
 	kbits_registry_exit();
 	kbits_accounts_exit();
-	pr_info("unloaded\n");
+	WARN_ON(atomic_read(&kbits_live_objects));
+	pr_info("unloaded, %d objects live\n", atomic_read(&kbits_live_objects));
 }
 
 module_init(kbits_init);
