@@ -18,6 +18,7 @@
 
 struct kbits_work_item {
 	struct list_head node;
+	struct kbits_job *job;		/* RUN, STOP, CHANGED: coalesced per job */
 	struct kbits_work work;
 };
 
@@ -44,14 +45,46 @@ bool kbits_file_is_agent(const struct file *file)
 	return READ_ONCE(file->private_data);
 }
 
+/* Forgets the job's claim on an item that is leaving the queue. */
+static void kbits_work_detach(struct kbits_work_item *item)
+{
+	struct kbits_job *job = item->job;
+
+	if (!job)
+		return;
+	if (job->pending_state == item)
+		job->pending_state = NULL;
+	if (job->pending_changed == item)
+		job->pending_changed = NULL;
+	item->job = NULL;
+	kbits_job_put(job);
+}
+
+static void kbits_work_free(struct kbits_work_item *item)
+{
+	kbits_work_detach(item);
+	kfree(item);
+	kbits_obj_gone();
+}
+
 void kbits_agent_queue(struct kbits_job *job, u32 type)
 {
 	struct kbits_agent *agent = kbits_agent;
-	struct kbits_work_item *item;
+	struct kbits_work_item *item, **pending = NULL;
 
 	lockdep_assert_held(&kbits_lock);
 	if (!agent)
 		return;
+	if (type == KBITS_WORK_RUN || type == KBITS_WORK_STOP)
+		pending = &job->pending_state;
+	else if (type == KBITS_WORK_CHANGED)
+		pending = &job->pending_changed;
+	if (pending && *pending) {
+		/* The agent has not read the older item yet: the newer one wins. */
+		(*pending)->work.type = type;
+		return;
+	}
+
 	item = kzalloc(sizeof(*item), GFP_KERNEL);
 	if (!item) {
 		/* The agent resynchronises with a full enumeration on attach. */
@@ -64,6 +97,11 @@ void kbits_agent_queue(struct kbits_job *job, u32 type)
 	item->work.owner_uid = from_kuid(&init_user_ns, job->owner);
 	item->work.owner_gid = from_kgid(&init_user_ns, job->owner_gid);
 	memcpy(item->work.job_id, job->id, sizeof(item->work.job_id));
+	if (pending) {
+		kbits_job_get(job);
+		item->job = job;
+		*pending = item;
+	}
 	list_add_tail(&item->node, &agent->items);
 	agent->nr_items++;
 	wake_up_interruptible(&agent->wait);
@@ -144,10 +182,8 @@ void kbits_agent_release(struct file *file)
 			complete(&job->complete_done);
 		}
 	}
-	list_for_each_entry_safe(item, tmp, &agent->items, node) {
-		kfree(item);
-		kbits_obj_gone();
-	}
+	list_for_each_entry_safe(item, tmp, &agent->items, node)
+		kbits_work_free(item);
 	kbits_agent = NULL;
 	mutex_unlock(&kbits_lock);
 	pr_info("agent detached\n");
@@ -175,6 +211,8 @@ ssize_t kbits_agent_read(struct file *file, char __user *buf, size_t count)
 			if (!want)
 				break;
 			list_move_tail(&item->node, &batch);
+			/* From here on a newer change needs an item of its own. */
+			kbits_work_detach(item);
 			agent->nr_items--;
 			want--;
 		}
@@ -200,8 +238,7 @@ ssize_t kbits_agent_read(struct file *file, char __user *buf, size_t count)
 		if (!want--)
 			break;
 		list_del(&item->node);
-		kfree(item);
-		kbits_obj_gone();
+		kbits_work_free(item);
 	}
 	/* What could not be delivered goes back to the head, in order. */
 	list_for_each_entry(item, &batch, node)
@@ -418,6 +455,7 @@ static int kbits_restore_files(struct kbits_job *job, const struct kbits_agent_r
 	job->files = kvcalloc(r->nr_files, sizeof(*job->files), GFP_KERNEL);
 	if (!job->files)
 		return -ENOMEM;
+	job->files_cap = r->nr_files;
 	for (i = 0; i < r->nr_files; i++) {
 		ret = copy_struct_from_user(&rf, sizeof(rf),
 					    u64_to_user_ptr(r->files + (u64)i * r->file_size),

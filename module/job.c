@@ -6,6 +6,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/jiffies.h>
+#include <linux/minmax.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
@@ -224,16 +225,24 @@ int kbits_check_url(const char *url, u32 len)
 int kbits_job_add_files(struct kbits_job *job, struct kbits_file **files, u32 count)
 {
 	struct kbits_file **grown;
-	u32 n = job->nr_files + count;
+	u32 n = job->nr_files + count, cap;
 
-	grown = kvmalloc_array(n, sizeof(*grown), GFP_KERNEL);
-	if (!grown)
-		return -ENOMEM;
-	if (job->nr_files)
-		memcpy(grown, job->files, job->nr_files * sizeof(*grown));
-	memcpy(grown + job->nr_files, files, count * sizeof(*grown));
-	kvfree(job->files);
-	job->files = grown;
+	if (n > KBITS_HARD_MAX_FILES)
+		return -EMLINK;
+	if (n > job->files_cap) {
+		/* Grow geometrically: many small AddFile calls stay linear. */
+		cap = max3(n, 2 * job->files_cap, 8U);
+		cap = min_t(u32, cap, KBITS_HARD_MAX_FILES);
+		grown = kvmalloc_array(cap, sizeof(*grown), GFP_KERNEL);
+		if (!grown)
+			return -ENOMEM;
+		if (job->nr_files)
+			memcpy(grown, job->files, job->nr_files * sizeof(*grown));
+		kvfree(job->files);
+		job->files = grown;
+		job->files_cap = cap;
+	}
+	memcpy(job->files + job->nr_files, files, count * sizeof(*files));
 	job->nr_files = n;
 	return 0;
 }

@@ -21,6 +21,7 @@
 
 struct file;
 struct poll_table_struct;
+struct kbits_work_item;
 
 /*
  * Every object the module allocates (jobs, files, accounts, work items,
@@ -64,6 +65,13 @@ struct kbits_job {
 	bool agent_holds;		/* handed to the agent with RUN */
 	bool completing;		/* a Complete waits for the agent */
 	bool complete_queued;		/* the agent owes an OUTCOME */
+	/*
+	 * Undelivered RUN/STOP and CHANGED items: a newer one updates them in
+	 * place, so an agent that stops reading cannot make the queue grow
+	 * without bound.
+	 */
+	struct kbits_work_item *pending_state;
+	struct kbits_work_item *pending_changed;
 
 	u8 id[16];
 	kuid_t owner;
@@ -94,6 +102,7 @@ struct kbits_job {
 
 	struct kbits_file **files;
 	u32 nr_files;
+	u32 files_cap;
 
 	unsigned long next_progress_event;	/* jiffies */
 

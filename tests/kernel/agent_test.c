@@ -223,8 +223,13 @@ TEST_F(agent, items_are_numbered_1_2_3_in_order)
 
 	ATTACH();
 	ASSERT_OK(kb_create_with_file(self->fd, "seq", id));
+	/* Read after each step: unread RUN/STOP items of one job coalesce. */
 	ASSERT_OK(kb_resume(self->fd, id));
+	while (n < 32 && kb_work_next(self->afd, &w[n], 300) == 0)
+		n++;
 	ASSERT_OK(kb_suspend(self->fd, id));
+	while (n < 32 && kb_work_next(self->afd, &w[n], 300) == 0)
+		n++;
 	ASSERT_OK(kb_resume(self->fd, id));
 	while (n < 32 && kb_work_next(self->afd, &w[n], 300) == 0)
 		n++;
@@ -575,6 +580,39 @@ static int child_cancel(void *p)
 	r = kb_cancel(fd, p);
 	close(fd);
 	return r;
+}
+
+/* An agent that stops reading cannot make the queue grow without bound. */
+TEST_F(agent, an_agent_that_does_not_read_gets_one_item_per_job_and_kind)
+{
+	struct kbits_work w[8];
+	__u8 id[16];
+	int i, n, runs = 0, stops = 0, changed = 0;
+	ssize_t len;
+
+	ATTACH();
+	RUNNING_JOB(id);
+	for (i = 0; i < 1000; i++) {
+		ASSERT_OK(kb_suspend(self->fd, id));
+		ASSERT_OK(kb_resume(self->fd, id));
+		ASSERT_OK(kb_set_priority(self->fd, id, i % 4));
+	}
+	ASSERT_OK(kb_suspend(self->fd, id));
+	len = read(self->afd, w, sizeof(w));
+	ASSERT_LT(0, len) TH_LOG("read: %s", strerror(errno));
+	n = len / sizeof(w[0]);
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(0, memcmp(w[i].job_id, id, 16));
+		runs += w[i].type == KBITS_WORK_RUN;
+		stops += w[i].type == KBITS_WORK_STOP;
+		changed += w[i].type == KBITS_WORK_CHANGED;
+		if (i)
+			EXPECT_LT(w[i - 1].seq, w[i].seq) TH_LOG("items out of order");
+	}
+	EXPECT_EQ(2, n) TH_LOG("3001 changes left %d items", n);
+	EXPECT_EQ(0, runs);
+	EXPECT_EQ(1, stops) TH_LOG("the last word on the job's state is STOP");
+	EXPECT_EQ(1, changed);
 }
 
 TEST_F(agent, cancel_without_an_agent_removes_the_job_at_once)
