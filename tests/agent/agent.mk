@@ -1,7 +1,7 @@
 # kbitsd's host tests: the engine and the store without the module.
-AGENT_TEST_CFLAGS := $(AGENT_CFLAGS) -I$(TOP)/userspace/agent -DKB_TOP=\"$(TOP)\"
+AGENT_TEST_CFLAGS := $(AGENT_CFLAGS) -iquote $(TOP)/userspace/agent -DKB_TOP=\"$(TOP)\"
 AGENT_TEST_LIBS := $(AGENT_LIBS) -lcrypto
-AGENT_TESTS := engine store
+AGENT_TESTS := engine store sched upload notify proxy
 AGENT_TEST_BINS := $(AGENT_TESTS:%=$(BUILD)/tests/host/agent_%_test)
 
 tests: $(AGENT_TEST_BINS)

@@ -200,6 +200,7 @@ int kb_channel_fetch_job(struct kb_channel *ch, const uint8_t id[16], struct kb_
 		return -ENOMEM;
 	memcpy(job->id, id, 16);
 	job->owner_uid = ji.owner_uid;
+	job->owner_gid = ji.owner_gid;
 	job->type = ji.type;
 	job->state = ji.state;
 	job->priority = ji.priority;
@@ -219,6 +220,9 @@ int kb_channel_fetch_job(struct kb_channel *ch, const uint8_t id[16], struct kb_
 	job->error_file = ji.error_file;
 	for (uint32_t p = 0; p <= KBITS_STR_MAX && !ret; p++) {
 		if (p == KBITS_STR_CREDENTIALS && !ji.credentials_set)
+			continue;
+		/* the module refuses the reply file of other job types (-EINVAL) */
+		if (p == KBITS_STR_REPLY_FILE && ji.type != KBITS_JOB_UPLOAD_REPLY)
 			continue;
 		ret = get_string(ch, id, p, &job->strings[p]);
 	}
@@ -263,6 +267,16 @@ int kb_channel_report_file_done(struct kb_channel *ch, const struct kb_job *job,
 
 	r.file_bytes_total = job->files[idx].bytes_total;
 	r.file_bytes_transferred = job->files[idx].bytes_transferred;
+	return report(ch, &r, job);
+}
+
+int kb_channel_report_reply(struct kb_channel *ch, const struct kb_job *job, uint64_t total,
+			    uint64_t done)
+{
+	struct kbits_agent_report r = { .what = KBITS_REPORT_REPLY };
+
+	r.reply_bytes_total = total;
+	r.reply_bytes_transferred = done;
 	return report(ch, &r, job);
 }
 

@@ -29,6 +29,9 @@ int kb_channel_report_state(struct kb_channel *ch, const struct kb_job *job, uin
 int kb_channel_report_progress(struct kb_channel *ch, const struct kb_job *job, uint32_t idx,
 			       uint64_t bytes);
 int kb_channel_report_file_done(struct kb_channel *ch, const struct kb_job *job, uint32_t idx);
+/* UPLOAD_REPLY: KBITS_REPORT_REPLY (bytes of the reply saved). */
+int kb_channel_report_reply(struct kb_channel *ch, const struct kb_job *job, uint64_t total,
+			    uint64_t done);
 int kb_channel_report_temp_name(struct kb_channel *ch, const struct kb_job *job, uint32_t idx);
 int kb_channel_report_error(struct kb_channel *ch, const struct kb_job *job,
 			    const struct kb_error *err);

@@ -32,6 +32,9 @@
 #include "engine.h"
 #include "fileops.h"
 #include "log.h"
+#include "netopt.h"
+#include "sched.h"
+#include "upload.h"
 
 enum { XO_NONE, XO_DONE, XO_ERR, XO_ABORT, XO_RESTART };
 
@@ -77,6 +80,8 @@ struct xfer {
 	bool write_failed;	/* bytes after a failed write are not on disk */
 	int outcome;
 	struct kb_error err;
+	struct kb_rlp rlp;	/* receive-side yielding (sched.c) */
+	struct kb_bucket bucket;	/* bandwidth (sched.c) */
 };
 
 struct ejob {
@@ -92,6 +97,7 @@ struct ejob {
 	struct kb_timer retry;
 	uint64_t last_progress;
 	uint8_t *file_active, *restarts;
+	struct kb_sched_ent sched;	/* time, slices, bandwidth (sched.c) */
 };
 
 struct esock {
@@ -122,6 +128,8 @@ struct kb_engine {
 	unsigned int nactive, npolls, njobs;
 	struct kb_engine_stats stats;
 	bool need_schedule;
+	struct kb_sched sched;
+	struct kb_uploads *up;		/* upload jobs (upload.c) */
 };
 
 static void check_multi(struct kb_engine *e);
@@ -139,6 +147,7 @@ void kb_engine_config_default(struct kb_engine_config *c)
 	c->max_redirects = 10;
 	c->connect_timeout = 30;
 	c->low_speed_time = 60;
+	c->slice_ms = 30000;
 }
 
 static bool same_id(const uint8_t a[16], const uint8_t b[16])
@@ -272,7 +281,6 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *so
 {
 	struct kb_engine *e = arg;
 	struct esock *s = sockp;
-
 	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
 		if (s) {
@@ -591,6 +599,14 @@ static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
 		return len;		/* an error page: the status says it all */
 	if (!x->body && begin_body(x) < 0)
 		return 0;
+	if (x->bucket.rate) {
+		uint64_t wait = kb_bucket_take(&x->bucket, len, kb_now());
+
+		if (wait) {
+			kb_timer_arm_in(e->loop, &x->bucket.timer, wait);
+			return CURL_WRITEFUNC_PAUSE;
+		}
+	}
 	if (x->nq >= e->cfg.max_writes_inflight) {
 		x->paused = true;
 		e->stats.pauses++;
@@ -639,8 +655,8 @@ static int on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
 {
 	struct xfer *x = arg;
 
-	if (purpose == CURLSOCKTYPE_IPCXN && x->ej->job->priority != KBITS_PRIORITY_FOREGROUND)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "lp", 2);
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		kb_sched_sockopt(&x->ej->e->sched, fd, x->ej->job->priority);
 	return CURL_SOCKOPT_OK;
 }
 
@@ -661,6 +677,7 @@ static void xfer_free(struct xfer *x)
 		x->next_all->pprev_all = x->pprev_all;
 	*x->pprev_all = x->next_all;
 	free(x->cur);
+	kb_timer_cancel(ej->e->loop, &x->bucket.timer);
 	if (x->fd >= 0)
 		close(x->fd);
 	curl_slist_free_all(x->hdrs);
@@ -826,6 +843,8 @@ static void check_multi(struct kb_engine *e)
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
+		if (kb_uploads_msg(e->up, msg->easy_handle, msg->data.result))
+			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 		if (x)
 			xfer_curl_done(x, msg->data.result);
@@ -895,11 +914,15 @@ static int xfer_setup_curl(struct xfer *x)
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "kbits/1");
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
+	/* Waiting to multiplex only makes sense where ALPN can offer h2: over
+	 * http:// a second file of a host would wait for the first to end. */
+	curl_easy_setopt(c, CURLOPT_PIPEWAIT, strncasecmp(f->url, "https:", 6) ? 0L : 1L);
 	if (e->cfg.ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, e->cfg.ca_file);
-	if (e->cfg.verbose > 2)
+	if (e->cfg.verbose > 2) {
 		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+		curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, kb_netopt_debug);	/* no secrets */
+	}
 	if (job->max_download_size)
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)job->max_download_size);
 	if (add_headers(x, job->strings[KBITS_STR_HTTP_HEADERS]) < 0)
@@ -925,29 +948,7 @@ static int xfer_setup_curl(struct xfer *x)
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_ANY);
 		curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
 	}
-	switch (job->proxy_usage) {
-	case KBITS_PROXY_NO_PROXY:
-		curl_easy_setopt(c, CURLOPT_PROXY, "");
-		break;
-	case KBITS_PROXY_OVERRIDE: {
-		const char *list = job->strings[KBITS_STR_PROXY_LIST];
-
-		if (list) {
-			char *first = strndup(list, strcspn(list, " ;,"));
-
-			if (!first)
-				return -ENOMEM;
-			curl_easy_setopt(c, CURLOPT_PROXY, first);
-			free(first);
-		}
-		if (job->strings[KBITS_STR_PROXY_BYPASS])
-			curl_easy_setopt(c, CURLOPT_NOPROXY, job->strings[KBITS_STR_PROXY_BYPASS]);
-		break;
-	}
-	default:	/* PRECONFIG and AUTODETECT: the environment's */
-		break;
-	}
-	return 0;
+	return kb_netopt_proxy(c, job);	/* netopt.h */
 }
 
 /* Opens the temporary file as the owner and decides where to resume. */
@@ -1005,6 +1006,17 @@ static int xfer_open(struct xfer *x, struct kb_error *err)
 	return 0;
 }
 
+/* The bandwidth limit paused a transfer: its time has come. */
+static void bucket_fired(struct kb_timer *t)
+{
+	struct xfer *x = (struct xfer *)((char *)t - offsetof(struct xfer, bucket.timer));
+
+	if (!x->easy || x->curl_done)
+		return;
+	curl_easy_pause(x->easy, CURLPAUSE_CONT);
+	check_multi(x->ej->e);
+}
+
 static int xfer_start(struct ejob *ej, uint32_t idx)
 {
 	struct kb_engine *e = ej->e;
@@ -1017,6 +1029,8 @@ static int xfer_start(struct ejob *ej, uint32_t idx)
 	x->ej = ej;
 	x->idx = idx;
 	x->fd = -1;
+	kb_rlp_init(&x->rlp);
+	x->bucket.timer.cb = bucket_fired;
 	x->sync_op.cb = sync_done;
 	x->clen = x->cr_total = KBITS_UNKNOWN;
 	e->stats.transfers++;
@@ -1070,18 +1084,86 @@ static bool job_runnable(const struct ejob *ej)
 	       (s == KBITS_STATE_QUEUED || s == KBITS_STATE_CONNECTING || s == KBITS_STATE_TRANSFERRING);
 }
 
+static void job_fail(struct ejob *ej, const struct kb_error *err);
+static void job_unlink(struct ejob *ej);
+static void job_link(struct kb_engine *e, struct ejob *ej);
+
+static unsigned int files_left(const struct ejob *ej)
+{
+	unsigned int n = 0;
+
+	for (uint32_t i = 0; i < ej->job->nr_files; i++)
+		n += !(ej->job->files[i].flags & KBITS_FILE_COMPLETED);
+	return n;
+}
+
+static unsigned int xfers_live(const struct ejob *ej)
+{
+	unsigned int n = 0;
+
+	for (const struct xfer *x = ej->xfers; x; x = x->next_in_job)
+		n += x->outcome == XO_NONE && !x->curl_done;
+	return n;
+}
+
+static void grant_all(struct kb_engine *e, struct kb_sched_pass *p, uint64_t now)
+{
+	kb_sched_pass_begin(&e->sched, p, now);
+	for (struct ejob *ej = e->jobs; ej; ej = ej->next)
+		kb_sched_grant(p, &ej->sched, ej->job->priority, job_runnable(ej), files_left(ej));
+}
+
+/* The policy is sched.c's (see sched.h); here are its mechanics. */
 static void schedule(struct kb_engine *e)
 {
 	struct ejob *ej, *next;
+	struct kb_sched_pass pass;
+	uint64_t now = kb_now();
+	unsigned int n, moved = 0;
 
 	e->need_schedule = false;
+	/* time used; the maximum download time */
+	for (ej = e->jobs; ej; ej = next) {
+		struct kb_error err;
+
+		next = ej->next;
+		kb_sched_account(&ej->sched, ej->nactive, now);
+		if (job_runnable(ej) && ej->nactive &&
+		    kb_sched_expired(&ej->sched, ej->job->max_download_time, &err))
+			job_fail(ej, &err);
+	}
+	/* grants in order; a job whose slice is over while one of its
+	 * priority waits goes to the back of its priority, once per pass */
+	grant_all(e, &pass, now);
+	n = e->njobs;
+	for (ej = e->jobs; ej && n--; ej = next) {
+		next = ej->next;
+		if (kb_sched_should_rotate(&pass, &ej->sched, ej->job->priority)) {
+			job_unlink(ej);
+			job_link(e, ej);
+			moved++;
+		}
+	}
+	if (moved)
+		grant_all(e, &pass, now);
 	for (ej = e->jobs; ej; ej = next) {
 		struct kb_job *job = ej->job;
+		unsigned int live;
 		uint32_t done = 0;
 
 		next = ej->next;
 		if (!job_runnable(ej))
 			continue;
+		/* beyond the grant (a higher priority came, the turn is over):
+		 * abort; the synced bytes stay and the next turn resumes */
+		live = xfers_live(ej);
+		for (struct xfer *x = ej->xfers, *xn; x && live > ej->sched.grant; x = xn) {
+			xn = x->next_in_job;
+			if (x->outcome == XO_NONE && !x->curl_done) {
+				xfer_abort(x);
+				live--;
+			}
+		}
 		for (uint32_t i = 0; i < job->nr_files; i++) {
 			if (job->files[i].flags & KBITS_FILE_COMPLETED) {
 				done++;
@@ -1089,7 +1171,8 @@ static void schedule(struct kb_engine *e)
 			}
 			if (ej->file_active[i])
 				continue;
-			if (ej->nactive >= e->cfg.files_per_job || e->nactive >= e->cfg.max_transfers)
+			if (xfers_live(ej) >= ej->sched.grant || ej->nactive >= e->cfg.files_per_job ||
+			    e->nactive >= e->cfg.max_transfers)
 				break;
 			if (xfer_start(ej, i) < 0 || !job_runnable(ej))
 				break;
@@ -1097,8 +1180,54 @@ static void schedule(struct kb_engine *e)
 		if (done == job->nr_files && !ej->nactive) {
 			job->transfer_completion_time = 0;	/* the module stamps it */
 			job_set_state(ej, KBITS_STATE_TRANSFERRED);
+		} else if (!ej->nactive && (job->state == KBITS_STATE_CONNECTING ||
+					    job->state == KBITS_STATE_TRANSFERRING)) {
+			job_set_state(ej, KBITS_STATE_QUEUED);	/* waits for its turn */
 		}
 	}
+	/* running state, deadlines, bandwidth */
+	for (ej = e->jobs; ej; ej = ej->next)
+		kb_sched_note(&pass, &ej->sched, ej->job->priority, xfers_live(ej),
+			      ej->job->max_download_time);
+	kb_sched_rates(&pass);
+	for (struct xfer *x = e->all; x; x = x->next_all)
+		if (x->easy && !x->curl_done)
+			kb_bucket_set(&x->bucket, x->ej->sched.xfer_rate, now);
+	kb_sched_pass_end(&e->sched, &pass, e->loop);
+	if (e->sched.cfg.rlp && e->nactive && !e->sched.tick.deadline)
+		kb_timer_arm_in(e->loop, &e->sched.tick, KB_RLP_TICK_NS);
+}
+
+static void sched_timer_fired(struct kb_timer *t)
+{
+	struct kb_engine *e = (struct kb_engine *)((char *)t - offsetof(struct kb_engine, sched.timer));
+
+	e->need_schedule = true;
+}
+
+/* Receive-side yielding of background downloads (sched.h). */
+static void sched_tick_fired(struct kb_timer *t)
+{
+	struct kb_engine *e = (struct kb_engine *)((char *)t - offsetof(struct kb_engine, sched.tick));
+	bool any = false;
+
+	for (struct xfer *x = e->all; x; x = x->next_all) {
+		if (!x->easy || x->curl_done || x->ej->job->priority == KBITS_PRIORITY_FOREGROUND)
+			continue;
+		curl_socket_t sock = CURL_SOCKET_BAD;
+
+		any = true;
+		/*
+		 * Asked each tick: a reused connection never passes through the
+		 * sockopt callback, and uploads share the multi handle, so the
+		 * socket callback cannot tell whose socket it sees.
+		 */
+		if (curl_easy_getinfo(x->easy, CURLINFO_ACTIVESOCKET, &sock) == CURLE_OK &&
+		    sock != CURL_SOCKET_BAD)
+			kb_rlp_tick(&e->sched, &x->rlp, sock);
+	}
+	if (any)
+		kb_timer_arm_in(e->loop, &e->sched.tick, KB_RLP_TICK_NS);
 }
 
 static void retry_fired(struct kb_timer *t)
@@ -1283,7 +1412,7 @@ int kb_engine_run(struct kb_engine *e, const struct kb_job *job)
 	struct ejob *ej = find_job(e, job->id);
 
 	if (job->type != KBITS_JOB_DOWNLOAD)
-		return -EOPNOTSUPP;
+		return kb_uploads_run(e->up, job);
 	if (ej) {
 		struct kb_job *nj = kb_job_dup(job);
 		struct xfer *x, *next;
@@ -1293,6 +1422,8 @@ int kb_engine_run(struct kb_engine *e, const struct kb_job *job)
 		kb_job_free(ej->replace);
 		ej->replace = nj;
 		ej->stopping = false;
+		if (ej->job->state == KBITS_STATE_ERROR)
+			kb_sched_reset(&ej->sched);	/* a Resume restarts the clock */
 		kb_timer_cancel(e->loop, &ej->retry);
 		for (x = ej->xfers; x; x = next) {
 			next = x->next_in_job;
@@ -1318,7 +1449,7 @@ int kb_engine_stop(struct kb_engine *e, const uint8_t id[16])
 	struct xfer *x, *next;
 
 	if (!ej)
-		return -ENOENT;
+		return kb_uploads_stop(e->up, id);
 	if (ej->stopping)
 		return 0;
 	ej->stopping = true;
@@ -1336,7 +1467,12 @@ const struct kb_job *kb_engine_job(struct kb_engine *e, const uint8_t id[16])
 {
 	struct ejob *ej = find_job(e, id);
 
-	return ej ? ej->job : NULL;
+	return ej ? ej->job : kb_uploads_job(e->up, id);
+}
+
+struct kb_uploads *kb_engine_uploads(struct kb_engine *e)
+{
+	return e->up;
 }
 
 unsigned int kb_engine_active(struct kb_engine *e)
@@ -1346,12 +1482,25 @@ unsigned int kb_engine_active(struct kb_engine *e)
 
 unsigned int kb_engine_jobs(struct kb_engine *e)
 {
-	return e->njobs;
+	return e->njobs + kb_uploads_count(e->up);
 }
 
 void kb_engine_get_stats(struct kb_engine *e, struct kb_engine_stats *st)
 {
 	*st = e->stats;
+	st->lp_sockets = e->sched.lp_sockets;
+	st->rlp_cuts = e->sched.rlp_cuts;
+}
+
+int kb_engine_set_job_bandwidth(struct kb_engine *e, const uint8_t id[16], uint64_t bps)
+{
+	struct ejob *ej = find_job(e, id);
+
+	if (!ej)
+		return -ENOENT;
+	ej->sched.bandwidth = bps;
+	e->need_schedule = true;
+	return 0;
 }
 
 /* ---- the engine ------------------------------------------------------------- */
@@ -1397,6 +1546,13 @@ struct kb_engine *kb_engine_new(struct kb_loop *loop, const struct kb_engine_con
 	e->ops = ops;
 	e->ctx = ctx;
 	e->curl_timer.cb = curl_timer_fired;
+	e->sched.timer.cb = sched_timer_fired;
+	e->sched.tick.cb = sched_tick_fired;
+	e->sched.cfg = (struct kb_sched_cfg){
+		.max_transfers = e->cfg.max_transfers, .files_per_job = e->cfg.files_per_job,
+		.max_bandwidth = e->cfg.max_bandwidth, .job_bandwidth = e->cfg.job_bandwidth,
+		.slice_ns = (uint64_t)e->cfg.slice_ms * 1000000ull, .rlp = !e->cfg.no_rlp,
+	};
 	e->multi = curl_multi_init();
 	if (!e->multi) {
 		free(e);
@@ -1407,6 +1563,12 @@ struct kb_engine *kb_engine_new(struct kb_loop *loop, const struct kb_engine_con
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer);
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
 	curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)e->cfg.max_transfers * 2);
+	e->up = kb_uploads_new(loop, e->multi, &e->cfg, &e->ops, ctx);
+	if (!e->up) {
+		curl_multi_cleanup(e->multi);
+		free(e);
+		return NULL;
+	}
 	kb_loop_set_idle(loop, engine_idle, e);
 	return e;
 }
@@ -1424,9 +1586,13 @@ void kb_engine_free(struct kb_engine *e)
 	}
 	while (e->jobs && kb_now() < deadline)
 		kb_loop_run_once(e->loop, 100000000ull);
+	kb_uploads_free(e->up);
+	e->up = NULL;
 	curl_multi_cleanup(e->multi);
 	e->multi = NULL;
 	kb_timer_cancel(e->loop, &e->curl_timer);
+	kb_timer_cancel(e->loop, &e->sched.timer);
+	kb_timer_cancel(e->loop, &e->sched.tick);
 	arm_dirty(e);
 	/* stale polls complete with -ECANCELED: let them, bounded */
 	for (int i = 0; i < 20; i++)

@@ -12,6 +12,7 @@
 #ifndef KBITSD_ENGINE_H
 #define KBITSD_ENGINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -35,6 +36,9 @@ struct kb_engine_ops {
 	void (*error)(void *ctx, const struct kb_job *job, const struct kb_error *err);
 	/* A stopped job has no I/O left; the engine forgot it. */
 	void (*stopped)(void *ctx, const uint8_t id[16]);
+	/* UPLOAD_REPLY: bytes of the server's reply saved (total KBITS_UNKNOWN
+	 * until known); see upload.h. */
+	void (*reply_progress)(void *ctx, const struct kb_job *job, uint64_t total, uint64_t done);
 };
 
 struct kb_engine_config {
@@ -48,6 +52,11 @@ struct kb_engine_config {
 	long low_speed_time;		/* s without a byte: stalled (60) */
 	const char *ca_file;		/* NULL: the system's */
 	int verbose;
+	/* scheduling (sched.h) */
+	uint64_t max_bandwidth;		/* B/s over all transfers, 0: none */
+	uint64_t job_bandwidth;		/* B/s per job by default, 0: none */
+	unsigned int slice_ms;		/* equal priorities take turns (30000) */
+	bool no_rlp;			/* no receive-side yielding of background jobs */
 };
 
 void kb_engine_config_default(struct kb_engine_config *c);
@@ -72,7 +81,12 @@ struct kb_engine_stats {
 	uint64_t syncs;			/* IORING_OP_FSYNC submitted */
 	uint64_t polls;			/* IORING_OP_POLL_ADD submitted */
 	uint64_t transfers;		/* transfers started */
+	uint64_t lp_sockets;		/* sockets given TCP-LP */
+	uint64_t rlp_cuts;		/* receive windows halved (background) */
 };
 void kb_engine_get_stats(struct kb_engine *e, struct kb_engine_stats *st);
+/* The job's own bandwidth limit (B/s, 0: the configured per-job default).
+ * The ABI has no such property yet: kbitsd sets the default only. */
+int kb_engine_set_job_bandwidth(struct kb_engine *e, const uint8_t id[16], uint64_t bps);
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fileops.h"
+#include "upload.h"
 
 void kb_owner_init(struct kb_owner *o, uint32_t uid, uint32_t gid)
 {
@@ -204,6 +205,9 @@ uint32_t kb_job_complete_files(const struct kb_job *job, uint32_t *files_done, i
 	uint32_t done = 0;
 	int first = 0;
 
+	if (job->type != KBITS_JOB_DOWNLOAD)	/* upload.c: no network */
+		return kb_upload_complete_files(job, files_done, error);
+
 	kb_owner_init(&o, job->owner_uid, job->owner_gid);
 	for (uint32_t i = 0; i < job->nr_files; i++) {
 		const struct kb_file *f = &job->files[i];
@@ -229,6 +233,9 @@ int kb_job_cancel_files(const struct kb_job *job)
 {
 	struct kb_owner o;
 	int first = 0;
+
+	if (job->type != KBITS_JOB_DOWNLOAD)
+		return kb_upload_cancel_files(job);
 
 	kb_owner_init(&o, job->owner_uid, job->owner_gid);
 	for (uint32_t i = 0; i < job->nr_files; i++) {

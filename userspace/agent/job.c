@@ -55,10 +55,41 @@ static void file_clear(struct kb_file *f)
 	free(f->last_modified);
 }
 
+void kb_upload_state_clear(struct kb_upload_state *u)
+{
+	free(u->session_id);
+	free(u->host_id);
+	free(u->reply_url);
+	free(u->reply_temp);
+	memset(u, 0, sizeof(*u));
+}
+
+int kb_upload_state_copy(struct kb_upload_state *dst, const struct kb_upload_state *src)
+{
+	struct kb_upload_state n = *src;
+	int err = 0;
+
+	if (dst == src)
+		return 0;
+	n.session_id = n.host_id = n.reply_url = n.reply_temp = NULL;
+	err |= kb_strset(&n.session_id, src->session_id);
+	err |= kb_strset(&n.host_id, src->host_id);
+	err |= kb_strset(&n.reply_url, src->reply_url);
+	err |= kb_strset(&n.reply_temp, src->reply_temp);
+	if (err) {
+		kb_upload_state_clear(&n);
+		return -ENOMEM;
+	}
+	kb_upload_state_clear(dst);
+	*dst = n;
+	return 0;
+}
+
 void kb_job_free(struct kb_job *job)
 {
 	if (!job)
 		return;
+	kb_upload_state_clear(&job->up);
 	for (uint32_t i = 0; i < job->nr_files; i++)
 		file_clear(&job->files[i]);
 	for (int i = 0; i <= KBITS_STR_MAX; i++)
@@ -81,6 +112,8 @@ struct kb_job *kb_job_dup(const struct kb_job *src)
 		*job = *src;
 		job->files = files;
 		job->nr_files = n;
+		memset(&job->up, 0, sizeof(job->up));
+		err |= kb_upload_state_copy(&job->up, &src->up);
 	}
 	for (int i = 0; i <= KBITS_STR_MAX; i++) {
 		job->strings[i] = NULL;

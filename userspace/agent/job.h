@@ -27,6 +27,21 @@ struct kb_file {
 	bool ranges_ok;			/* the server answered a Range with 206 */
 };
 
+/* What only upload jobs have (see upload.c); kept in the store's uploads
+ * table. Strings may be NULL. */
+struct kb_upload_state {
+	char *session_id;		/* BITS-Session-Id of the open session */
+	char *host_id;			/* BITS-Host-Id the server named */
+	char *reply_url;		/* BITS-Reply-URL, absolute */
+	char *reply_temp;		/* the reply's temporary name beside the reply file */
+	uint64_t src_size;		/* the source as the session began */
+	int64_t src_mtime_ns;
+	uint64_t reply_total;		/* KBITS_UNKNOWN until known */
+	uint64_t reply_done;
+	uint32_t host_id_timeout;	/* s; ~0: no fallback */
+	uint32_t phase;			/* KB_UP_* (upload.h) */
+};
+
 struct kb_job {
 	uint8_t id[16];
 	uint32_t owner_uid, owner_gid;
@@ -42,6 +57,7 @@ struct kb_job {
 	char *strings[KBITS_STR_MAX + 1];	/* by KBITS_STR_*, may be NULL */
 	uint32_t nr_files;
 	struct kb_file *files;
+	struct kb_upload_state up;	/* UPLOAD, UPLOAD_REPLY */
 };
 
 struct kb_job *kb_job_new(uint32_t nr_files);
@@ -49,6 +65,9 @@ struct kb_job *kb_job_dup(const struct kb_job *job);
 void kb_job_free(struct kb_job *job);
 /* Replaces *dst with a copy of src (NULL allowed); returns 0 or -ENOMEM. */
 int kb_strset(char **dst, const char *src);
+/* Replaces *dst with a deep copy of src. 0 or -ENOMEM. */
+int kb_upload_state_copy(struct kb_upload_state *dst, const struct kb_upload_state *src);
+void kb_upload_state_clear(struct kb_upload_state *u);
 void kb_guid_str(const uint8_t id[16], char out[37]);
 
 #endif

@@ -20,7 +20,10 @@
 #include "engine.h"
 #include "fileops.h"
 #include "log.h"
+#include "notify.h"
+#include "notify_cmd.h"
 #include "store.h"
+#include "upload.h"
 
 #define REPORT_INTERVAL_NS	500000000ull	/* progress per job: 2 per second */
 
@@ -40,6 +43,7 @@ struct agent {
 	struct kb_op sig_op;
 	int sigfd;
 	volatile bool stop;
+	struct kb_ncmd *ncmd;		/* notify command lines (notify_cmd.c) */
 };
 
 static struct known *known_find(struct agent *a, const uint8_t id[16])
@@ -99,6 +103,7 @@ static void ev_state(void *ctx, const struct kb_job *job, uint32_t state)
 		kb_store_put_state(a->store, k->job);
 	}
 	kb_channel_report_state(a->ch, job, state);
+	kb_ncmd_on_state(a->ncmd, job, state);	/* TRANSFERRED, ERROR: per the notify flags */
 }
 
 static void ev_progress(void *ctx, const struct kb_job *job, uint32_t idx, uint64_t on_disk)
@@ -134,6 +139,8 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 	d->bytes_transferred = s->bytes_transferred;
 	d->flags = s->flags;
 	d->ranges_ok = s->ranges_ok;
+	if (job->type != KBITS_JOB_DOWNLOAD)	/* session, reply: upload.c */
+		kb_upload_state_copy(&k->job->up, &job->up);
 	kb_store_put_file(a->store, k->job, idx);
 	if (new_temp)
 		kb_channel_report_temp_name(a->ch, job, idx);
@@ -174,6 +181,9 @@ static void do_cancel(struct agent *a, struct known *k)
 	uint8_t id[16];
 	int err = kb_job_cancel_files(k->job);
 
+	if (k->job->type != KBITS_JOB_DOWNLOAD && a->engine)	/* Cancel-Session, in the background */
+		kb_upload_cancel_session(a->engine, k->job);
+
 	memcpy(id, k->job->id, 16);
 	if (err)
 		kb_err("cancel: cannot remove a temporary file: %s", strerror(-err));
@@ -196,6 +206,13 @@ static void ev_stopped(void *ctx, const uint8_t id[16])
 		k->pending = 0;
 }
 
+static void ev_reply(void *ctx, const struct kb_job *job, uint64_t total, uint64_t done)
+{
+	struct agent *a = ctx;
+
+	kb_channel_report_reply(a->ch, job, total, done);
+}
+
 static const struct kb_engine_ops agent_ops = {
 	.state = ev_state,
 	.progress = ev_progress,
@@ -203,6 +220,7 @@ static const struct kb_engine_ops agent_ops = {
 	.file_done = ev_file_done,
 	.error = ev_error,
 	.stopped = ev_stopped,
+	.reply_progress = ev_reply,
 };
 
 /* ---- work items ------------------------------------------------------------- */
@@ -236,6 +254,8 @@ static struct kb_job *learn_job(struct agent *a, const struct kbits_work *w)
 		/* the store's synced count is what is on disk for sure */
 		n->bytes_transferred = o->bytes_transferred;
 		n->flags = o->flags;
+		if (i == 0 && job->type != KBITS_JOB_DOWNLOAD && job->type == k->job->type)
+			kb_upload_state_copy(&job->up, &k->job->up);	/* the open session */
 	}
 	return job;
 }
@@ -381,6 +401,9 @@ static void usage(void)
 		"  --device PATH       the module's device (default /dev/kbits)\n"
 		"  --files-per-job N   files of one job transferred at once (default 4)\n"
 		"  --max-transfers N   transfers at once over all jobs (default 16)\n"
+		"  --max-bandwidth B   bytes per second over all transfers (default 0: no limit)\n"
+		"  --job-bandwidth B   bytes per second per job (default 0: no limit)\n"
+		"  --slice MS          jobs of equal priority take turns of MS ms (default 30000)\n"
 		"  -v                  more log (repeat for more)\n");
 }
 
@@ -391,6 +414,9 @@ int main(int argc, char **argv)
 		{ "device", required_argument, NULL, 'D' },
 		{ "files-per-job", required_argument, NULL, 'f' },
 		{ "max-transfers", required_argument, NULL, 'm' },
+		{ "max-bandwidth", required_argument, NULL, 'B' },
+		{ "job-bandwidth", required_argument, NULL, 'J' },
+		{ "slice", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -409,6 +435,9 @@ int main(int argc, char **argv)
 		case 'D': dev = optarg; break;
 		case 'f': cfg.files_per_job = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'm': cfg.max_transfers = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'B': cfg.max_bandwidth = strtoull(optarg, NULL, 0); break;
+		case 'J': cfg.job_bandwidth = strtoull(optarg, NULL, 0); break;
+		case 'S': cfg.slice_ms = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'v': kb_log_level++; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
@@ -439,6 +468,7 @@ int main(int argc, char **argv)
 		kb_err("cannot start the engine");
 		return 1;
 	}
+	a.ncmd = kb_ncmd_new(a.loop, KB_NCMD_TIMEOUT_S);
 	ret = kb_channel_open(dev, &a.ch);
 	if (ret < 0) {
 		kb_err("%s: %s", dev, strerror(-ret));
@@ -467,8 +497,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	kb_info("attached");
+	kb_sd_notify("READY=1\nSTATUS=attached, jobs restored");	/* systemd Type=notify */
 	ret = kb_loop_run(a.loop, &a.stop, 0);
 	kb_engine_free(a.engine);
+	kb_ncmd_free(a.ncmd);
 	kb_channel_close(a.ch);
 	kb_store_close(a.store);
 	while (a.known)

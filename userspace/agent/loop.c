@@ -163,9 +163,14 @@ static void rearm_timeout(struct kb_loop *loop)
 	loop->ts.tv_sec = (long long)(want / 1000000000ull);
 	loop->ts.tv_nsec = (long long)(want % 1000000000ull);
 	if (loop->armed_deadline) {
+		/*
+		 * An update keeps the clock the timeout was armed with (BOOTTIME);
+		 * 6.1 refuses clock flags on an update with -EINVAL, which left
+		 * the later deadline armed and stalled every earlier timer.
+		 */
 		sqe = kb_loop_sqe(loop, &loop->ignore_op);
 		io_uring_prep_timeout_update(sqe, &loop->ts, (__u64)(uintptr_t)&loop->timeout_op,
-					     IORING_TIMEOUT_ABS | IORING_TIMEOUT_BOOTTIME);
+					     IORING_TIMEOUT_ABS);
 	} else {
 		sqe = kb_loop_sqe(loop, &loop->timeout_op);
 		io_uring_prep_timeout(sqe, &loop->ts, 0, IORING_TIMEOUT_ABS | IORING_TIMEOUT_BOOTTIME);

@@ -10,7 +10,19 @@
 #include "log.h"
 #include "store.h"
 
-#define SCHEMA_VERSION	1
+#define SCHEMA_VERSION	2
+
+/* Version 2: upload jobs (upload.c): their session and reply, one row per job. */
+static const char schema_v2[] =
+	"CREATE TABLE IF NOT EXISTS uploads ("
+	"  job_id BLOB PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  session_id TEXT, host_id TEXT, host_id_timeout INTEGER, reply_url TEXT,"
+	"  reply_temp TEXT, src_size INTEGER, src_mtime_ns INTEGER, reply_total INTEGER,"
+	"  reply_done INTEGER, phase INTEGER);"
+	"UPDATE meta SET value=2 WHERE key='schema' AND value<2;";
+
+static const char upload_upsert[] =
+	"INSERT OR REPLACE INTO uploads VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)";
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta ("
@@ -50,6 +62,7 @@ static const char file_upsert[] =
 struct kb_store {
 	sqlite3 *db;
 	sqlite3_stmt *job_up, *file_up, *files_del, *job_del, *begin, *commit, *rollback;
+	sqlite3_stmt *upload_up;
 };
 
 static int db_err(struct kb_store *s, const char *what)
@@ -95,6 +108,8 @@ int kb_store_open(const char *path, struct kb_store **out)
 		rc = sqlite3_exec(s->db, schema, NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->db, "INSERT OR IGNORE INTO meta VALUES ('schema', 1)", NULL, NULL, &msg);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, schema_v2, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		kb_err("store: %s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
 		sqlite3_free(msg);
@@ -106,7 +121,8 @@ int kb_store_open(const char *path, struct kb_store **out)
 	    sqlite3_prepare_v2(s->db, "DELETE FROM jobs WHERE id=?1", -1, &s->job_del, NULL) ||
 	    sqlite3_prepare_v2(s->db, "BEGIN IMMEDIATE", -1, &s->begin, NULL) ||
 	    sqlite3_prepare_v2(s->db, "COMMIT", -1, &s->commit, NULL) ||
-	    sqlite3_prepare_v2(s->db, "ROLLBACK", -1, &s->rollback, NULL)) {
+	    sqlite3_prepare_v2(s->db, "ROLLBACK", -1, &s->rollback, NULL) ||
+	    sqlite3_prepare_v2(s->db, upload_upsert, -1, &s->upload_up, NULL)) {
 		kb_err("store: %s", sqlite3_errmsg(s->db));
 		goto out_err;
 	}
@@ -128,6 +144,7 @@ void kb_store_close(struct kb_store *s)
 	sqlite3_finalize(s->begin);
 	sqlite3_finalize(s->commit);
 	sqlite3_finalize(s->rollback);
+	sqlite3_finalize(s->upload_up);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -179,6 +196,61 @@ static int write_file_row(struct kb_store *s, const struct kb_job *j, uint32_t i
 	return step_reset(s, st, "write file");
 }
 
+/* Upload jobs: their row in uploads (with the file row, in its transaction). */
+static int write_upload_row(struct kb_store *s, const struct kb_job *j)
+{
+	const struct kb_upload_state *u = &j->up;
+	sqlite3_stmt *st = s->upload_up;
+
+	if (j->type == KBITS_JOB_DOWNLOAD)
+		return 0;
+	sqlite3_bind_blob(st, 1, j->id, 16, SQLITE_STATIC);
+	bind_text(st, 2, u->session_id);
+	bind_text(st, 3, u->host_id);
+	sqlite3_bind_int64(st, 4, u->host_id_timeout);
+	bind_text(st, 5, u->reply_url);
+	bind_text(st, 6, u->reply_temp);
+	sqlite3_bind_int64(st, 7, (int64_t)u->src_size);
+	sqlite3_bind_int64(st, 8, u->src_mtime_ns);
+	sqlite3_bind_int64(st, 9, (int64_t)u->reply_total);
+	sqlite3_bind_int64(st, 10, (int64_t)u->reply_done);
+	sqlite3_bind_int64(st, 11, u->phase);
+	return step_reset(s, st, "write upload");
+}
+
+static char *col_text(sqlite3_stmt *st, int i);
+
+static int load_upload(struct kb_store *s, struct kb_job *job)
+{
+	struct kb_upload_state *u = &job->up;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (job->type == KBITS_JOB_DOWNLOAD)
+		return 0;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT session_id, host_id, host_id_timeout, reply_url, reply_temp, src_size,"
+			       " src_mtime_ns, reply_total, reply_done, phase FROM uploads WHERE job_id=?1",
+			       -1, &st, NULL))
+		return db_err(s, "read upload");
+	sqlite3_bind_blob(st, 1, job->id, 16, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		u->session_id = col_text(st, 0);
+		u->host_id = col_text(st, 1);
+		u->host_id_timeout = (uint32_t)sqlite3_column_int64(st, 2);
+		u->reply_url = col_text(st, 3);
+		u->reply_temp = col_text(st, 4);
+		u->src_size = (uint64_t)sqlite3_column_int64(st, 5);
+		u->src_mtime_ns = sqlite3_column_int64(st, 6);
+		u->reply_total = (uint64_t)sqlite3_column_int64(st, 7);
+		u->reply_done = (uint64_t)sqlite3_column_int64(st, 8);
+		u->phase = (uint32_t)sqlite3_column_int64(st, 9);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(s, "read upload");
+}
+
 static int tx_begin(struct kb_store *s)
 {
 	return step_reset(s, s->begin, "begin");
@@ -206,6 +278,8 @@ int kb_store_put_job(struct kb_store *s, const struct kb_job *job)
 	}
 	for (uint32_t i = 0; !ret && i < job->nr_files; i++)
 		ret = write_file_row(s, job, i);
+	if (!ret)
+		ret = write_upload_row(s, job);
 	return tx_end(s, ret);
 }
 
@@ -227,7 +301,10 @@ int kb_store_put_file(struct kb_store *s, const struct kb_job *job, uint32_t idx
 	ret = tx_begin(s);
 	if (ret < 0)
 		return ret;
-	return tx_end(s, write_file_row(s, job, idx));
+	ret = write_file_row(s, job, idx);
+	if (!ret)
+		ret = write_upload_row(s, job);
+	return tx_end(s, ret);
 }
 
 int kb_store_delete_job(struct kb_store *s, const uint8_t id[16])
@@ -328,6 +405,8 @@ int kb_store_load(struct kb_store *s, int (*cb)(void *arg, struct kb_job *job), 
 		for (int k = 0; k <= KBITS_STR_MAX; k++)
 			job->strings[k] = col_text(st, c++);
 		ret = load_files(s, job);
+		if (!ret)
+			ret = load_upload(s, job);
 		if (ret < 0) {
 			kb_job_free(job);
 			break;

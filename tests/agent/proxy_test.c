@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Proxy settings against a real tinyproxy on 127.0.0.1 (PRECONFIG from the
+ * environment, NO_PROXY, OVERRIDE with proxy and bypass lists; the proxy's
+ * log tells which requests went through it), and the privacy of the log:
+ * with the most verbose logging (curl's too) credentials, custom headers
+ * and proxy passwords never appear.
+ */
+#include "harness.h"
+
+#include <openssl/evp.h>
+
+#include "engine.h"
+#include "loop.h"
+#include "log.h"
+#include "netopt.h"
+
+static struct kb_loop *loop;
+static struct kb_engine *engine;
+static int nginx_port, proxy_port;
+static uint8_t next_id = 1;
+static const struct kb_engine_ops no_ops;
+
+static pid_t start_tinyproxy(void)
+{
+	char conf[512], log[512], text[1024];
+	FILE *f;
+	pid_t pid;
+
+	proxy_port = t_free_port();
+	t_path(conf, sizeof(conf), "tinyproxy.conf");
+	t_path(log, sizeof(log), "tinyproxy.log");
+	snprintf(text, sizeof(text),
+		 "Port %d\nListen 127.0.0.1\nTimeout 60\nLogFile \"%s\"\nLogLevel Info\nMaxClients 20\n"
+		 "Allow 127.0.0.1\nViaProxyName \"kbits-test-proxy\"\n", proxy_port, log);
+	f = fopen(conf, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	fclose(f);
+	{
+		char *argv[] = { "/usr/bin/tinyproxy", "-d", "-c", conf, NULL };
+
+		pid = t_spawn(argv);
+	}
+	for (int i = 0; i < 250 && !t_port_open(proxy_port); i++)
+		usleep(20000);
+	return t_port_open(proxy_port) ? pid : -1;
+}
+
+/* Did a request for /name go through the proxy? */
+static bool proxied(const char *name)
+{
+	char log[512], line[2048], want[256];
+	bool found = false;
+	FILE *f;
+
+	snprintf(want, sizeof(want), "/%s HTTP/", name);
+	t_path(log, sizeof(log), "tinyproxy.log");
+	usleep(100000);		/* tinyproxy logs from its own process */
+	f = fopen(log, "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, want))
+			found = true;
+	fclose(f);
+	return found;
+}
+
+/* Downloads www/src as dl/<name> with the given proxy settings: 1 when
+ * TRANSFERRED with the right bytes, 0 otherwise. */
+static bool fetch(const char *name, uint32_t usage, const char *list, const char *bypass,
+		  const char *creds, const char *headers)
+{
+	struct kb_job *job = kb_job_new(1);
+	char p[512], url[256], src[512], a[65], b[65];
+	double end = t_now() + 20;
+	const struct kb_job *j;
+	uint32_t st = 0;
+
+	job->id[0] = next_id++;
+	job->owner_uid = getuid();
+	job->owner_gid = getgid();
+	job->type = KBITS_JOB_DOWNLOAD;
+	job->no_progress_timeout = 0;
+	job->proxy_usage = usage;
+	kb_strset(&job->strings[KBITS_STR_PROXY_LIST], list);
+	kb_strset(&job->strings[KBITS_STR_PROXY_BYPASS], bypass);
+	kb_strset(&job->strings[KBITS_STR_CREDENTIALS], creds);
+	kb_strset(&job->strings[KBITS_STR_HTTP_HEADERS], headers);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/%s", nginx_port, name);
+	t_path(p, sizeof(p), "dl/x");
+	snprintf(p + strlen(p) - 1, 64, "%s", name);
+	kb_strset(&job->files[0].url, url);
+	kb_strset(&job->files[0].path, p);
+	kb_engine_run(engine, job);
+	while (t_now() < end) {
+		j = kb_engine_job(engine, job->id);
+		st = j ? j->state : 0;
+		if (st == KBITS_STATE_TRANSFERRED || st == KBITS_STATE_ERROR || st == KBITS_STATE_TRANSIENT_ERROR)
+			break;
+		kb_loop_run_once(loop, 20000000ull);
+	}
+	a[0] = b[0] = '\0';
+	if (st == KBITS_STATE_TRANSFERRED) {
+		const struct kb_file *f = &kb_engine_job(engine, job->id)->files[0];
+		char tmp[700];
+
+		t_path(tmp, sizeof(tmp), "dl/");
+		strncat(tmp, f->temp_name, sizeof(tmp) - strlen(tmp) - 1);
+		t_sha256(tmp, b);
+		t_path(src, sizeof(src), "www/");
+		strncat(src, name, sizeof(src) - strlen(src) - 1);
+		t_sha256(src, a);
+	}
+	kb_engine_stop(engine, job->id);
+	for (int i = 0; i < 100 && kb_engine_job(engine, job->id); i++)
+		kb_loop_run_once(loop, 20000000ull);
+	kb_job_free(job);
+	return st == KBITS_STATE_TRANSFERRED && a[0] && !strcmp(a, b);
+}
+
+static void test_bypass_syntax(void)
+{
+	char out[256];
+
+	kb_netopt_bypass("a.example;b.example  c.example,<local>", out, sizeof(out));
+	check(!strcmp(out, "a.example,b.example,c.example,localhost,127.0.0.1,::1"),
+	      "bypass list: ';', blanks and ',' separate; <local> = localhost, 127.0.0.1, ::1 ('%s')", out);
+}
+
+static void test_proxies(void)
+{
+	char env[128];
+
+	snprintf(env, sizeof(env), "http://127.0.0.1:%d", proxy_port);
+	unsetenv("no_proxy");
+	unsetenv("NO_PROXY");
+	setenv("http_proxy", env, 1);
+	check(fetch("p1", KBITS_PROXY_PRECONFIG, NULL, NULL, NULL, NULL) && proxied("p1"),
+	      "PRECONFIG with http_proxy set: through the proxy");
+	setenv("no_proxy", "127.0.0.1", 1);
+	check(fetch("p2", KBITS_PROXY_PRECONFIG, NULL, NULL, NULL, NULL) && !proxied("p2"),
+	      "PRECONFIG with no_proxy=127.0.0.1: direct");
+	unsetenv("no_proxy");
+	check(fetch("p3", KBITS_PROXY_NO_PROXY, NULL, NULL, NULL, NULL) && !proxied("p3"),
+	      "NO_PROXY with http_proxy set in the environment: direct");
+	unsetenv("http_proxy");
+	check(fetch("p0", KBITS_PROXY_PRECONFIG, NULL, NULL, NULL, NULL) && !proxied("p0"),
+	      "PRECONFIG without proxy variables: direct");
+	snprintf(env, sizeof(env), "127.0.0.1:%d;http://127.0.0.1:9", proxy_port);
+	check(fetch("p4", KBITS_PROXY_OVERRIDE, env, NULL, NULL, NULL) && proxied("p4"),
+	      "OVERRIDE with a proxy list '%s': through the first proxy", env);
+	check(fetch("p5", KBITS_PROXY_OVERRIDE, env, "example.invalid;127.0.0.1", NULL, NULL) && !proxied("p5"),
+	      "OVERRIDE with the server in the bypass list 'example.invalid;127.0.0.1': direct");
+	check(fetch("p6", KBITS_PROXY_OVERRIDE, env, "example.invalid other.invalid", NULL, NULL) && proxied("p6"),
+	      "OVERRIDE with a bypass list not naming the server: through the proxy");
+}
+
+static void b64(const char *in, char *out)
+{
+	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in, (int)strlen(in));
+}
+
+static void test_log_privacy(void)
+{
+	char logp[512], line[4096], proxy[128], b1[128], b2[128];
+	int saved = dup(2), fd, lines = 0, leaks = 0, reqs = 0;
+	static const char *secrets[] = { "S3cr3t-PW", "tok-98765", "Pr0xy-PW", "qs-token-4242", NULL, NULL };
+	FILE *f;
+
+	b64("alice:S3cr3t-PW", b1);
+	b64("bob:Pr0xy-PW", b2);
+	secrets[4] = b1;
+	secrets[5] = b2;
+	t_path(logp, sizeof(logp), "verbose.log");
+	fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	fflush(stderr);
+	dup2(fd, 2);
+	close(fd);
+	kb_log_level = 2;
+	{
+		struct kb_engine_config cfg;
+
+		kb_engine_free(engine);
+		kb_engine_config_default(&cfg);
+		cfg.verbose = 3;	/* kbitsd -vvv: curl's own log too */
+		engine = kb_engine_new(loop, &cfg, &no_ops, NULL);
+	}
+	fetch("p7", KBITS_PROXY_NO_PROXY, NULL, NULL, "alice:S3cr3t-PW", "X-Api-Token: tok-98765\r\nX-Other: tok-98765");
+	fetch("missing", KBITS_PROXY_NO_PROXY, NULL, NULL, "alice:S3cr3t-PW", "X-Api-Token: tok-98765");
+	snprintf(proxy, sizeof(proxy), "http://bob:Pr0xy-PW@127.0.0.1:%d", proxy_port);
+	fetch("p8", KBITS_PROXY_OVERRIDE, proxy, NULL, "alice:S3cr3t-PW", "X-Api-Token: tok-98765");
+	setenv("http_proxy", proxy, 1);
+	fetch("p9", KBITS_PROXY_PRECONFIG, NULL, NULL, "alice:S3cr3t-PW", "X-Api-Token: tok-98765");
+	unsetenv("http_proxy");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	kb_log_level = 0;
+	f = fopen(logp, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		lines++;
+		reqs += strstr(line, "curl > GET ") != NULL;
+		for (int i = 0; i < 6; i++) {
+			if (strstr(line, secrets[i])) {
+				leaks++;
+				diag("leak: %s", line);
+			}
+		}
+	}
+	if (f)
+		fclose(f);
+	check(lines > 20 && reqs >= 4, "privacy: kbitsd -vvv logging with curl's verbose log: %d lines, %d requests", lines,
+	      reqs);
+	check(!leaks, "privacy: no password, custom header value, Basic token or proxy password in the log (%d leaks)",
+	      leaks);
+	check(proxied("p8"), "privacy: the proxy with credentials in its URL was used (p8)");
+}
+
+int main(void)
+{
+	char p[512];
+	pid_t nginx, proxy;
+
+	printf("TAP version 13\n");
+	alarm(180);
+	snprintf(t_dir, sizeof(t_dir), "/tmp/kbitsd-test.XXXXXX");
+	if (!mkdtemp(t_dir)) {
+		check(false, "mkdtemp");
+		return 1;
+	}
+	chmod(t_dir, 0755);
+	t_mkdir("www", 0755);
+	t_mkdir("dl", 0755);
+	for (int i = 0; i <= 9; i++) {
+		char n[32];
+
+		snprintf(n, sizeof(n), "www/p%d", i);
+		t_path(p, sizeof(p), n);
+		t_write_file(p, 200000 + (uint64_t)i, (uint32_t)i + 1);
+	}
+	nginx = t_start_nginx(&nginx_port);
+	proxy = start_tinyproxy();
+	if (!check(nginx > 0 && proxy > 0, "nginx on 127.0.0.1:%d, tinyproxy on 127.0.0.1:%d", nginx_port, proxy_port))
+		goto out;
+	loop = kb_loop_new(128);
+	engine = kb_engine_new(loop, NULL, &no_ops, NULL);
+	test_bypass_syntax();
+	test_proxies();
+	test_log_privacy();
+	kb_engine_free(engine);
+	kb_loop_free(loop);
+out:
+	t_kill(nginx);
+	t_kill(proxy);
+	if (!t_failed)
+		t_rm_rf(t_dir);
+	else
+		diag("kept %s", t_dir);
+	printf("1..%d\n", t_n);
+	return t_failed ? 1 : 0;
+}

@@ -1,0 +1,703 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Upload and upload-reply jobs on the host, without the module: the
+ * project's BITS Upload Protocol server (tests/servers/bitsserver.py) and
+ * nginx's WebDAV PUT on 127.0.0.1; every byte verified by the sha256 the
+ * server computed. The engine's saves go to a real store, so "kill the
+ * agent" is: free the engine mid-upload, load the job from the store into
+ * a new engine.
+ */
+#include "harness.h"
+
+#include "engine.h"
+#include "fileops.h"
+#include "log.h"
+#include "loop.h"
+#include "store.h"
+#include "upload.h"
+
+struct obs {
+	int nerrors, files_done, stopped, reply_calls, progress_calls, transients;
+	struct kb_error err;
+	uint64_t acked, reply_total, reply_done;
+};
+
+static struct obs obs;
+static struct kb_loop *loop;
+static struct kb_engine *engine;
+static struct kb_store *store;
+static struct kb_engine_config cfg;
+static int bits_port, nginx_port;
+
+static void o_state(void *ctx, const struct kb_job *job, uint32_t state)
+{
+	(void)ctx;
+	if (state == KBITS_STATE_TRANSIENT_ERROR)
+		obs.transients++;
+	kb_store_put_state(store, job);
+}
+
+static void o_progress(void *ctx, const struct kb_job *job, uint32_t f, uint64_t n)
+{
+	(void)ctx;
+	(void)job;
+	(void)f;
+	obs.acked = n;
+	obs.progress_calls++;
+}
+
+static void o_saved(void *ctx, const struct kb_job *job, uint32_t f)
+{
+	(void)ctx;
+	(void)f;
+	kb_store_put_job(store, job);
+}
+
+static void o_done(void *ctx, const struct kb_job *job, uint32_t f)
+{
+	(void)ctx;
+	(void)job;
+	(void)f;
+	obs.files_done++;
+}
+
+static void o_error(void *ctx, const struct kb_job *job, const struct kb_error *err)
+{
+	(void)ctx;
+	(void)job;
+	obs.err = *err;
+	obs.nerrors++;
+}
+
+static void o_stopped(void *ctx, const uint8_t id[16])
+{
+	(void)ctx;
+	(void)id;
+	obs.stopped++;
+}
+
+static void o_reply(void *ctx, const struct kb_job *job, uint64_t total, uint64_t done)
+{
+	(void)ctx;
+	(void)job;
+	obs.reply_calls++;
+	obs.reply_total = total;
+	obs.reply_done = done;
+}
+
+static const struct kb_engine_ops ops = {
+	.state = o_state, .progress = o_progress, .file_saved = o_saved, .file_done = o_done,
+	.error = o_error, .stopped = o_stopped, .reply_progress = o_reply,
+};
+
+static uint8_t next_id = 1;
+
+static struct kb_job *up_make(uint32_t type, const char *url, const char *name)
+{
+	struct kb_job *job = kb_job_new(1);
+	char p[512];
+
+	job->id[0] = 0xb1;
+	job->id[1] = next_id++;
+	job->owner_uid = getuid();
+	job->owner_gid = getgid();
+	job->type = type;
+	job->min_retry_delay = 0;
+	job->no_progress_timeout = 600;
+	t_path(p, sizeof(p), name);
+	kb_strset(&job->files[0].url, url);
+	kb_strset(&job->files[0].path, p);
+	return job;
+}
+
+static char *bits_url(const char *name, const char *query)
+{
+	static char bufs[8][600];
+	static int k;
+	char *b = bufs[k++ % 8];
+
+	snprintf(b, 600, "http://127.0.0.1:%d/upload/%s%s%s", bits_port, name, query ? "?" : "",
+		 query ? query : "");
+	return b;
+}
+
+static uint32_t run_until(const uint8_t id[16], uint32_t mask, double secs)
+{
+	double end = t_now() + secs;
+
+	while (t_now() < end) {
+		const struct kb_job *j = kb_engine_job(engine, id);
+
+		if (j && (mask & (1u << j->state)))
+			return j->state;
+		kb_loop_run_once(loop, 50000000ull);
+	}
+	return ~0u;
+}
+
+#define DONE_MASK (1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR)
+
+static void obs_reset(void)
+{
+	memset(&obs, 0, sizeof(obs));
+}
+
+/* Stops the job; returns the engine's last copy. */
+static struct kb_job *finish(const uint8_t id[16])
+{
+	const struct kb_job *j = kb_engine_job(engine, id);
+	struct kb_job *copy = j ? kb_job_dup(j) : NULL;
+
+	kb_engine_stop(engine, id);
+	return copy;
+}
+
+/* The server's log lines of one upload name containing what, joined by '|';
+ * waits (bounded) for at least min matching lines. */
+static int bits_log(const char *name, const char *what, int min, char *out, size_t len)
+{
+	char p[512], line[1024];
+	size_t nl = strlen(name);
+	int n = 0;
+
+	t_path(p, sizeof(p), "bits.log");
+	for (int tries = 0; tries < 150; tries++) {
+		FILE *f = fopen(p, "r");
+
+		n = 0;
+		out[0] = '\0';
+		if (f) {
+			while (fgets(line, sizeof(line), f)) {
+				if (strncmp(line, name, nl) || line[nl] != ' ' || !strstr(line, what))
+					continue;
+				line[strcspn(line, "\n")] = '\0';
+				if (strlen(out) + strlen(line) + 2 < len) {
+					if (out[0])
+						strcat(out, "|");
+					strcat(out, line);
+				}
+				n++;
+			}
+			fclose(f);
+		}
+		if (n >= min)
+			break;
+		usleep(20000);
+	}
+	return n;
+}
+
+/* Did the server close a session of name with the sha256 of local file src? */
+static bool server_has(const char *name, const char *src_name, const char *event)
+{
+	char line[4096], want[200], p[512], h[65];
+
+	t_path(p, sizeof(p), src_name);
+	t_sha256(p, h);
+	snprintf(want, sizeof(want), "%s size=", event);
+	if (!bits_log(name, want, 1, line, sizeof(line)))
+		return false;
+	return h[0] && strstr(line, h) != NULL;
+}
+
+static void test_sizes(void)
+{
+	static const char *const names[] = { "empty", "one", "1m", "64m" };
+	struct kb_job *jobs[4];
+	double t0 = t_now();
+	int transferred = 0;
+
+	obs_reset();
+	for (int i = 0; i < 4; i++) {
+		char src[64];
+
+		snprintf(src, sizeof(src), "src/%s", names[i]);
+		jobs[i] = up_make(KBITS_JOB_UPLOAD, bits_url(names[i], NULL), src);
+		kb_engine_run(engine, jobs[i]);
+	}
+	for (int i = 0; i < 4; i++)
+		transferred += run_until(jobs[i]->id, DONE_MASK, 120) == KBITS_STATE_TRANSFERRED;
+	double secs = t_now() - t0;
+
+	check(transferred == 4, "sizes: uploads of 0 B, 1 B, 1 MiB, 64 MiB are TRANSFERRED (%d; %s)",
+	      transferred, obs.nerrors ? obs.err.desc : "no error");
+	diag("65 MiB + 1 B over BITS in %.2f s (%.0f MiB/s), 1 MiB fragments, %d progress calls", secs,
+	     65.0 / secs, obs.progress_calls);
+	check(obs.files_done == 4, "sizes: four files done (%d)", obs.files_done);
+	for (int i = 0; i < 4; i++) {
+		char src[64];
+		struct kb_job *last = finish(jobs[i]->id);
+		uint32_t fd = 0;
+		int err = 0;
+
+		snprintf(src, sizeof(src), "src/%s", names[i]);
+		check(server_has(names[i], src, "CLOSE"),
+		      "sizes: the server closed %s with the sha256 of the source", names[i]);
+		check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL && fd == 1,
+		      "sizes: Complete of %s (%u, %d)", names[i], fd, err);
+		kb_job_free(last);
+		kb_job_free(jobs[i]);
+	}
+	{
+		char log[4096];
+
+		bits_log("empty", "Fragment", 1, log, sizeof(log));
+		check(strstr(log, "range=bytes_*/0") != NULL, "sizes: the empty file is one Fragment bytes */0 (%s)",
+		      log);
+		bits_log("one", "Create-Session", 1, log, sizeof(log));
+		check(bits_log("one", "Ping 200", 1, log, sizeof(log)) == 1, "sizes: one Ping, one Create-Session");
+	}
+}
+
+static void test_drops(void)
+{
+	const uint64_t size = 3000000;
+	unsigned int seed = getenv("KBITS_TEST_SEED") ? (unsigned int)atoi(getenv("KBITS_TEST_SEED")) :
+			    (unsigned int)time(NULL);
+	uint64_t pts[3];
+	char q[128], log[16384];
+	struct kb_job *job;
+	uint32_t st;
+
+	srand(seed);
+	for (int i = 0; i < 3; i++)
+		pts[i] = 1 + (uint64_t)rand() % (size - 2);
+	diag("drops: seed %u (KBITS_TEST_SEED), connection drops at %llu, %llu, %llu bytes", seed,
+	     (unsigned long long)pts[0], (unsigned long long)pts[1], (unsigned long long)pts[2]);
+	snprintf(q, sizeof(q), "drop=%llu,%llu,%llu", (unsigned long long)pts[0], (unsigned long long)pts[1],
+		 (unsigned long long)pts[2]);
+	kb_upload_fragment_size = 256 << 10;
+	job = up_make(KBITS_JOB_UPLOAD, bits_url("drop.bin", q), "src/drop.bin");
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, DONE_MASK, 60);
+	check(st == KBITS_STATE_TRANSFERRED, "drops: TRANSFERRED after interruptions (state %d, %s)", (int)st,
+	      obs.err.desc);
+	check(obs.transients >= 1 && obs.transients <= 3 && obs.err.context == KBITS_ERROR_CONTEXT_GENERAL_TRANSPORT,
+	      "drops: %d transient GENERAL_TRANSPORT errors (code %d)", obs.transients, obs.err.code);
+	check(server_has("drop.bin", "src/drop.bin", "CLOSE"), "drops: the server holds every byte (sha256)");
+	bits_log("drop.bin", "Fragment", 1, log, sizeof(log));
+	{
+		/* after each drop: a one-byte probe, answered with the server's count */
+		int probes = 0;
+
+		for (char *p = log; (p = strstr(p, "range=bytes_")); p++) {
+			unsigned long long a, b;
+
+			if (sscanf(p, "range=bytes_%llu-%llu/", &a, &b) == 2 && a == b && a + 1 < size)
+				probes++;
+		}
+		check(probes == obs.transients, "drops: one probe fragment per interruption (%d)", probes);
+	}
+	kb_job_free(finish(job->id));
+	kb_job_free(job);
+	kb_upload_fragment_size = 1 << 20;
+}
+
+static void test_rewind_416(void)
+{
+	struct kb_job *job = up_make(KBITS_JOB_UPLOAD, bits_url("rewind.bin", "rewind=700000"), "src/rewind.bin");
+	char log[16384];
+	uint32_t st;
+
+	kb_upload_fragment_size = 256 << 10;
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, DONE_MASK, 60);
+	check(st == KBITS_STATE_TRANSFERRED && obs.nerrors == 0,
+	      "416: TRANSFERRED without an error after the server lost bytes (state %d)", (int)st);
+	bits_log("rewind.bin", "Fragment 416", 1, log, sizeof(log));
+	check(strstr(log, "recv=350000") != NULL, "416: the server answered 416 with its count 350000 (%s)", log);
+	check(server_has("rewind.bin", "src/rewind.bin", "CLOSE"), "416: resynchronised: every byte (sha256)");
+	kb_job_free(finish(job->id));
+	kb_job_free(job);
+	kb_upload_fragment_size = 1 << 20;
+}
+
+static void test_bits_error(void)
+{
+	struct kb_job *job = up_make(KBITS_JOB_UPLOAD,
+				     bits_url("err.bin", "status=500&code=0x80070005&context=0x7&times=100"),
+				     "src/one");
+	uint32_t st;
+
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, DONE_MASK | 1u << KBITS_STATE_TRANSIENT_ERROR, 20);
+	check(st == KBITS_STATE_ERROR, "500: a 500 with BITS-Error-Code makes the job ERROR (state %d)", (int)st);
+	check(obs.err.context == KBITS_ERROR_CONTEXT_REMOTE_APPLICATION && obs.err.code == (int32_t)0x80070005,
+	      "500: context REMOTE_APPLICATION, code 0x80070005 (context %u, code 0x%08x: %s)", obs.err.context,
+	      (uint32_t)obs.err.code, obs.err.desc);
+	kb_job_free(finish(job->id));
+	kb_job_free(job);
+}
+
+static struct kb_job *reply_job;	/* completed at the end, servers gone */
+
+static void test_reply(void)
+{
+	struct kb_job *job = up_make(KBITS_JOB_UPLOAD_REPLY, bits_url("reply.bin", "reply=1&reply_pad=300000"),
+				     "src/reply.bin");
+	char p[512];
+	uint32_t st;
+
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, DONE_MASK, 30);
+	check(st == KBITS_STATE_TRANSFERRED, "reply: upload-reply TRANSFERRED (state %d, %s)", (int)st, obs.err.desc);
+	check(server_has("reply.bin", "src/reply.bin", "CLOSE"), "reply: the server got every byte (sha256)");
+	check(obs.reply_calls >= 2 && obs.reply_total == obs.reply_done && obs.reply_done > 300000,
+	      "reply: reply progress reported (%d calls, %llu of %llu bytes)", obs.reply_calls,
+	      (unsigned long long)obs.reply_done, (unsigned long long)obs.reply_total);
+	reply_job = finish(job->id);
+	t_path(p, sizeof(p), "src/reply.bin.reply");
+	check(access(p, F_OK) != 0, "reply: no reply file before Complete");
+	kb_job_free(job);
+}
+
+static void test_reply_complete(void)
+{
+	char p[512], h[65], buf[128] = "";
+	uint32_t fd = 0;
+	int err = 0;
+	FILE *f;
+
+	check(reply_job && kb_job_complete_files(reply_job, &fd, &err) == KBITS_COMPLETE_ALL,
+	      "reply: Complete with the servers gone (no network) renames the reply into place (%d)", err);
+	t_path(p, sizeof(p), "src/reply.bin");
+	t_sha256(p, h);
+	t_path(p, sizeof(p), "src/reply.bin.reply");
+	f = fopen(p, "r");
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	check(!strncmp(buf, "sha256=", 7) && !strncmp(buf + 7, h, 64),
+	      "reply: <file>.reply holds the server's answer naming the source's sha256");
+	{
+		struct stat sb = { 0 };
+
+		stat(p, &sb);
+		check(sb.st_size == (off_t)strlen(buf) + 300000 && (sb.st_mode & 0777) == 0644,
+		      "reply: the whole reply, mode 0644 (%lld bytes, 0%o)", (long long)sb.st_size,
+		      sb.st_mode & 0777);
+	}
+	kb_job_free(reply_job);
+}
+
+static void test_hostid(void)
+{
+	char q[128];
+	struct kb_job *job;
+	uint32_t st;
+	double t0;
+
+	snprintf(q, sizeof(q), "hostid=127.0.0.1:%d&hostid_timeout=1", t_free_port());
+	job = up_make(KBITS_JOB_UPLOAD, bits_url("hostid.bin", q), "src/hostid.bin");
+	obs_reset();
+	t0 = t_now();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, DONE_MASK, 30);
+	check(st == KBITS_STATE_TRANSFERRED && obs.nerrors == 0,
+	      "host-id: an unreachable BITS-Host-Id falls back to the URL without an error (state %d)", (int)st);
+	check(t_now() - t0 >= 1.0, "host-id: after its fallback timeout of 1 s (%.2f s)", t_now() - t0);
+	check(server_has("hostid.bin", "src/hostid.bin", "CLOSE"), "host-id: every byte (sha256)");
+	kb_job_free(finish(job->id));
+	kb_job_free(job);
+	/* a reachable Host-Id: the same server under another name */
+	snprintf(q, sizeof(q), "hostid=localhost:%d", bits_port);
+	job = up_make(KBITS_JOB_UPLOAD, bits_url("hostid2.bin", q), "src/hostid.bin");
+	kb_engine_run(engine, job);
+	st = run_until(job->id, DONE_MASK, 30);
+	check(st == KBITS_STATE_TRANSFERRED && server_has("hostid2.bin", "src/hostid.bin", "CLOSE"),
+	      "host-id: fragments go to a reachable BITS-Host-Id (state %d)", (int)st);
+	kb_job_free(finish(job->id));
+	kb_job_free(job);
+}
+
+static void test_put_nginx(void)
+{
+	char u[256], a[512], h1[65], h2[65];
+	struct kb_job *job;
+	uint32_t st;
+	double t0;
+
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/dav/put64", nginx_port);
+	job = up_make(KBITS_JOB_UPLOAD, u, "src/64m");
+	job->job_flags = KBITS_JOB_F_HTTP_PUT;
+	obs_reset();
+	t0 = t_now();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, DONE_MASK, 60);
+	check(st == KBITS_STATE_TRANSFERRED, "put: 64 MiB PUT to nginx (dav_methods PUT) TRANSFERRED (state %d, %s)",
+	      (int)st, obs.err.desc);
+	diag("put: 64 MiB in %.2f s", t_now() - t0);
+	t_path(a, sizeof(a), "src/64m");
+	t_sha256(a, h1);
+	t_path(a, sizeof(a), "dav/put64");
+	t_sha256(a, h2);
+	check(h1[0] && !strcmp(h1, h2), "put: nginx holds the sha256 of the source");
+	kb_job_free(finish(job->id));
+	kb_job_free(job);
+	/* a plain PUT to the BITS server, interrupted: the whole file again */
+	job = up_make(KBITS_JOB_UPLOAD, bits_url("put.bin", "drop=100000"), "src/drop.bin");
+	job->job_flags = KBITS_JOB_F_HTTP_PUT;
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, DONE_MASK, 30);
+	check(st == KBITS_STATE_TRANSFERRED && obs.transients == 1,
+	      "put: after a drop the whole file is sent again (state %d, %d transient)", (int)st, obs.transients);
+	check(server_has("put.bin", "src/drop.bin", "PUTDONE"), "put: every byte (sha256)");
+	kb_job_free(finish(job->id));
+	kb_job_free(job);
+}
+
+static void test_modified(void)
+{
+	struct kb_job *job = up_make(KBITS_JOB_UPLOAD, bits_url("mod.bin", "slow=0.1"), "src/mod.bin");
+	char p[512], log[4096];
+	uint32_t st;
+	int fd;
+
+	kb_upload_fragment_size = 64 << 10;
+	obs_reset();
+	kb_engine_run(engine, job);
+	for (int i = 0; i < 200 && obs.acked < (128 << 10); i++)
+		kb_loop_run_once(loop, 50000000ull);
+	t_path(p, sizeof(p), "src/mod.bin");
+	fd = open(p, O_WRONLY | O_APPEND);
+	check(fd >= 0 && write(fd, "more", 4) == 4, "modified: appended to the source after %llu bytes",
+	      (unsigned long long)obs.acked);
+	if (fd >= 0)
+		close(fd);
+	st = run_until(job->id, DONE_MASK | 1u << KBITS_STATE_TRANSIENT_ERROR, 20);
+	check(st == KBITS_STATE_ERROR && obs.err.context == KBITS_ERROR_CONTEXT_LOCAL_FILE && obs.err.code == -ESTALE,
+	      "modified: ERROR, LOCAL_FILE, -ESTALE (state %d, context %u, code %d: %s)", (int)st, obs.err.context,
+	      obs.err.code, obs.err.desc);
+	for (int i = 0; i < 100 && kb_upload_cancels_pending(engine); i++)
+		kb_loop_run_once(loop, 50000000ull);
+	check(bits_log("mod.bin", "CANCEL", 1, log, sizeof(log)) == 1 &&
+	      bits_log("mod.bin", "CLOSE", 0, log, sizeof(log)) == 0,
+	      "modified: the session was cancelled, never closed");
+	kb_job_free(finish(job->id));
+	kb_job_free(job);
+	kb_upload_fragment_size = 1 << 20;
+}
+
+static int load_cb(void *arg, struct kb_job *job)
+{
+	struct kb_job **out = arg;
+
+	if (job->type != KBITS_JOB_DOWNLOAD && job->files && strstr(job->files[0].path, "kill.bin") && !*out)
+		*out = job;
+	else
+		kb_job_free(job);
+	return 0;
+}
+
+static void test_kill(void)
+{
+	struct kb_job *job = up_make(KBITS_JOB_UPLOAD, bits_url("kill.bin", "slow=0.02"), "src/kill.bin");
+	struct kb_job *loaded = NULL;
+	char log[16384];
+	uint64_t at;
+	uint32_t st;
+
+	kb_upload_fragment_size = 256 << 10;
+	obs_reset();
+	kb_engine_run(engine, job);
+	for (int i = 0; i < 400 && obs.acked < (3 << 20); i++)
+		kb_loop_run_once(loop, 20000000ull);
+	at = obs.acked;
+	/* a fragment is on its way: the agent dies */
+	kb_engine_free(engine);
+	engine = kb_engine_new(loop, &cfg, &ops, NULL);
+	kb_store_load(store, load_cb, &loaded);
+	check(loaded && loaded->up.session_id && loaded->files[0].bytes_transferred == at,
+	      "kill: the store has the session and %llu acknowledged bytes (%llu)", (unsigned long long)at,
+	      loaded ? (unsigned long long)loaded->files[0].bytes_transferred : 0ull);
+	if (!loaded) {
+		kb_job_free(job);
+		return;
+	}
+	obs_reset();
+	kb_engine_run(engine, loaded);
+	st = run_until(loaded->id, DONE_MASK, 60);
+	check(st == KBITS_STATE_TRANSFERRED && obs.nerrors == 0, "kill: a new engine resumes the session (state %d, %s)",
+	      (int)st, obs.err.desc);
+	check(bits_log("kill.bin", "Create-Session", 1, log, sizeof(log)) == 1, "kill: one session only");
+	{
+		char probe[64];
+
+		snprintf(probe, sizeof(probe), "range=bytes_%llu-%llu/", (unsigned long long)at,
+			 (unsigned long long)at);
+		bits_log("kill.bin", probe, 1, log, sizeof(log));
+		check(strstr(log, probe) != NULL, "kill: resumed with a probe at %llu: %s", (unsigned long long)at, log);
+	}
+	check(server_has("kill.bin", "src/kill.bin", "CLOSE"), "kill: every byte (sha256)");
+	kb_job_free(finish(loaded->id));
+	kb_job_free(loaded);
+	kb_job_free(job);
+	kb_upload_fragment_size = 1 << 20;
+}
+
+static void test_cancel(void)
+{
+	struct kb_job *job = up_make(KBITS_JOB_UPLOAD, bits_url("cancel.bin", "slow=0.2"), "src/drop.bin");
+	struct kb_job *last;
+	char log[4096];
+
+	kb_upload_fragment_size = 64 << 10;
+	obs_reset();
+	kb_engine_run(engine, job);
+	for (int i = 0; i < 200 && obs.acked == 0; i++)
+		kb_loop_run_once(loop, 50000000ull);
+	last = finish(job->id);
+	check(obs.stopped == 1, "cancel: the job stopped");
+	check(last && kb_upload_cancel_session(engine, last) == 0, "cancel: Cancel-Session sent");
+	for (int i = 0; i < 100 && kb_upload_cancels_pending(engine); i++)
+		kb_loop_run_once(loop, 50000000ull);
+	check(bits_log("cancel.bin", "CANCEL", 1, log, sizeof(log)) == 1, "cancel: the server dropped the session");
+	kb_job_free(last);
+	kb_job_free(job);
+	kb_upload_fragment_size = 1 << 20;
+}
+
+static pid_t start_bits(void)
+{
+	char pf[512], log[512], root[512];
+	pid_t pid;
+
+	t_path(pf, sizeof(pf), "bits.port");
+	t_path(log, sizeof(log), "bits.log");
+	t_path(root, sizeof(root), "up");
+	{
+		char *argv[] = { "/usr/bin/python3", KB_TOP "/tests/servers/bitsserver.py", "--root", root,
+				 "--log", log, "--port-file", pf, NULL };
+
+		pid = t_spawn(argv);
+	}
+	for (int i = 0; i < 500; i++) {
+		FILE *f = fopen(pf, "r");
+
+		if (f) {
+			if (fscanf(f, "%d", &bits_port) != 1)
+				bits_port = -1;
+			fclose(f);
+			if (bits_port > 0 && t_port_open(bits_port))
+				return pid;
+		}
+		usleep(20000);
+	}
+	return -1;
+}
+
+/* nginx with dav_methods PUT on 127.0.0.1, writing into t_dir/dav. */
+static pid_t start_nginx_dav(void)
+{
+	char conf[512], prefix[300], text[4096];
+	pid_t pid;
+	FILE *f;
+
+	nginx_port = t_free_port();
+	t_path(conf, sizeof(conf), "nginx.conf");
+	snprintf(prefix, sizeof(prefix), "%s/", t_dir);
+	t_mkdir("nginx-tmp", 0700);
+	snprintf(text, sizeof(text),
+		 "daemon off;\nmaster_process off;\nworker_processes 1;\n%s"
+		 "error_log %s/nginx.err;\npid %s/nginx.pid;\n"
+		 "events { worker_connections 64; }\n"
+		 "http {\n access_log off;\n client_max_body_size 0;\n"
+		 " client_body_temp_path %s/nginx-tmp; proxy_temp_path %s/nginx-tmp;\n"
+		 " fastcgi_temp_path %s/nginx-tmp; uwsgi_temp_path %s/nginx-tmp; scgi_temp_path %s/nginx-tmp;\n"
+		 " server { listen 127.0.0.1:%d; root %s;\n"
+		 "  location /dav/ { dav_methods PUT; create_full_put_path on; dav_access user:rw all:r; }\n }\n}\n",
+		 geteuid() == 0 ? "user root;\n" : "", t_dir, t_dir, t_dir, t_dir, t_dir, t_dir, t_dir,
+		 nginx_port, t_dir);
+	f = fopen(conf, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	fclose(f);
+	{
+		char *argv[] = { "/usr/sbin/nginx", "-p", prefix, "-c", conf, "-e", "stderr", NULL };
+
+		pid = t_spawn(argv);
+	}
+	for (int i = 0; i < 250 && !t_port_open(nginx_port); i++)
+		usleep(20000);
+	return t_port_open(nginx_port) ? pid : -1;
+}
+
+int main(void)
+{
+	pid_t bits, nginx;
+	char p[512];
+
+	printf("TAP version 13\n");
+	alarm(600);
+	if (getenv("KBITSD_TEST_VERBOSE"))
+		kb_log_level = atoi(getenv("KBITSD_TEST_VERBOSE"));
+	snprintf(t_dir, sizeof(t_dir), "/tmp/kbitsd-test.XXXXXX");
+	if (!mkdtemp(t_dir)) {
+		check(false, "mkdtemp");
+		return 1;
+	}
+	chmod(t_dir, 0755);
+	t_mkdir("src", 0755);
+	t_mkdir("up", 0755);
+	t_mkdir("dav", 0755);
+	{
+		static const struct { const char *name; uint64_t size; } files[] = {
+			{ "src/empty", 0 }, { "src/one", 1 }, { "src/1m", 1 << 20 }, { "src/64m", 64ull << 20 },
+			{ "src/drop.bin", 3000000 }, { "src/rewind.bin", 2000000 }, { "src/reply.bin", 300001 },
+			{ "src/hostid.bin", 200000 }, { "src/mod.bin", 2000000 }, { "src/kill.bin", 8000000 },
+		};
+
+		for (unsigned int i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			t_path(p, sizeof(p), files[i].name);
+			t_write_file(p, files[i].size, i + 100);
+		}
+	}
+	bits = start_bits();
+	nginx = start_nginx_dav();
+	if (!check(bits > 0 && nginx > 0, "servers: BITS server on 127.0.0.1:%d, nginx (dav) on 127.0.0.1:%d",
+		   bits_port, nginx_port))
+		goto out;
+	t_path(p, sizeof(p), "kbits.db");
+	loop = kb_loop_new(256);
+	kb_engine_config_default(&cfg);
+	engine = kb_engine_new(loop, &cfg, &ops, NULL);
+	if (!check(loop && engine && kb_store_open(p, &store) == 0, "engine and store: created"))
+		goto out;
+
+	test_sizes();
+	test_drops();
+	test_rewind_416();
+	test_bits_error();
+	test_reply();
+	test_hostid();
+	test_put_nginx();
+	test_modified();
+	test_kill();
+	test_cancel();
+
+	kb_engine_free(engine);
+	engine = NULL;
+	t_kill(bits);
+	t_kill(nginx);
+	bits = nginx = 0;
+	test_reply_complete();
+	kb_loop_free(loop);
+	kb_store_close(store);
+out:
+	t_kill(bits);
+	t_kill(nginx);
+	if (!t_failed)
+		t_rm_rf(t_dir);
+	else
+		diag("kept %s", t_dir);
+	printf("1..%d\n", t_n);
+	return t_failed ? 1 : 0;
+}

@@ -1,0 +1,1447 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Upload jobs: see upload.h and Documentation/uploads.md.
+ *
+ * A job (struct ujob) is a little state machine driven by the answers to
+ * its one outstanding request:
+ *
+ *   Ping -> Create-Session -> Fragment ... Fragment -> [GET reply] -> Close-Session
+ *
+ * (plain PUT: one request). The durable facts (session id, Host-Id, the
+ * source's size and mtime, bytes the server acknowledged, reply URL and
+ * temporary name, phase) are in job->up and files[0] and go to the store
+ * through ops->file_saved after every change. After any interruption
+ * (transport error, restart of kbitsd) the first fragment is a one-byte
+ * probe at the last acknowledged offset: the server ignores the overlap
+ * and its BITS-Received-Content-Range says where to go on.
+ *
+ * The source is opened as the owner (kb_creds_enter) and read with pread()
+ * from curl's read callback; its size and mtime are checked before every
+ * request, every 1 MiB read and after every acknowledgement: a change
+ * fails the job with LOCAL_FILE/-ESTALE and cancels the session, so the
+ * server never closes a mix.
+ *
+ * Nothing calls back into curl from a curl callback: requests start from
+ * kb_uploads_run, timers, and kb_uploads_msg (the engine's check_multi).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileops.h"
+#include "log.h"
+#include "upload.h"
+
+uint64_t kb_upload_fragment_size = 1 << 20;
+unsigned int kb_upload_cancel_tries = 3;
+
+#define CHECK_EVERY	(1u << 20)	/* source identity check while reading */
+#define MAX_RESYNCS	8		/* 416s in a row without progress */
+#define HOSTID_RETRY_NS	1000000000ull	/* retry the Host-Id every second */
+
+enum req { R_NONE, R_PING, R_CREATE, R_FRAGMENT, R_CLOSE, R_REPLY, R_PUT };
+
+static const char *const req_name[] = { "-", "Ping", "Create-Session", "Fragment",
+					"Close-Session", "GET reply", "PUT" };
+
+struct ujob {
+	struct kb_uploads *u;
+	struct ujob *next;
+	struct kb_job *job;
+	struct kb_owner owner;
+	int fd, reply_fd;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char *url;			/* of the request in flight */
+	char errbuf[CURL_ERROR_SIZE];
+	enum req kind;
+	uint64_t body_off, body_end, read_pos, next_check;
+	bool need_sync;			/* the server may hold more than we know */
+	bool hostid_off;		/* fell back to the original URL */
+	uint64_t hostid_first_fail;
+	unsigned int resyncs;
+	struct kb_timer timer;
+	uint64_t last_progress;
+	int local_err;			/* from the read callback */
+	/* the response */
+	long status;
+	char r_sid[128], r_proto[64], r_recv[32], r_reply[KBITS_URL_MAX + 1];
+	char r_hostid[256], r_hostid_to[32], r_ecode[32], r_ectx[32];
+	uint64_t r_got, reply_reported;
+};
+
+struct ucancel {
+	struct kb_uploads *u;
+	struct ucancel *next;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char *url, *sid, *creds;
+	unsigned int tries;
+	struct kb_timer timer;
+};
+
+struct kb_uploads {
+	struct kb_loop *loop;
+	CURLM *multi;
+	const struct kb_engine_config *cfg;
+	const struct kb_engine_ops *const *ops;
+	void *ctx;
+	struct ujob *jobs;
+	struct ucancel *cancels;
+};
+
+static void ujob_start(struct ujob *uj);
+static void cancel_send(struct ucancel *c);
+static int cancel_session_u(struct kb_uploads *u, const struct kb_job *job);
+
+#define OPS(u)	(*(u)->ops)
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static void set_state(struct ujob *uj, uint32_t state)
+{
+	if (uj->job->state == state)
+		return;
+	uj->job->state = state;
+	if (OPS(uj->u)->state)
+		OPS(uj->u)->state(uj->u->ctx, uj->job, state);
+}
+
+static void save(struct ujob *uj)
+{
+	if (OPS(uj->u)->file_saved)
+		OPS(uj->u)->file_saved(uj->u->ctx, uj->job, 0);
+}
+
+static void reply_progress(struct ujob *uj)
+{
+	const struct kb_upload_state *up = &uj->job->up;
+
+	uj->reply_reported = up->reply_done;
+	if (OPS(uj->u)->reply_progress)
+		OPS(uj->u)->reply_progress(uj->u->ctx, uj->job, up->reply_total, up->reply_done);
+}
+
+static bool is_put(const struct kb_job *job)
+{
+	return job->job_flags & KBITS_JOB_F_HTTP_PUT;
+}
+
+static struct kb_file *src(struct ujob *uj)
+{
+	return &uj->job->files[0];
+}
+
+/* The URL without user information, query or fragment, for messages. */
+static void url_safe(const char *url, char *out, size_t len)
+{
+	const char *p = url ? strstr(url, "://") : NULL, *host, *at, *end;
+
+	if (!p) {
+		snprintf(out, len, "(no URL)");
+		return;
+	}
+	host = p + 3;
+	end = host + strcspn(host, "/?#");
+	at = memchr(host, '@', (size_t)(end - host));
+	if (at)
+		host = at + 1;
+	snprintf(out, len, "%.*s://%.*s%.*s", (int)(p - url), url, (int)(end - host), host,
+		 (int)strcspn(end, "?#"), end);
+}
+
+int kb_upload_reply_path(const struct kb_job *job, char *out, size_t len)
+{
+	const char *r = job->strings[KBITS_STR_REPLY_FILE];
+	int n;
+
+	if (r && r[0])
+		n = snprintf(out, len, "%s", r);
+	else if (job->nr_files && job->files[0].path)
+		n = snprintf(out, len, "%s.reply", job->files[0].path);
+	else
+		return -EINVAL;
+	if (n < 0 || (size_t)n >= len || out[0] != '/')
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static void req_cleanup(struct ujob *uj)
+{
+	if (uj->easy) {
+		curl_multi_remove_handle(uj->u->multi, uj->easy);
+		curl_easy_cleanup(uj->easy);
+		uj->easy = NULL;
+	}
+	curl_slist_free_all(uj->hdrs);
+	uj->hdrs = NULL;
+	free(uj->url);
+	uj->url = NULL;
+	uj->kind = R_NONE;
+}
+
+static void close_fds(struct ujob *uj)
+{
+	if (uj->fd >= 0)
+		close(uj->fd);
+	if (uj->reply_fd >= 0)
+		close(uj->reply_fd);
+	uj->fd = uj->reply_fd = -1;
+}
+
+/* ---- errors ------------------------------------------------------------------ */
+
+static void ujob_fail(struct ujob *uj, struct kb_error *err)
+{
+	struct kb_job *job = uj->job;
+	uint64_t idle = kb_now() - uj->last_progress;
+	bool fatal = !err->transient || !job->no_progress_timeout ||
+		     idle >= (uint64_t)job->no_progress_timeout * 1000000000ull;
+
+	req_cleanup(uj);
+	close_fds(uj);
+	uj->need_sync = true;
+	if (err->file == 0 && job->nr_files == 0)
+		err->file = ~0u;
+	job->error_count++;
+	job->error_context = err->context;
+	job->error_code = err->code;
+	job->error_file = err->file;
+	kb_strset(&job->strings[KBITS_STR_ERROR_DESCRIPTION], err->desc);
+	kb_info("upload error (%s): %s", fatal ? "fatal" : "transient", err->desc);
+	if (OPS(uj->u)->error)
+		OPS(uj->u)->error(uj->u->ctx, job, err);
+	set_state(uj, fatal ? KBITS_STATE_ERROR : KBITS_STATE_TRANSIENT_ERROR);
+	if (!fatal) {
+		uint64_t delay = job->min_retry_delay;
+
+		if (err->retry_after > delay)
+			delay = err->retry_after;
+		kb_timer_arm_in(uj->u->loop, &uj->timer, delay * 1000000000ull);
+	}
+}
+
+static void fail_local(struct ujob *uj, int code, const char *what)
+{
+	struct kb_error err = { 0 };
+
+	kb_error_local(&err, code, what, src(uj)->path);
+	err.file = 0;
+	ujob_fail(uj, &err);
+}
+
+static void fail_proto(struct ujob *uj, const char *what)
+{
+	struct kb_error err = { .context = KBITS_ERROR_CONTEXT_REMOTE_APPLICATION, .code = -EPROTO };
+	char u[200];
+
+	url_safe(uj->url ? uj->url : src(uj)->url, u, sizeof(u));
+	snprintf(err.desc, sizeof(err.desc), "%s: %s: %s", u, req_name[uj->kind], what);
+	ujob_fail(uj, &err);
+}
+
+static int parse_hex(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s[0])
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 16);	/* "0x80070005" or "80070005" */
+	if (errno || *end || v > 0xffffffffUL)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* A non-2xx answer: BITS-Error-Code / BITS-Error-Context when the server
+ * gave them, else as for downloads. */
+static void fail_http(struct ujob *uj, long status)
+{
+	struct kb_error err = { 0 };
+	uint32_t code, ctx = KBITS_ERROR_CONTEXT_REMOTE_APPLICATION;
+	curl_off_t ra = 0;
+	char u[200];
+
+	url_safe(uj->url ? uj->url : src(uj)->url, u, sizeof(u));
+	if (uj->kind != R_REPLY && uj->kind != R_PUT && parse_hex(uj->r_ecode, &code) == 0) {
+		if (parse_hex(uj->r_ectx, &ctx) < 0 || ctx == 0 || ctx > KBITS_ERROR_CONTEXT_REMOTE_APPLICATION)
+			ctx = KBITS_ERROR_CONTEXT_REMOTE_APPLICATION;
+		err.context = ctx;
+		err.code = (int32_t)code;
+		err.transient = status == 408 || status == 429 || status == 503;
+		snprintf(err.desc, sizeof(err.desc), "%s: %s: HTTP %ld, BITS error 0x%08x (context 0x%x)",
+			 u, req_name[uj->kind], status, code, ctx);
+	} else {
+		kb_error_http(&err, status, uj->url ? uj->url : src(uj)->url);
+		if (uj->kind == R_PING && (status == 405 || status == 501 || status == 400))
+			snprintf(err.desc, sizeof(err.desc),
+				 "%s: HTTP %ld to BITS_POST: the server does not speak the BITS upload "
+				 "protocol (plain PUT: KBITS_JOB_F_HTTP_PUT)", u, status);
+	}
+	if (uj->easy && curl_easy_getinfo(uj->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+		err.retry_after = ra > 86400 * 30 ? 86400 * 30 : (uint32_t)ra;
+	err.file = 0;
+	ujob_fail(uj, &err);
+}
+
+/* ---- the source -------------------------------------------------------------- */
+
+static int64_t mtime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000000000ll + st->st_mtim.tv_nsec;
+}
+
+static bool source_changed(struct ujob *uj)
+{
+	struct stat st;
+
+	if (uj->fd < 0 || fstat(uj->fd, &st) < 0)
+		return true;
+	return (uint64_t)st.st_size != uj->job->up.src_size || mtime_ns(&st) != uj->job->up.src_mtime_ns;
+}
+
+/* The source changed under an open session: the server must not close a
+ * mix. Cancel the session, forget it (a Resume starts over), fail. */
+static void fail_changed(struct ujob *uj)
+{
+	struct kb_upload_state *up = &uj->job->up;
+	struct kb_error err = { .context = KBITS_ERROR_CONTEXT_LOCAL_FILE, .code = -ESTALE, .file = 0 };
+
+	if (up->session_id && !is_put(uj->job))
+		cancel_session_u(uj->u, uj->job);
+	kb_strset(&up->session_id, NULL);
+	kb_strset(&up->host_id, NULL);
+	kb_strset(&up->reply_url, NULL);
+	up->phase = KB_UP_NONE;
+	up->src_size = 0;
+	up->src_mtime_ns = 0;
+	src(uj)->bytes_transferred = 0;
+	src(uj)->flags &= ~KBITS_FILE_COMPLETED;
+	save(uj);
+	snprintf(err.desc, sizeof(err.desc), "%s: the file changed during the upload", src(uj)->path);
+	ujob_fail(uj, &err);
+}
+
+static int open_source(struct ujob *uj)
+{
+	struct kb_creds_saved saved;
+	struct stat st;
+	int fd, ret;
+
+	if (uj->fd >= 0)
+		return 0;
+	ret = kb_creds_enter(&uj->owner, &saved);
+	if (ret < 0) {
+		fail_local(uj, ret, "cannot take the owner's credentials for");
+		return ret;
+	}
+	fd = open(src(uj)->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	ret = fd < 0 ? -errno : 0;
+	kb_creds_leave(&saved);
+	if (fd < 0) {
+		fail_local(uj, ret, "cannot open");
+		return ret;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		fail_local(uj, -EINVAL, "not a regular file:");
+		return -EINVAL;
+	}
+	uj->fd = fd;
+	return 0;
+}
+
+/* Records (no session yet) or checks (a session is open) the source's identity. */
+static int source_identity(struct ujob *uj)
+{
+	struct kb_upload_state *up = &uj->job->up;
+	struct stat st;
+
+	if (fstat(uj->fd, &st) < 0) {
+		fail_local(uj, -errno, "cannot stat");
+		return -1;
+	}
+	if (up->phase == KB_UP_NONE || is_put(uj->job)) {
+		up->src_size = (uint64_t)st.st_size;
+		up->src_mtime_ns = mtime_ns(&st);
+		src(uj)->bytes_total = up->src_size;
+		src(uj)->bytes_transferred = 0;
+		src(uj)->flags &= ~KBITS_FILE_COMPLETED;
+		return 0;
+	}
+	if (source_changed(uj)) {
+		fail_changed(uj);
+		return -1;
+	}
+	return 0;
+}
+
+/* The reply's temporary file beside the reply file, as the owner, empty. */
+static int open_reply(struct ujob *uj)
+{
+	struct kb_upload_state *up = &uj->job->up;
+	struct kb_creds_saved saved;
+	char path[KBITS_PATH_MAX + 16];
+	const char *base;
+	bool fresh = false;
+	int dirfd, fd, ret;
+
+	if (uj->reply_fd >= 0)
+		close(uj->reply_fd);
+	uj->reply_fd = -1;
+	ret = kb_upload_reply_path(uj->job, path, sizeof(path));
+	if (ret < 0) {
+		fail_local(uj, ret, "bad reply file name for");
+		return ret;
+	}
+	ret = kb_creds_enter(&uj->owner, &saved);
+	if (ret < 0) {
+		fail_local(uj, ret, "cannot take the owner's credentials for");
+		return ret;
+	}
+	dirfd = kb_dir_open(path, &base);
+	if (dirfd < 0) {
+		kb_creds_leave(&saved);
+		fail_local(uj, dirfd, "cannot open the directory of the reply file of");
+		return dirfd;
+	}
+	fd = kb_temp_open(dirfd, base, &up->reply_temp, &fresh);
+	close(dirfd);
+	kb_creds_leave(&saved);
+	if (fd < 0) {
+		fail_local(uj, fd, "cannot create the reply file of");
+		return fd;
+	}
+	if (ftruncate(fd, 0) < 0) {
+		ret = -errno;
+		close(fd);
+		fail_local(uj, ret, "cannot truncate the reply file of");
+		return ret;
+	}
+	uj->reply_fd = fd;
+	up->reply_done = 0;
+	up->reply_total = KBITS_UNKNOWN;
+	save(uj);
+	return 0;
+}
+
+/* ---- curl callbacks ------------------------------------------------------------ */
+
+static const char *hdr_value(const char *line, size_t len, const char *name, size_t *vlen)
+{
+	size_t n = strlen(name);
+	const char *v, *end = line + len;
+
+	if (len <= n || strncasecmp(line, name, n) || line[n] != ':')
+		return NULL;
+	v = line + n + 1;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*vlen = (size_t)(end - v);
+	return v;
+}
+
+static void take(char *dst, size_t cap, const char *v, size_t n)
+{
+	if (n >= cap)
+		n = 0;		/* too long to be anything we use */
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+static size_t on_header(char *p, size_t sz, size_t nmemb, void *arg)
+{
+	struct ujob *uj = arg;
+	size_t len = sz * nmemb, n;
+	const char *v;
+	static const struct { const char *name; size_t off, cap; } want[] = {
+#define W(h, f) { h, offsetof(struct ujob, f), sizeof(((struct ujob *)0)->f) }
+		W("bits-session-id", r_sid), W("bits-protocol", r_proto),
+		W("bits-received-content-range", r_recv), W("bits-reply-url", r_reply),
+		W("bits-host-id", r_hostid), W("bits-host-id-fallback-timeout", r_hostid_to),
+		W("bits-error-code", r_ecode), W("bits-error-context", r_ectx),
+#undef W
+	};
+
+	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
+		const char *sp = memchr(p, ' ', len);
+
+		uj->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+			((char *)uj + want[i].off)[0] = '\0';
+		return len;
+	}
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		if ((v = hdr_value(p, len, want[i].name, &n))) {
+			take((char *)uj + want[i].off, want[i].cap, v, n);
+			break;
+		}
+	}
+	if (uj->kind == R_REPLY && (v = hdr_value(p, len, "content-length", &n)) && n && n < 21 &&
+	    v[0] >= '0' && v[0] <= '9')
+		uj->job->up.reply_total = strtoull(v, NULL, 10);
+	return len;
+}
+
+static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
+{
+	struct ujob *uj = arg;
+	struct kb_upload_state *up = &uj->job->up;
+	size_t len = sz * nmemb, done = 0;
+
+	if (uj->reply_fd < 0 || uj->status < 200 || uj->status >= 300)
+		return len;	/* acknowledgements and error pages: dropped */
+	if (uj->job->max_download_size && up->reply_done + len > uj->job->max_download_size) {
+		uj->local_err = -EFBIG;
+		return 0;
+	}
+	while (done < len) {
+		ssize_t w = pwrite(uj->reply_fd, p + done, len - done, (off_t)up->reply_done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			uj->local_err = w < 0 ? -errno : -EIO;
+			return 0;
+		}
+		done += (size_t)w;
+		up->reply_done += (uint64_t)w;
+	}
+	uj->last_progress = kb_now();
+	if (up->reply_done - uj->reply_reported >= (256u << 10))
+		reply_progress(uj);
+	return len;
+}
+
+static size_t on_read(char *buf, size_t sz, size_t nmemb, void *arg)
+{
+	struct ujob *uj = arg;
+	size_t want = sz * nmemb;
+	uint64_t left = uj->body_end - uj->read_pos;
+	ssize_t r;
+
+	if (!left)
+		return 0;
+	if (want > left)
+		want = (size_t)left;
+	do
+		r = pread(uj->fd, buf, want, (off_t)uj->read_pos);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0) {
+		uj->local_err = r < 0 ? -errno : -ESTALE;	/* shorter than it was */
+		return CURL_READFUNC_ABORT;
+	}
+	uj->read_pos += (uint64_t)r;
+	if (uj->read_pos >= uj->next_check || uj->read_pos == uj->body_end) {
+		uj->next_check = uj->read_pos + CHECK_EVERY;
+		if (source_changed(uj)) {
+			uj->local_err = -ESTALE;
+			return CURL_READFUNC_ABORT;
+		}
+	}
+	return (size_t)r;
+}
+
+/* ---- requests ------------------------------------------------------------------ */
+
+static int add_line(struct curl_slist **l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int add_line(struct curl_slist **l, const char *fmt, ...)
+{
+	struct curl_slist *n;
+	va_list ap;
+	char *s;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	n = curl_slist_append(*l, s);
+	free(s);
+	if (!n)
+		return -ENOMEM;
+	*l = n;
+	return 0;
+}
+
+static int add_custom_headers(struct curl_slist **l, const char *list)
+{
+	const char *p = list;
+	int budget = 10000;
+
+	while (p && *p && budget-- > 0) {
+		size_t n = strcspn(p, "\r\n");
+
+		if (n && add_line(l, "%.*s", (int)n, p) < 0)
+			return -ENOMEM;
+		p += n;
+		p += strspn(p, "\r\n");
+	}
+	return 0;
+}
+
+/* The URL of BITS requests: the job's, with the host replaced by the
+ * server's BITS-Host-Id ("name" or "name:port") while it is honoured. */
+static char *request_url(const char *url, const char *host_id)
+{
+	CURLU *h;
+	char *out = NULL, *res = NULL, *host = NULL;
+	const char *colon;
+
+	if (!host_id || !host_id[0])
+		return strdup(url);
+	h = curl_url();
+	if (!h)
+		return NULL;
+	colon = strrchr(host_id, ':');
+	if (colon && host_id[0] != '[' && strchr(host_id, ':') == colon)
+		host = strndup(host_id, (size_t)(colon - host_id));
+	else
+		host = strdup(host_id), colon = NULL;
+	if (host && !curl_url_set(h, CURLUPART_URL, url, 0) &&
+	    !curl_url_set(h, CURLUPART_HOST, host, 0) &&
+	    (!colon || !curl_url_set(h, CURLUPART_PORT, colon + 1, 0)) &&
+	    !curl_url_get(h, CURLUPART_URL, &out, 0))
+		res = strdup(out);
+	curl_free(out);
+	free(host);
+	curl_url_cleanup(h);
+	return res;
+}
+
+/* A BITS-Reply-URL, relative or absolute, against the URL it came from. */
+static char *resolve_url(const char *base, const char *rel)
+{
+	CURLU *h = curl_url();
+	char *out = NULL, *res = NULL;
+
+	if (!h)
+		return NULL;
+	if (!curl_url_set(h, CURLUPART_URL, base, 0) && !curl_url_set(h, CURLUPART_URL, rel, 0) &&
+	    !curl_url_get(h, CURLUPART_URL, &out, 0))
+		res = strdup(out);
+	curl_free(out);
+	curl_url_cleanup(h);
+	return res;
+}
+
+static void common_opts(struct ujob *uj, CURL *c)
+{
+	const struct kb_engine_config *cfg = uj->u->cfg;
+	const struct kb_job *job = uj->job;
+
+	curl_easy_setopt(c, CURLOPT_URL, uj->url);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, uj);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, uj);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, uj);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, uj->errbuf);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, cfg->connect_timeout ? cfg->connect_timeout : 30L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, cfg->low_speed_time ? cfg->low_speed_time : 60L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "kbits/1");
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (cfg->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
+	if (cfg->verbose > 2)
+		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+	if (job->strings[KBITS_STR_CREDENTIALS]) {
+		curl_easy_setopt(c, CURLOPT_USERPWD, job->strings[KBITS_STR_CREDENTIALS]);
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_ANY);
+		curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
+	}
+	if (job->proxy_usage == KBITS_PROXY_NO_PROXY) {
+		curl_easy_setopt(c, CURLOPT_PROXY, "");
+	} else if (job->proxy_usage == KBITS_PROXY_OVERRIDE && job->strings[KBITS_STR_PROXY_LIST]) {
+		const char *list = job->strings[KBITS_STR_PROXY_LIST];
+		char *first = strndup(list, strcspn(list, " ;,"));
+
+		if (first)
+			curl_easy_setopt(c, CURLOPT_PROXY, first);
+		free(first);
+		if (job->strings[KBITS_STR_PROXY_BYPASS])
+			curl_easy_setopt(c, CURLOPT_NOPROXY, job->strings[KBITS_STR_PROXY_BYPASS]);
+	}
+}
+
+static void start_request(struct ujob *uj, enum req kind)
+{
+	struct kb_job *job = uj->job;
+	struct kb_upload_state *up = &job->up;
+	struct kb_file *f = src(uj);
+	CURL *c;
+	int err = 0;
+
+	req_cleanup(uj);
+	uj->kind = kind;
+	uj->status = 0;
+	uj->local_err = 0;
+	uj->errbuf[0] = '\0';
+	if (kind == R_REPLY)
+		uj->url = strdup(up->reply_url);
+	else if (kind == R_PUT || uj->hostid_off)
+		uj->url = strdup(f->url);
+	else
+		uj->url = request_url(f->url, up->host_id);
+	c = uj->easy = curl_easy_init();
+	if (!uj->url || !c)
+		goto nomem;
+	common_opts(uj, c);
+	err |= add_custom_headers(&uj->hdrs, job->strings[KBITS_STR_HTTP_HEADERS]);
+	err |= add_line(&uj->hdrs, "Expect:");
+	switch (kind) {
+	case R_REPLY:
+		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)(uj->u->cfg->max_redirects ?
+							      uj->u->cfg->max_redirects : 10));
+		break;
+	case R_PUT:
+		uj->body_off = uj->read_pos = 0;
+		uj->body_end = up->src_size;
+		uj->next_check = CHECK_EVERY;
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up->src_size);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, uj);
+		break;
+	default:
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "BITS_POST");
+		err |= add_line(&uj->hdrs, "Content-Type:");
+		err |= add_line(&uj->hdrs, "BITS-Packet-Type: %s", req_name[kind]);
+		if (kind == R_CREATE)
+			err |= add_line(&uj->hdrs, "BITS-Supported-Protocols: %s", KB_BITS_PROTOCOL);
+		if (kind == R_FRAGMENT || kind == R_CLOSE)
+			err |= add_line(&uj->hdrs, "BITS-Session-Id: %s", up->session_id);
+		if (kind == R_FRAGMENT) {
+			const char *base = strrchr(f->path, '/');
+
+			if (uj->body_off == 0)
+				err |= add_line(&uj->hdrs, "Content-Name: %s", base ? base + 1 : f->path);
+			if (uj->body_end == uj->body_off)
+				err |= add_line(&uj->hdrs, "Content-Range: bytes */%llu",
+						(unsigned long long)up->src_size);
+			else
+				err |= add_line(&uj->hdrs, "Content-Range: bytes %llu-%llu/%llu",
+						(unsigned long long)uj->body_off,
+						(unsigned long long)uj->body_end - 1,
+						(unsigned long long)up->src_size);
+			uj->read_pos = uj->body_off;
+			uj->next_check = uj->body_off + CHECK_EVERY;
+			curl_easy_setopt(c, CURLOPT_POST, 1L);
+			curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+			curl_easy_setopt(c, CURLOPT_READDATA, uj);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+					 (curl_off_t)(uj->body_end - uj->body_off));
+		} else {
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+		}
+		break;
+	}
+	if (err)
+		goto nomem;
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, uj->hdrs);
+	if (curl_multi_add_handle(uj->u->multi, c))
+		goto nomem;
+	kb_dbg("upload: %s %s", req_name[kind], kind == R_FRAGMENT ? "" : "");
+	return;
+nomem:
+	{
+		struct kb_error e = { .context = KBITS_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER, .code = -ENOMEM,
+				      .transient = true, .file = 0 };
+
+		snprintf(e.desc, sizeof(e.desc), "cannot set up an upload request");
+		ujob_fail(uj, &e);
+	}
+}
+
+/* The next fragment from what the server acknowledged. */
+static void send_fragment(struct ujob *uj)
+{
+	uint64_t size = uj->job->up.src_size, acked = src(uj)->bytes_transferred;
+	uint64_t len = kb_upload_fragment_size ? kb_upload_fragment_size : 1 << 20;
+
+	if (acked > size)
+		acked = size;
+	if (uj->need_sync && size)	/* a one-byte probe: the server says where it is */
+		len = 1;
+	if (acked == size && size)	/* only the reply URL is missing: the last byte again */
+		acked = size - 1;
+	uj->body_off = acked;
+	uj->body_end = acked + (len < size - acked ? len : size - acked);
+	start_request(uj, R_FRAGMENT);
+}
+
+static void finish_transferred(struct ujob *uj)
+{
+	struct kb_job *job = uj->job;
+
+	req_cleanup(uj);
+	close_fds(uj);
+	job->up.phase = KB_UP_DONE;
+	kb_strset(&job->up.session_id, NULL);
+	src(uj)->flags |= KBITS_FILE_COMPLETED;
+	save(uj);
+	job->transfer_completion_time = 0;	/* the module stamps it */
+	set_state(uj, KBITS_STATE_TRANSFERRED);
+}
+
+/* Every byte acknowledged: the reply (UPLOAD_REPLY) or Close-Session. */
+static void after_last_fragment(struct ujob *uj)
+{
+	struct kb_upload_state *up = &uj->job->up;
+
+	if (uj->job->type == KBITS_JOB_UPLOAD_REPLY && up->phase < KB_UP_CLOSING) {
+		up->phase = KB_UP_REPLY;
+		if (open_reply(uj) < 0)
+			return;
+		if (!up->reply_url) {
+			/* the server has no reply: an empty reply file */
+			up->reply_total = 0;
+			if (fsync(uj->reply_fd) < 0 || fchmod(uj->reply_fd, 0644) < 0)
+				kb_dbg("reply: %m");
+			reply_progress(uj);
+			up->phase = KB_UP_CLOSING;
+			save(uj);
+		} else {
+			save(uj);
+			start_request(uj, R_REPLY);
+			return;
+		}
+	}
+	up->phase = KB_UP_CLOSING;
+	save(uj);
+	start_request(uj, R_CLOSE);
+}
+
+static void ujob_start(struct ujob *uj)
+{
+	struct kb_upload_state *up = &uj->job->up;
+
+	if (uj->job->nr_files != 1 || !src(uj)->url || !src(uj)->path) {
+		struct kb_error e = { .context = KBITS_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER, .code = -EINVAL };
+
+		snprintf(e.desc, sizeof(e.desc), "an upload job needs exactly one file");
+		ujob_fail(uj, &e);
+		return;
+	}
+	if (up->phase == KB_UP_DONE) {
+		finish_transferred(uj);
+		return;
+	}
+	set_state(uj, KBITS_STATE_CONNECTING);
+	uj->need_sync = true;
+	uj->resyncs = 0;
+	if (up->phase == KB_UP_CLOSING) {	/* the reply is saved, the bytes are there */
+		start_request(uj, R_CLOSE);
+		return;
+	}
+	if (open_source(uj) < 0 || source_identity(uj) < 0)
+		return;
+	if (is_put(uj->job)) {
+		/* no resume: the whole file again */
+		up->phase = KB_UP_NONE;
+		if (uj->job->type == KBITS_JOB_UPLOAD_REPLY && open_reply(uj) < 0)
+			return;
+		save(uj);
+		start_request(uj, R_PUT);
+		return;
+	}
+	if (up->phase == KB_UP_NONE || !up->session_id) {
+		up->phase = KB_UP_NONE;
+		save(uj);
+		start_request(uj, R_PING);
+		return;
+	}
+	if (up->phase == KB_UP_REPLY && up->reply_url) {
+		if (open_reply(uj) == 0)
+			start_request(uj, R_REPLY);
+		return;
+	}
+	send_fragment(uj);
+}
+
+/* ---- answers ---------------------------------------------------------------------- */
+
+static bool transport_error_of_host(CURLcode rc)
+{
+	return rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+	       rc == CURLE_OPERATION_TIMEDOUT;
+}
+
+static void timer_fired(struct kb_timer *t)
+{
+	struct ujob *uj = (struct ujob *)((char *)t - offsetof(struct ujob, timer));
+
+	if (uj->job->state == KBITS_STATE_TRANSIENT_ERROR)
+		set_state(uj, KBITS_STATE_QUEUED);
+	if (uj->job->state == KBITS_STATE_QUEUED || uj->job->state == KBITS_STATE_CONNECTING ||
+	    uj->job->state == KBITS_STATE_TRANSFERRING)
+		ujob_start(uj);
+}
+
+static void on_transport_error(struct ujob *uj, CURLcode rc)
+{
+	struct kb_upload_state *up = &uj->job->up;
+	struct kb_error err = { 0 };
+
+	if (uj->local_err == -ESTALE || (uj->fd >= 0 && uj->kind == R_FRAGMENT && source_changed(uj))) {
+		fail_changed(uj);
+		return;
+	}
+	if (uj->local_err) {
+		if (uj->kind == R_REPLY && uj->local_err == -EFBIG) {
+			err.context = KBITS_ERROR_CONTEXT_REMOTE_FILE;
+			err.code = -EFBIG;
+			snprintf(err.desc, sizeof(err.desc), "%s: the reply exceeds the job's maximum size",
+				 src(uj)->path);
+			ujob_fail(uj, &err);
+		} else {
+			fail_local(uj, uj->local_err, uj->kind == R_REPLY ? "cannot write the reply of" :
+				   "cannot read");
+		}
+		return;
+	}
+	/* BITS-Host-Id: try it for its fallback timeout, then the original URL */
+	if (up->host_id && !uj->hostid_off && uj->kind != R_REPLY && uj->kind != R_PUT &&
+	    transport_error_of_host(rc) && up->host_id_timeout != ~0u) {
+		uint64_t now = kb_now();
+
+		if (!uj->hostid_first_fail)
+			uj->hostid_first_fail = now;
+		if (now - uj->hostid_first_fail >= (uint64_t)up->host_id_timeout * 1000000000ull) {
+			kb_info("upload: BITS-Host-Id %s unreachable for %u s: back to the original URL",
+				up->host_id, up->host_id_timeout);
+			uj->hostid_off = true;
+			ujob_start(uj);
+		} else {
+			req_cleanup(uj);
+			kb_timer_arm_in(uj->u->loop, &uj->timer, HOSTID_RETRY_NS);
+		}
+		return;
+	}
+	kb_error_curl(&err, rc, uj->errbuf, uj->url ? uj->url : src(uj)->url);
+	err.file = 0;
+	ujob_fail(uj, &err);
+}
+
+static void on_fragment_ack(struct ujob *uj)
+{
+	struct kb_job *job = uj->job;
+	struct kb_upload_state *up = &job->up;
+	struct kb_file *f = src(uj);
+	uint64_t recv, before = f->bytes_transferred;
+	char *end;
+
+	if (!uj->r_recv[0] || uj->r_recv[0] < '0' || uj->r_recv[0] > '9') {
+		fail_proto(uj, "no BITS-Received-Content-Range in the answer");
+		return;
+	}
+	recv = strtoull(uj->r_recv, &end, 10);
+	if (*end && *end != '-')
+		recv = ~0ull;
+	if (*end == '-')	/* "0-N": the range received, N its last byte */
+		recv = strtoull(end + 1, NULL, 10) + 1;
+	if (recv > up->src_size) {
+		fail_proto(uj, "BITS-Received-Content-Range beyond the end of the file");
+		return;
+	}
+	if (uj->status == 416) {
+		/* a gap, or overlap it does not take: go on from where it is */
+		kb_info("upload: 416, the server holds %llu bytes: resynchronising",
+			(unsigned long long)recv);
+		if (recv <= before && ++uj->resyncs > MAX_RESYNCS) {
+			fail_proto(uj, "416 again and again: cannot resynchronise");
+			return;
+		}
+	} else if (recv > before) {
+		uj->resyncs = 0;
+	}
+	if (source_changed(uj)) {
+		fail_changed(uj);
+		return;
+	}
+	uj->need_sync = false;
+	f->bytes_transferred = recv;
+	if (uj->r_reply[0] && recv == up->src_size) {
+		char *r = resolve_url(uj->url, uj->r_reply);
+
+		if (!r || (strncasecmp(r, "http://", 7) && strncasecmp(r, "https://", 8))) {
+			free(r);
+			fail_proto(uj, "BITS-Reply-URL is not an http(s) URL");
+			return;
+		}
+		free(up->reply_url);
+		up->reply_url = r;
+	}
+	if (recv != before) {
+		uj->last_progress = kb_now();
+		if (OPS(uj->u)->progress)
+			OPS(uj->u)->progress(uj->u->ctx, job, 0, recv);
+	}
+	set_state(uj, KBITS_STATE_TRANSFERRING);
+	save(uj);
+	if (recv == up->src_size && uj->status != 416) {
+		bool first = !(f->flags & KBITS_FILE_COMPLETED);
+
+		f->flags |= KBITS_FILE_COMPLETED;
+		if (first && OPS(uj->u)->file_done)
+			OPS(uj->u)->file_done(uj->u->ctx, job, 0);
+		after_last_fragment(uj);
+		return;
+	}
+	send_fragment(uj);
+}
+
+static void ujob_done(struct ujob *uj, CURLcode rc)
+{
+	struct kb_job *job = uj->job;
+	struct kb_upload_state *up = &job->up;
+	long status = 0;
+
+	curl_easy_getinfo(uj->easy, CURLINFO_RESPONSE_CODE, &status);
+	uj->status = status;
+	if (rc != CURLE_OK) {
+		on_transport_error(uj, rc);
+		return;
+	}
+	uj->hostid_first_fail = 0;
+	if (uj->kind == R_FRAGMENT && status == 416 && uj->r_recv[0]) {
+		on_fragment_ack(uj);
+		return;
+	}
+	if (status < 200 || status >= 300) {
+		fail_http(uj, status);
+		return;
+	}
+	switch (uj->kind) {
+	case R_PING:
+		start_request(uj, R_CREATE);
+		break;
+	case R_CREATE:
+		if (!uj->r_sid[0]) {
+			fail_proto(uj, "no BITS-Session-Id in the answer");
+			break;
+		}
+		if (strcasecmp(uj->r_proto, KB_BITS_PROTOCOL)) {
+			fail_proto(uj, "the server chose no protocol we offered (BITS-Protocol)");
+			break;
+		}
+		kb_strset(&up->session_id, uj->r_sid);
+		kb_strset(&up->host_id, uj->r_hostid[0] ? uj->r_hostid : NULL);
+		up->host_id_timeout = uj->r_hostid_to[0] ? (uint32_t)strtoul(uj->r_hostid_to, NULL, 10) : ~0u;
+		uj->hostid_off = false;
+		kb_strset(&up->reply_url, NULL);
+		up->phase = KB_UP_SENDING;
+		src(uj)->bytes_transferred = 0;
+		uj->need_sync = false;
+		set_state(uj, KBITS_STATE_TRANSFERRING);
+		save(uj);
+		send_fragment(uj);
+		break;
+	case R_FRAGMENT:
+		on_fragment_ack(uj);
+		break;
+	case R_REPLY:
+		if (up->reply_total == KBITS_UNKNOWN || up->reply_total != up->reply_done)
+			up->reply_total = up->reply_done;
+		if (fsync(uj->reply_fd) < 0) {
+			fail_local(uj, -errno, "cannot sync the reply of");
+			break;
+		}
+		if (fchmod(uj->reply_fd, 0644) < 0)
+			kb_dbg("fchmod: %m");
+		reply_progress(uj);
+		up->phase = KB_UP_CLOSING;
+		save(uj);
+		start_request(uj, R_CLOSE);
+		break;
+	case R_CLOSE:
+		finish_transferred(uj);
+		break;
+	case R_PUT:
+		if (source_changed(uj)) {
+			fail_changed(uj);
+			break;
+		}
+		src(uj)->bytes_transferred = up->src_size;
+		src(uj)->flags |= KBITS_FILE_COMPLETED;
+		if (OPS(uj->u)->progress)
+			OPS(uj->u)->progress(uj->u->ctx, job, 0, up->src_size);
+		if (OPS(uj->u)->file_done)
+			OPS(uj->u)->file_done(uj->u->ctx, job, 0);
+		if (job->type == KBITS_JOB_UPLOAD_REPLY && uj->reply_fd >= 0) {
+			up->reply_total = up->reply_done;
+			if (fsync(uj->reply_fd) < 0 || fchmod(uj->reply_fd, 0644) < 0)
+				kb_dbg("reply: %m");
+			reply_progress(uj);
+		}
+		finish_transferred(uj);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- Cancel-Session in the background ------------------------------------------- */
+
+static void cancel_free(struct ucancel *c)
+{
+	struct ucancel **pp;
+
+	for (pp = &c->u->cancels; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	kb_timer_cancel(c->u->loop, &c->timer);
+	if (c->easy) {
+		curl_multi_remove_handle(c->u->multi, c->easy);
+		curl_easy_cleanup(c->easy);
+	}
+	curl_slist_free_all(c->hdrs);
+	free(c->url);
+	free(c->sid);
+	free(c->creds);
+	free(c);
+}
+
+static void cancel_timer(struct kb_timer *t)
+{
+	cancel_send((struct ucancel *)((char *)t - offsetof(struct ucancel, timer)));
+}
+
+static size_t discard(char *p, size_t sz, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return sz * n;
+}
+
+static void cancel_send(struct ucancel *c)
+{
+	CURL *e = curl_easy_init();
+
+	c->tries++;
+	curl_slist_free_all(c->hdrs);
+	c->hdrs = NULL;
+	if (!e || add_line(&c->hdrs, "BITS-Packet-Type: Cancel-Session") < 0 ||
+	    add_line(&c->hdrs, "BITS-Session-Id: %s", c->sid) < 0 || add_line(&c->hdrs, "Content-Type:") < 0) {
+		if (e)
+			curl_easy_cleanup(e);
+		cancel_free(c);
+		return;
+	}
+	curl_easy_setopt(e, CURLOPT_URL, c->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, c);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "BITS_POST");
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdrs);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "kbits/1");
+	if (c->u->cfg->ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, c->u->cfg->ca_file);
+	if (c->creds) {
+		curl_easy_setopt(e, CURLOPT_USERPWD, c->creds);
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_ANY);
+	}
+	c->easy = e;
+	if (curl_multi_add_handle(c->u->multi, e)) {
+		c->easy = NULL;
+		curl_easy_cleanup(e);
+		cancel_free(c);
+	}
+}
+
+static void cancel_done(struct ucancel *c, CURLcode rc)
+{
+	long status = 0;
+
+	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_multi_remove_handle(c->u->multi, c->easy);
+	curl_easy_cleanup(c->easy);
+	c->easy = NULL;
+	/* done: answered 2xx, or a 4xx (the server does not know the session) */
+	if ((rc == CURLE_OK && status >= 200 && status < 500) || c->tries >= kb_upload_cancel_tries) {
+		kb_dbg("upload: Cancel-Session: curl %d, HTTP %ld after %u tries", rc, status, c->tries);
+		cancel_free(c);
+		return;
+	}
+	kb_timer_arm_in(c->u->loop, &c->timer, 1000000000ull);
+}
+
+static int cancel_session_u(struct kb_uploads *u, const struct kb_job *job)
+{
+	struct ucancel *c;
+
+	if (!u)
+		return -ENOTCONN;
+	if (job->type == KBITS_JOB_DOWNLOAD || is_put(job) || !job->up.session_id || job->nr_files != 1 ||
+	    !job->files[0].url || job->up.phase == KB_UP_DONE)
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->u = u;
+	c->timer.cb = cancel_timer;
+	c->url = request_url(job->files[0].url, job->up.host_id);
+	c->sid = strdup(job->up.session_id);
+	if (job->strings[KBITS_STR_CREDENTIALS])
+		c->creds = strdup(job->strings[KBITS_STR_CREDENTIALS]);
+	c->next = u->cancels;
+	u->cancels = c;
+	if (!c->url || !c->sid) {
+		cancel_free(c);
+		return -ENOMEM;
+	}
+	cancel_send(c);
+	return 0;
+}
+
+int kb_upload_cancel_session(struct kb_engine *e, const struct kb_job *job)
+{
+	return cancel_session_u(e ? kb_engine_uploads(e) : NULL, job);
+}
+
+unsigned int kb_upload_cancels_pending(struct kb_engine *e)
+{
+	struct kb_uploads *u = e ? kb_engine_uploads(e) : NULL;
+	unsigned int n = 0;
+
+	for (struct ucancel *c = u ? u->cancels : NULL; c; c = c->next)
+		n++;
+	return n;
+}
+
+/* ---- the interface ---------------------------------------------------------------- */
+
+struct kb_uploads *kb_uploads_new(struct kb_loop *loop, CURLM *multi,
+				  const struct kb_engine_config *cfg,
+				  const struct kb_engine_ops *const *ops, void *ctx)
+{
+	struct kb_uploads *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	u->loop = loop;
+	u->multi = multi;
+	u->cfg = cfg;
+	u->ops = ops;
+	u->ctx = ctx;
+	return u;
+}
+
+static struct ujob *find(struct kb_uploads *u, const uint8_t id[16])
+{
+	for (struct ujob *uj = u ? u->jobs : NULL; uj; uj = uj->next)
+		if (!memcmp(uj->job->id, id, 16))
+			return uj;
+	return NULL;
+}
+
+static void ujob_free(struct ujob *uj)
+{
+	struct ujob **pp;
+
+	for (pp = &uj->u->jobs; *pp; pp = &(*pp)->next) {
+		if (*pp == uj) {
+			*pp = uj->next;
+			break;
+		}
+	}
+	req_cleanup(uj);
+	close_fds(uj);
+	kb_timer_cancel(uj->u->loop, &uj->timer);
+	kb_job_free(uj->job);
+	free(uj);
+}
+
+void kb_uploads_free(struct kb_uploads *u)
+{
+	int budget = 100000;
+
+	if (!u)
+		return;
+	while (u->jobs && budget-- > 0)
+		ujob_free(u->jobs);
+	while (u->cancels && budget-- > 0)
+		cancel_free(u->cancels);
+	free(u);
+}
+
+bool kb_uploads_msg(struct kb_uploads *u, CURL *easy, CURLcode rc)
+{
+	if (!u)
+		return false;
+	for (struct ujob *uj = u->jobs; uj; uj = uj->next) {
+		if (uj->easy == easy) {
+			ujob_done(uj, rc);
+			return true;
+		}
+	}
+	for (struct ucancel *c = u->cancels; c; c = c->next) {
+		if (c->easy == easy) {
+			cancel_done(c, rc);
+			return true;
+		}
+	}
+	return false;
+}
+
+int kb_uploads_run(struct kb_uploads *u, const struct kb_job *job)
+{
+	struct ujob *uj = find(u, job->id);
+	struct kb_job *nj;
+
+	if (!u)
+		return -EOPNOTSUPP;
+	if (job->type != KBITS_JOB_UPLOAD && job->type != KBITS_JOB_UPLOAD_REPLY)
+		return -EINVAL;
+	nj = kb_job_dup(job);
+	if (!nj)
+		return -ENOMEM;
+	if (uj) {
+		/* a change or a Resume: what only we know survives */
+		const struct kb_job *old = uj->job;
+
+		if (nj->nr_files == 1 && old->nr_files == 1 && nj->files[0].url && old->files[0].url &&
+		    !strcmp(nj->files[0].url, old->files[0].url) &&
+		    !strcmp(nj->files[0].path, old->files[0].path) &&
+		    (nj->job_flags & KBITS_JOB_F_HTTP_PUT) == (old->job_flags & KBITS_JOB_F_HTTP_PUT)) {
+			if (kb_upload_state_copy(&nj->up, &old->up) < 0) {
+				kb_job_free(nj);
+				return -ENOMEM;
+			}
+			nj->files[0].bytes_total = old->files[0].bytes_total;
+			nj->files[0].bytes_transferred = old->files[0].bytes_transferred;
+			nj->files[0].flags = old->files[0].flags;
+		} else if (!is_put(old)) {
+			cancel_session_u(u, old);
+		}
+		req_cleanup(uj);
+		close_fds(uj);
+		kb_timer_cancel(u->loop, &uj->timer);
+		kb_job_free(uj->job);
+		uj->job = nj;
+	} else {
+		uj = calloc(1, sizeof(*uj));
+		if (!uj) {
+			kb_job_free(nj);
+			return -ENOMEM;
+		}
+		uj->u = u;
+		uj->job = nj;
+		uj->fd = uj->reply_fd = -1;
+		uj->timer.cb = timer_fired;
+		uj->next = u->jobs;
+		u->jobs = uj;
+	}
+	kb_owner_init(&uj->owner, nj->owner_uid, nj->owner_gid);
+	uj->last_progress = kb_now();
+	uj->hostid_off = false;
+	uj->hostid_first_fail = 0;
+	nj->state = KBITS_STATE_QUEUED;
+	ujob_start(uj);
+	return 0;
+}
+
+int kb_uploads_stop(struct kb_uploads *u, const uint8_t id[16])
+{
+	struct ujob *uj = find(u, id);
+	uint8_t jid[16];
+
+	if (!uj)
+		return -ENOENT;
+	memcpy(jid, id, 16);
+	ujob_free(uj);		/* progress is saved at every acknowledgement */
+	if (OPS(u)->stopped)
+		OPS(u)->stopped(u->ctx, jid);
+	return 0;
+}
+
+const struct kb_job *kb_uploads_job(struct kb_uploads *u, const uint8_t id[16])
+{
+	struct ujob *uj = find(u, id);
+
+	return uj ? uj->job : NULL;
+}
+
+unsigned int kb_uploads_count(struct kb_uploads *u)
+{
+	unsigned int n = 0;
+
+	for (struct ujob *uj = u ? u->jobs : NULL; uj; uj = uj->next)
+		n++;
+	return n;
+}
+
+/* ---- Complete and Cancel: no network ---------------------------------------------- */
+
+uint32_t kb_upload_complete_files(const struct kb_job *job, uint32_t *files_done, int *error)
+{
+	struct kb_owner o;
+	char path[KBITS_PATH_MAX + 16];
+	int ret;
+
+	*files_done = 0;
+	*error = 0;
+	if (job->nr_files != 1 || !(job->files[0].flags & KBITS_FILE_COMPLETED) ||
+	    job->up.phase != KB_UP_DONE) {
+		*error = -ENODATA;
+		kb_upload_cancel_files(job);
+		return KBITS_COMPLETE_FAILED;
+	}
+	if (job->type == KBITS_JOB_UPLOAD_REPLY) {
+		struct kb_file f = { .path = path, .temp_name = job->up.reply_temp };
+
+		ret = kb_upload_reply_path(job, path, sizeof(path));
+		if (!ret)
+			ret = job->up.reply_temp ? 0 : -ENODATA;
+		if (!ret) {
+			kb_owner_init(&o, job->owner_uid, job->owner_gid);
+			ret = kb_file_commit(&o, &f);
+		}
+		if (ret) {
+			*error = ret;
+			return KBITS_COMPLETE_FAILED;
+		}
+	}
+	*files_done = 1;
+	return KBITS_COMPLETE_ALL;
+}
+
+int kb_upload_cancel_files(const struct kb_job *job)
+{
+	struct kb_owner o;
+	char path[KBITS_PATH_MAX + 16];
+	struct kb_file f = { .path = path, .temp_name = job->up.reply_temp };
+
+	if (!job->up.reply_temp || kb_upload_reply_path(job, path, sizeof(path)) < 0)
+		return 0;
+	kb_owner_init(&o, job->owner_uid, job->owner_gid);
+	return kb_file_discard(&o, &f);
+}
