@@ -260,6 +260,23 @@ static struct kb_job *learn_job(struct agent *a, const struct kbits_work *w)
 	return job;
 }
 
+static void on_work(void *arg, const struct kbits_work *w);
+
+/* A job the store has never seen: fetch it and store it like a CHANGED item. */
+static void learn_new_job(struct agent *a, const uint8_t id[16])
+{
+	struct kbits_work w = { .type = KBITS_WORK_CHANGED };
+	struct kb_job *job;
+
+	if (kb_channel_fetch_job(a->ch, id, &job) < 0)
+		return;
+	memcpy(w.job_id, id, 16);
+	w.owner_uid = job->owner_uid;
+	w.owner_gid = job->owner_gid;
+	kb_job_free(job);
+	on_work(a, &w);
+}
+
 static void on_work(void *arg, const struct kbits_work *w)
 {
 	struct agent *a = arg;
@@ -345,7 +362,8 @@ static int restore_all(struct agent *a)
  * The same module instance: it is the truth. Jobs the store has and the
  * module does not were cancelled (or completed) while kbitsd was away:
  * their temporary files go. Jobs the module has and the store does not
- * arrive as CHANGED or RUN items.
+ * were created meanwhile: they are learnt and stored as if CHANGED
+ * (runnable ones also arrive as RUN items, queued by the attach).
  */
 static void sync_with_module(struct agent *a)
 {
@@ -371,6 +389,8 @@ static void sync_with_module(struct agent *a)
 			k = known_find(a, ids[i]);
 			if (k)
 				k->pending = 0;
+			else
+				learn_new_job(a, ids[i]);
 		}
 		cursor = en.cursor;
 	}
@@ -474,14 +494,6 @@ int main(int argc, char **argv)
 		kb_err("%s: %s", dev, strerror(-ret));
 		return 1;
 	}
-	if (kb_store_get_instance(a.store, seen) < 0 ||
-	    memcmp(seen, kb_channel_instance(a.ch), 16)) {
-		/* A new module instance: the store is the truth. */
-		kb_info("new module instance: restored %d jobs", restore_all(&a));
-		kb_store_set_instance(a.store, kb_channel_instance(a.ch));
-	} else {
-		sync_with_module(&a);
-	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -497,6 +509,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	kb_info("attached");
+	/*
+	 * Restore needs the agent's file, so it comes after the attach; the
+	 * RUN items of restored jobs are read once the loop runs.
+	 */
+	if (kb_store_get_instance(a.store, seen) < 0 ||
+	    memcmp(seen, kb_channel_instance(a.ch), 16)) {
+		/* A new module instance: the store is the truth. */
+		kb_info("new module instance: restored %d jobs", restore_all(&a));
+		kb_store_set_instance(a.store, kb_channel_instance(a.ch));
+	} else {
+		sync_with_module(&a);
+	}
 	kb_sd_notify("READY=1\nSTATUS=attached, jobs restored");	/* systemd Type=notify */
 	ret = kb_loop_run(a.loop, &a.stop, 0);
 	kb_engine_free(a.engine);

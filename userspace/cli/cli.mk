@@ -13,9 +13,11 @@ $(BUILD)/cli/obj/%.o: userspace/cli/%.c userspace/cli/cli.mk
 	@$(CC) $(CFLAGS) $(USERSPACE_CFLAGS) -DKBITS_VERSION='"$(KBITSCTL_VERSION)"' \
 		-MMD -MP -c -o $@ $<
 
-$(BUILD)/bin/kbitsctl: $(KBITSCTL_OBJS) $(LIBKBITS_A)
+# The library's path is spelt out: lib.mk is included after this file, so
+# $(LIBKBITS_A) would still be empty when this rule's prerequisites are read.
+$(BUILD)/bin/kbitsctl: $(KBITSCTL_OBJS) $(BUILD)/lib/libkbits.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $(@:$(TOP)/%=%)"
-	@$(CC) $(CFLAGS) -o $@ $(KBITSCTL_OBJS) $(LIBKBITS_A) $(LIBKBITS_NL_LIBS)
+	@$(CC) $(CFLAGS) -o $@ $(KBITSCTL_OBJS) $(BUILD)/lib/libkbits.a $(LIBKBITS_NL_LIBS)
 
 -include $(KBITSCTL_OBJS:.o=.d)

@@ -17,7 +17,11 @@ LIBKBITS_SO := $(BUILD)/lib/libkbits.so.$(LIBKBITS_SO_VERSION)
 LIBKBITS_A := $(BUILD)/lib/libkbits.a
 LIBKBITS_PC := $(BUILD)/lib/pkgconfig/libkbits.pc
 
-userspace: $(LIBKBITS_SO) $(BUILD)/lib/libkbits.so $(LIBKBITS_A) $(LIBKBITS_PC)
+# pkg-config prefers libkbits-uninstalled.pc when PKG_CONFIG_PATH names
+# build/lib/pkgconfig: programs (userspace/examples) build against the tree.
+LIBKBITS_UNINSTALLED_PC := $(BUILD)/lib/pkgconfig/libkbits-uninstalled.pc
+
+userspace: $(LIBKBITS_SO) $(BUILD)/lib/libkbits.so $(LIBKBITS_A) $(LIBKBITS_PC) $(LIBKBITS_UNINSTALLED_PC)
 
 # Position-independent objects serve both the shared and the static library;
 # only the KBITS_API functions of the public header are exported.
@@ -44,5 +48,12 @@ $(LIBKBITS_PC): userspace/lib/libkbits.pc.in userspace/lib/lib.mk
 	@echo "  GEN     $(@:$(TOP)/%=%)"
 	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(LIBKBITS_VERSION)|' $< >$@
+
+$(LIBKBITS_UNINSTALLED_PC): userspace/lib/libkbits.pc.in userspace/lib/lib.mk
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $(@:$(TOP)/%=%)"
+	@sed -e 's|@PREFIX@|$(TOP)|' -e 's|@LIBDIR@|$(BUILD)/lib|' \
+		-e 's|@INCLUDEDIR@|$(TOP)/userspace/include|' -e 's|@VERSION@|$(LIBKBITS_VERSION)|' \
+		-e 's|^Cflags: .*|Cflags: -I$${includedir} -I$(TOP)/include/uapi|' $< >$@
 
 -include $(LIBKBITS_OBJS:.o=.d)
