@@ -75,6 +75,8 @@ checkpatch: $(BUILD)/linux/.extracted
 
 include userspace/userspace.mk
 include tests/tests.mk
+include install.mk
+include $(wildcard bench/*.mk)
 
 # ---- the two commands -----------------------------------------------------
 
