@@ -48,6 +48,12 @@ int kbits_copy_struct_out(void __user *dst, const void *src, size_t ksize)
 	return 0;
 }
 
+/* The agent's file acts as an administrator's, whoever uses it. */
+static bool kbits_caller_admin(const struct file *file)
+{
+	return kbits_is_admin() || kbits_file_is_agent(file);
+}
+
 static long kbits_ioctl_version(void __user *argp)
 {
 	struct kbits_version v;
@@ -115,7 +121,7 @@ static long kbits_ioctl_enum(struct file *file, void __user *argp)
 	if ((e.flags & ~KBITS_ENUM_FLAGS_ALL) || e.pad || !e.count ||
 	    e.count > KBITS_ENUM_MAX)
 		return -EINVAL;
-	admin = kbits_is_admin() || kbits_file_is_agent(file);
+	admin = kbits_caller_admin(file);
 	all = e.flags & KBITS_ENUM_ALL_USERS;
 	if (all && !admin)
 		return -EPERM;
@@ -156,7 +162,7 @@ static long kbits_ioctl_get_info(struct file *file, void __user *argp)
 		return ret;
 	if (info.flags)
 		return -EINVAL;
-	admin = kbits_is_admin() || kbits_file_is_agent(file);
+	admin = kbits_caller_admin(file);
 
 	mutex_lock(&kbits_lock);
 	job = kbits_lookup_visible(info.job_id, admin);
@@ -203,7 +209,7 @@ static long kbits_ioctl_set(struct file *file, void __user *argp)
 	ret = kbits_copy_struct_in(&s, sizeof(s), KBITS_JOB_SET_SIZE_VER0, argp);
 	if (ret)
 		return ret;
-	admin = kbits_is_admin() || kbits_file_is_agent(file);
+	admin = kbits_caller_admin(file);
 
 	mutex_lock(&kbits_lock);
 	job = kbits_lookup_visible(s.job_id, admin);
@@ -321,7 +327,7 @@ static long kbits_ioctl_set_string(struct file *file, void __user *argp)
 		return PTR_ERR(value);
 
 	mutex_lock(&kbits_lock);
-	job = kbits_lookup_visible(s.job_id, kbits_is_admin() || kbits_file_is_agent(file));
+	job = kbits_lookup_visible(s.job_id, kbits_caller_admin(file));
 	ret = -ENOENT;
 	if (!job)
 		goto out_unlock;
@@ -365,7 +371,7 @@ static long kbits_ioctl_add_files(struct file *file, void __user *argp)
 	if (a.flags || !a.count || a.count > KBITS_ADD_FILES_MAX ||
 	    a.spec_size < sizeof(struct kbits_file_spec) || a.spec_size > PAGE_SIZE)
 		return -EINVAL;
-	admin = kbits_is_admin() || kbits_file_is_agent(file);
+	admin = kbits_caller_admin(file);
 	max_ranges = admin ? KBITS_HARD_MAX_RANGES : READ_ONCE(kbits_max_ranges_per_file);
 
 	files = kvcalloc(a.count, sizeof(*files), GFP_KERNEL);
@@ -463,7 +469,7 @@ static long kbits_ioctl_get_file(struct file *file, void __user *argp)
 	cap = fi.nr_ranges;
 
 	mutex_lock(&kbits_lock);
-	job = kbits_lookup_visible(fi.job_id, kbits_is_admin() || kbits_file_is_agent(file));
+	job = kbits_lookup_visible(fi.job_id, kbits_caller_admin(file));
 	ret = -ENOENT;
 	if (!job)
 		goto out_unlock;
@@ -536,7 +542,7 @@ static long kbits_ioctl_job_action(struct file *file, unsigned int cmd, void __u
 		return -EFAULT;
 	if (r.flags || r.pad)
 		return -EINVAL;
-	admin = kbits_is_admin() || kbits_file_is_agent(file);
+	admin = kbits_caller_admin(file);
 
 	mutex_lock(&kbits_lock);
 	job = kbits_lookup_visible(r.job_id, admin);
@@ -617,7 +623,7 @@ static long kbits_ioctl_complete(struct file *file, void __user *argp)
 		return -EINVAL;
 
 	mutex_lock(&kbits_lock);
-	job = kbits_lookup_visible(c.job_id, kbits_is_admin() || kbits_file_is_agent(file));
+	job = kbits_lookup_visible(c.job_id, kbits_caller_admin(file));
 	ret = -ENOENT;
 	if (!job)
 		goto out_unlock;

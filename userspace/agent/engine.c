@@ -31,6 +31,7 @@
 
 #include "engine.h"
 #include "fileops.h"
+#include "http.h"
 #include "log.h"
 #include "netopt.h"
 #include "sched.h"
@@ -452,22 +453,6 @@ static void buf_queue(struct xfer *x)
 
 /* ---- the response ---------------------------------------------------------- */
 
-static const char *hdr_value(const char *line, size_t len, const char *name, size_t *vlen)
-{
-	size_t n = strlen(name);
-	const char *v, *end = line + len;
-
-	if (len <= n || strncasecmp(line, name, n) || line[n] != ':')
-		return NULL;
-	v = line + n + 1;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	*vlen = (size_t)(end - v);
-	return v;
-}
-
 static void copy_value(char *dst, size_t cap, const char *v, size_t n)
 {
 	if (n >= cap)
@@ -491,18 +476,18 @@ static size_t on_header(char *p, size_t sz, size_t nmemb, void *arg)
 		x->clen = x->cr_total = KBITS_UNKNOWN;
 		x->cr_start = 0;
 		x->cr_valid = x->accept_ranges = false;
-	} else if ((v = hdr_value(p, len, "etag", &n))) {
+	} else if ((v = kb_http_header_value(p, len, "etag", &n))) {
 		copy_value(x->etag, sizeof(x->etag), v, n);
-	} else if ((v = hdr_value(p, len, "last-modified", &n))) {
+	} else if ((v = kb_http_header_value(p, len, "last-modified", &n))) {
 		copy_value(x->lm, sizeof(x->lm), v, n);
-	} else if ((v = hdr_value(p, len, "content-length", &n))) {
+	} else if ((v = kb_http_header_value(p, len, "content-length", &n))) {
 		copy_value(tmp, sizeof(tmp), v, n);
 		if (tmp[0] >= '0' && tmp[0] <= '9')
 			x->clen = strtoull(tmp, NULL, 10);
-	} else if ((v = hdr_value(p, len, "accept-ranges", &n))) {
+	} else if ((v = kb_http_header_value(p, len, "accept-ranges", &n))) {
 		copy_value(tmp, sizeof(tmp), v, n);
 		x->accept_ranges = strstr(tmp, "bytes") != NULL;
-	} else if ((v = hdr_value(p, len, "content-range", &n))) {
+	} else if ((v = kb_http_header_value(p, len, "content-range", &n))) {
 		unsigned long long s, t;
 		char *end;
 

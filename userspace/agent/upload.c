@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "fileops.h"
+#include "http.h"
 #include "log.h"
 #include "upload.h"
 
@@ -436,22 +437,6 @@ static int open_reply(struct ujob *uj)
 
 /* ---- curl callbacks ------------------------------------------------------------ */
 
-static const char *hdr_value(const char *line, size_t len, const char *name, size_t *vlen)
-{
-	size_t n = strlen(name);
-	const char *v, *end = line + len;
-
-	if (len <= n || strncasecmp(line, name, n) || line[n] != ':')
-		return NULL;
-	v = line + n + 1;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	*vlen = (size_t)(end - v);
-	return v;
-}
-
 static void take(char *dst, size_t cap, const char *v, size_t n)
 {
 	if (n >= cap)
@@ -483,12 +468,12 @@ static size_t on_header(char *p, size_t sz, size_t nmemb, void *arg)
 		return len;
 	}
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		if ((v = hdr_value(p, len, want[i].name, &n))) {
+		if ((v = kb_http_header_value(p, len, want[i].name, &n))) {
 			take((char *)uj + want[i].off, want[i].cap, v, n);
 			break;
 		}
 	}
-	if (uj->kind == R_REPLY && (v = hdr_value(p, len, "content-length", &n)) && n && n < 21 &&
+	if (uj->kind == R_REPLY && (v = kb_http_header_value(p, len, "content-length", &n)) && n && n < 21 &&
 	    v[0] >= '0' && v[0] <= '9')
 		uj->job->up.reply_total = strtoull(v, NULL, 10);
 	return len;
