@@ -133,10 +133,14 @@ int main(int argc, char **argv)
 				continue;
 			state = ev.job.state;
 			if (ev.event == KBITS_EVENT_PROGRESS || state != last_state) {
-				printf("%-12s %-14s %llu/%llu bytes\n", kbits_event_name(ev.event),
+				char total[24] = "?";	/* unknown until every size is */
+
+				if (ev.job.bytes_total != KBITS_UNKNOWN)
+					snprintf(total, sizeof(total), "%llu",
+						 (unsigned long long)ev.job.bytes_total);
+				printf("%-12s %-14s %llu/%s bytes\n", kbits_event_name(ev.event),
 				       kbits_state_name(state),
-				       (unsigned long long)ev.job.bytes_transferred,
-				       (unsigned long long)ev.job.bytes_total);
+				       (unsigned long long)ev.job.bytes_transferred, total);
 				fflush(stdout);
 			}
 			last_state = state;
