@@ -151,7 +151,6 @@ static void test_strerror(void)
 		{ EMLINK, "max_files_per_job" },
 		{ E2BIG, "max_ranges_per_file" },
 		{ ENODATA, "has no files" },
-		{ ESTALE, "acknowledged or cancelled" },
 		{ EBUSY, "current state" },
 		{ ENOTCONN, "kbitsd" },
 		{ ENOENT, "another user" },

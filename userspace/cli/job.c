@@ -250,7 +250,7 @@ int verb_complete(struct cli *c, int argc, char **argv)
 		uint32_t st = 0;
 
 		kbits_job_get_state(c->k, &id, &st);
-		cli_error("job '%s' is %s: only a transferred job can be completed",
+		cli_error("job '%s' (%s) is already being completed",
 			  argv[optind], kbits_state_name(st));
 		return EXIT_ERROR;
 	}

@@ -39,9 +39,10 @@
  *              would have more than one file)
  *   -E2BIG     too many ranges for a file
  *   -ENODATA   Resume of a job without files
- *   -ESTALE    the job is final (acknowledged or cancelled)
- *   -EBUSY     the operation is not valid in the job's state
- *   -ENOTCONN  Complete or Cancel needs the agent kbitsd, not running
+ *   -EBUSY     the operation is not valid in the job's state, or a
+ *              Complete of the job is already waiting
+ *   -ENOTCONN  Complete needs the agent kbitsd, which is not running
+ *   -ENXIO     no file at that index
  */
 #ifndef KBITS_H
 #define KBITS_H
@@ -341,8 +342,10 @@ KBITS_API int kbits_job_set_dynamic_content(struct kbits *k, const struct kbits_
 /* ---- actions ------------------------------------------------------------- */
 
 /*
- * Resume (-ENODATA without files), Suspend, Cancel (-ENOTCONN without the
- * agent), TakeOwnership (administrators; the job becomes the caller's).
+ * Resume (-ENODATA without files), Suspend, Cancel (at once, with or
+ * without the agent: the job leaves the registry and kbitsd deletes its
+ * temporary files), TakeOwnership (administrators; the job becomes the
+ * caller's).
  */
 KBITS_API int kbits_job_resume(struct kbits *k, const struct kbits_guid *id);
 KBITS_API int kbits_job_suspend(struct kbits *k, const struct kbits_guid *id);
@@ -359,7 +362,8 @@ struct kbits_outcome {
  * kbits_job_complete - Complete: waits (at most 60 s) for the agent to
  * rename the files into place. Returns the outcome, KBITS_COMPLETE_ALL,
  * _PARTIAL or _FAILED (>= 0), and fills *out when it is not NULL; or
- * -EBUSY before the job transferred, -ENOTCONN without the agent.
+ * -EBUSY while another Complete of the job waits, -ENOTCONN without the
+ * agent. Before the job transferred, the outcome is PARTIAL or FAILED.
  */
 KBITS_API int kbits_job_complete(struct kbits *k, const struct kbits_guid *id,
 				 struct kbits_outcome *out);

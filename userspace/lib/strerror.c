@@ -25,8 +25,6 @@ const char *kbits_strerror(int err)
 		return "too many ranges for a file (kbits max_ranges_per_file), or a request newer than the kernel module";
 	case ENODATA:
 		return "the job has no files";
-	case ESTALE:
-		return "the job is already acknowledged or cancelled";
 	case EBUSY:
 		return "not possible in the job's current state";
 	case ENOTCONN:
