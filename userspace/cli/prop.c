@@ -195,37 +195,56 @@ static void print_value(struct cli *c, const struct prop *p, const struct kbits_
 	}
 }
 
+/*
+ * What get and set share: --help and "help" list the properties; then
+ * JOB PROPERTY [VALUE] with a property that can be read (set: written),
+ * the device open and JOB found. Returns -1 to go on, or an exit status.
+ */
+static int prop_verb_start(struct cli *c, int argc, char **argv, bool set,
+			   const struct prop **pp, struct kbits_guid *id)
+{
+	const struct prop *p;
+	int opt, ret;
+
+	while ((opt = cli_getopt(c, argc, argv, NULL)) != -1) {
+		if (opt == 'h')
+			list_props(stdout, set);
+		return opt == 'h' ? EXIT_OK : EXIT_USAGE;
+	}
+	if ((argc - optind == 1 && !strcmp(argv[optind], "help")) ||
+	    (argc - optind == 2 && !strcmp(argv[optind + 1], "help"))) {
+		list_props(stdout, set);
+		return EXIT_OK;
+	}
+	ret = cli_nargs(c, argc, set ? 3 : 2, set ? 3 : 2);
+	if (ret)
+		return ret;
+	p = find(argv[optind + 1]);
+	if (!p || !(set ? p->writable : p->readable)) {
+		cli_usage(c, !p ? "no property '%s'" : set ? "'%s' is read-only" : "'%s' is write-only",
+			  argv[optind + 1]);
+		list_props(stderr, set);
+		return EXIT_USAGE;
+	}
+	ret = cli_open(c);
+	if (!ret)
+		ret = cli_job(c, argv[optind], id);
+	if (ret)
+		return ret;
+	*pp = p;
+	return -1;
+}
+
 int verb_get(struct cli *c, int argc, char **argv)
 {
 	struct kbits_job_info i;
 	const struct prop *p;
 	struct kbits_guid id;
 	char *s = NULL;
-	int opt, ret;
+	int ret;
 
-	while ((opt = cli_getopt(c, argc, argv, NULL)) != -1) {
-		if (opt == 'h')
-			list_props(stdout, false);
-		return opt == 'h' ? EXIT_OK : EXIT_USAGE;
-	}
-	if ((argc - optind == 1 && !strcmp(argv[optind], "help")) ||
-	    (argc - optind == 2 && !strcmp(argv[optind + 1], "help"))) {
-		list_props(stdout, false);
-		return EXIT_OK;
-	}
-	ret = cli_nargs(c, argc, 2, 2);
-	if (ret)
-		return ret;
-	p = find(argv[optind + 1]);
-	if (!p || !p->readable) {
-		cli_usage(c, p ? "'%s' is write-only" : "no property '%s'", argv[optind + 1]);
-		list_props(stderr, false);
-		return EXIT_USAGE;
-	}
-	ret = cli_open(c);
-	if (!ret)
-		ret = cli_job(c, argv[optind], &id);
-	if (ret)
+	ret = prop_verb_start(c, argc, argv, false, &p, &id);
+	if (ret >= 0)
 		return ret;
 	ret = kbits_job_get_info(c->k, &id, &i);
 	if (!ret && p->kind == P_STR)
@@ -386,31 +405,10 @@ int verb_set(struct cli *c, int argc, char **argv)
 {
 	const struct prop *p;
 	struct kbits_guid id;
-	int opt, ret;
+	int ret;
 
-	while ((opt = cli_getopt(c, argc, argv, NULL)) != -1) {
-		if (opt == 'h')
-			list_props(stdout, true);
-		return opt == 'h' ? EXIT_OK : EXIT_USAGE;
-	}
-	if ((argc - optind == 1 && !strcmp(argv[optind], "help")) ||
-	    (argc - optind == 2 && !strcmp(argv[optind + 1], "help"))) {
-		list_props(stdout, true);
-		return EXIT_OK;
-	}
-	ret = cli_nargs(c, argc, 3, 3);
-	if (ret)
-		return ret;
-	p = find(argv[optind + 1]);
-	if (!p || !p->writable) {
-		cli_usage(c, p ? "'%s' is read-only" : "no property '%s'", argv[optind + 1]);
-		list_props(stderr, true);
-		return EXIT_USAGE;
-	}
-	ret = cli_open(c);
-	if (!ret)
-		ret = cli_job(c, argv[optind], &id);
-	if (ret)
+	ret = prop_verb_start(c, argc, argv, true, &p, &id);
+	if (ret >= 0)
 		return ret;
 	ret = set_value(c, p, &id, argv[optind + 2]);
 	if (ret == EXIT_USAGE)
