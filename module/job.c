@@ -106,7 +106,7 @@ void kbits_job_set_state(struct kbits_job *job, u32 state)
 		job->transfer_completion_time = ktime_get_real_ns();
 	kbits_job_touch(job);
 	/* Dumps that raced with a state change are marked inconsistent. */
-	kbits_registry_gen++;
+	kbits_registry_changed();
 	kbits_event(job, KBITS_EVENT_STATE);
 }
 

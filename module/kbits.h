@@ -141,8 +141,9 @@ extern unsigned int kbits_max_jobs_total;
 extern unsigned int kbits_max_jobs_per_user;
 extern unsigned int kbits_max_files_per_job;
 extern unsigned int kbits_max_ranges_per_file;
-extern u64 kbits_registry_gen;
+extern u32 kbits_registry_gen;
 
+void kbits_registry_changed(void);
 bool kbits_is_admin(void);
 bool kbits_may_see(const struct kbits_job *job, bool admin);
 struct kbits_job *kbits_lookup(const u8 id[16]);

@@ -118,8 +118,7 @@ static int kbits_nl_dump_jobs(struct sk_buff *skb, struct netlink_callback *cb)
 	if (cursor == ULONG_MAX)
 		return 0;
 	mutex_lock(&kbits_lock);
-	/* seq 0 means "no check" to netlink: keep ours odd. */
-	cb->seq = (u32)kbits_registry_gen | 1;
+	cb->seq = kbits_registry_gen;
 	for (;;) {
 		before = cursor;
 		job = kbits_next_visible(&cursor, admin);

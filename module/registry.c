@@ -22,8 +22,18 @@ static DEFINE_XARRAY_ALLOC1(kbits_jobs);
 static u32 kbits_nr_jobs;
 static u32 kbits_next_index;
 
-/* Bumped by every change: marks netlink dumps that raced with one. */
-u64 kbits_registry_gen;
+/*
+ * Changed by every change: marks netlink dumps that raced with one. Never 0,
+ * which netlink reads as "no check"; every single change gives a new value.
+ */
+u32 kbits_registry_gen = 1;
+
+void kbits_registry_changed(void)
+{
+	lockdep_assert_held(&kbits_lock);
+	if (!++kbits_registry_gen)
+		kbits_registry_gen = 1;
+}
 
 unsigned int kbits_max_jobs_total = 300;
 unsigned int kbits_max_jobs_per_user = 60;
@@ -135,7 +145,7 @@ int kbits_register(struct kbits_job *job, bool admin)
 	kbits_nr_jobs++;
 	acct->jobs++;
 	acct->files += job->nr_files;
-	kbits_registry_gen++;
+	kbits_registry_changed();
 	return 0;
 }
 
@@ -156,7 +166,7 @@ void kbits_unregister(struct kbits_job *job)
 		acct->jobs--;
 		acct->files -= job->nr_files;
 	}
-	kbits_registry_gen++;
+	kbits_registry_changed();
 	kbits_job_put(job);
 }
 
