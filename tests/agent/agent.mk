@@ -4,10 +4,12 @@ AGENT_TEST_LIBS := $(AGENT_LIBS) -lcrypto
 AGENT_TESTS := engine store sched upload notify proxy
 AGENT_TEST_BINS := $(AGENT_TESTS:%=$(BUILD)/tests/host/agent_%_test)
 
-tests: $(AGENT_TEST_BINS)
+# Under ASan/UBSan (agent_*_test) and, built without sanitizers, under
+# valgrind (tests/host/valgrind.sh; by hand: make agent-valgrind).
+AGENT_VALGRIND_TESTS := engine store sched upload proxy
 
-# With ASan/UBSan for make check; build/tests/agent/*-valgrind without, for
-# `make agent-valgrind`.
+tests: $(AGENT_TEST_BINS) $(AGENT_VALGRIND_TESTS:%=$(BUILD)/tests/agent/%-valgrind)
+
 $(BUILD)/tests/host/agent_%_test: tests/agent/%_test.c tests/agent/harness.h $(AGENT_CORE_SRCS) $(AGENT_HDRS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(@:$(TOP)/%=%)"
@@ -20,7 +22,5 @@ $(BUILD)/tests/agent/%-valgrind: tests/agent/%_test.c tests/agent/harness.h $(AG
 	@$(CC) $(CFLAGS) $(AGENT_TEST_CFLAGS) -o $@ $< $(AGENT_CORE_SRCS) $(AGENT_TEST_LIBS)
 
 .PHONY: agent-valgrind
-agent-valgrind: $(AGENT_TESTS:%=$(BUILD)/tests/agent/%-valgrind)
-	@for t in $^; do echo "# valgrind $$t"; \
-		valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-			--trace-children=no $$t || exit 1; done
+agent-valgrind: $(AGENT_VALGRIND_TESTS:%=$(BUILD)/tests/agent/%-valgrind)
+	@tests/host/valgrind.sh
