@@ -294,6 +294,30 @@ static void test_drops(void)
 	kb_upload_fragment_size = 1 << 20;
 }
 
+/*
+ * The server closes the session but the answer to Close-Session is lost:
+ * the next Close finds no session (BG_E_SESSION_NOT_FOUND), which after
+ * every byte was acknowledged means the upload is closed.
+ */
+static void test_close_answer_lost(void)
+{
+	struct kb_job *job = up_make(KBITS_JOB_UPLOAD, bits_url("closelost.bin", "dropclose=1"),
+				     "src/rewind.bin");
+	uint32_t st;
+
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, DONE_MASK, 60);
+	check(st == KBITS_STATE_TRANSFERRED, "close answer lost: TRANSFERRED (state %d, %s)", (int)st,
+	      obs.err.desc);
+	check(obs.transients == 1, "close answer lost: one transient error, the lost answer (%d)",
+	      obs.transients);
+	check(server_has("closelost.bin", "src/rewind.bin", "CLOSE"),
+	      "close answer lost: the server holds every byte (sha256)");
+	kb_job_free(finish(job->id));
+	kb_job_free(job);
+}
+
 static void test_rewind_416(void)
 {
 	struct kb_job *job = up_make(KBITS_JOB_UPLOAD, bits_url("rewind.bin", "rewind=700000"), "src/rewind.bin");
@@ -674,6 +698,7 @@ int main(void)
 
 	test_sizes();
 	test_drops();
+	test_close_answer_lost();
 	test_rewind_416();
 	test_bits_error();
 	test_reply();

@@ -31,6 +31,8 @@ Fault injection by the upload URL's query string (one upload = one name):
   status=S          answer S to packets of type on= (default Fragment) ...
   times=K           ... the first K of them (default 1)
   code=0x..., context=0x...   BITS-Error-Code / BITS-Error-Context with status
+  dropclose=1       close the session, then drop the connection without the
+                    answer (once): the client must cope with a lost Ack
   slow=SECONDS      wait this long before every Ack
   hostid=H, hostid_timeout=T  BITS-Host-Id / BITS-Host-Id-Fallback-Timeout
                     in the Create-Session Ack
@@ -220,6 +222,14 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 sessions.pop(sid, None)
             log_line("%s CLOSE size=%d sha256=%s" % (s["name"], s["recv"], s["sha"]))
+            if q.get("dropclose"):
+                with lock:
+                    f = faults.setdefault(name, {})
+                    first = not f.get("close_dropped")
+                    f["close_dropped"] = True
+                if first:
+                    self.drop()
+                    return 0, None
             self.reply(200, {"BITS-Packet-Type": "Ack", "BITS-Session-Id": sid})
             return 200, None
         if p == "cancel-session":

@@ -65,6 +65,7 @@ struct ujob {
 	enum req kind;
 	uint64_t body_off, body_end, read_pos, next_check;
 	bool need_sync;			/* the server may hold more than we know */
+	bool close_again;		/* a Close-Session may have reached the server before */
 	bool hostid_off;		/* fell back to the original URL */
 	uint64_t hostid_first_fail;
 	unsigned int resyncs;
@@ -716,6 +717,15 @@ static void start_request(struct ujob *uj, enum req kind)
 			err |= add_line(&uj->hdrs, "BITS-Supported-Protocols: %s", KB_BITS_PROTOCOL);
 		if (kind == R_FRAGMENT || kind == R_CLOSE)
 			err |= add_line(&uj->hdrs, "BITS-Session-Id: %s", up->session_id);
+		/*
+		 * libcurl silently sends a request again when a reused
+		 * connection dies before the answer. A Close-Session sent twice
+		 * that way looks like a failure (no session left); on a fresh
+		 * connection a lost answer is a transport error we see, and
+		 * the next Close knows it may be a repeat (close_again).
+		 */
+		if (kind == R_CLOSE)
+			curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 		if (kind == R_FRAGMENT) {
 			const char *base = strrchr(f->path, '/');
 
@@ -837,6 +847,7 @@ static void ujob_start(struct ujob *uj)
 	uj->need_sync = true;
 	uj->resyncs = 0;
 	if (up->phase == KB_UP_CLOSING) {	/* the reply is saved, the bytes are there */
+		uj->close_again = true;
 		start_request(uj, R_CLOSE);
 		return;
 	}
@@ -1001,6 +1012,7 @@ static void ujob_done(struct ujob *uj, CURLcode rc)
 {
 	struct kb_job *job = uj->job;
 	struct kb_upload_state *up = &job->up;
+	uint32_t ecode;
 	long status = 0;
 
 	curl_easy_getinfo(uj->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -1012,6 +1024,17 @@ static void ujob_done(struct ujob *uj, CURLcode rc)
 	uj->hostid_first_fail = 0;
 	if (uj->kind == R_FRAGMENT && status == 416 && uj->r_recv[0]) {
 		on_fragment_ack(uj);
+		return;
+	}
+	if (uj->kind == R_CLOSE && uj->close_again && status >= 400 && status < 500 &&
+	    parse_hex(uj->r_ecode, &ecode) == 0 && ecode == KB_BG_E_SESSION_NOT_FOUND) {
+		/*
+		 * Every byte was acknowledged and an earlier Close-Session (whose
+		 * answer a crash or a dropped connection lost) ended the session:
+		 * asking again finds none. The upload is closed.
+		 */
+		kb_dbg("upload: the session was closed before: %s", up->session_id);
+		finish_transferred(uj);
 		return;
 	}
 	if (status < 200 || status >= 300) {

@@ -28,6 +28,7 @@
 #define KB_UP_DONE	4	/* closed: TRANSFERRED */
 
 #define KB_BITS_PROTOCOL	"{7df0354d-249b-430f-820d-3d2a9bef4931}"
+#define KB_BG_E_SESSION_NOT_FOUND	0x80200031u	/* BITS-Error-Code */
 
 struct kb_uploads;
 
