@@ -8,6 +8,8 @@
 
 #include "store.h"
 
+#include <sqlite3.h>
+
 static struct kb_job *loaded[8];
 static int nloaded;
 
@@ -26,6 +28,20 @@ static void drop_loaded(void)
 {
 	while (nloaded)
 		kb_job_free(loaded[--nloaded]);
+}
+
+/* The single number a query answers, or -1. */
+static long long db_count(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	long long n = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
 }
 
 static bool str_eq(const char *a, const char *b)
@@ -129,6 +145,30 @@ int main(void)
 	      j->state == KBITS_STATE_TRANSFERRING && j->nr_files == 2,
 	      "the updates survive a reopen, the other file too");
 	drop_loaded();
+
+	/* batch mode: changes wait for kb_store_flush(), each still whole */
+	{
+		sqlite3 *other = NULL;
+
+		kb_store_batch(s, true);
+		job->files[0].bytes_transferred = 950;
+		job->state = KBITS_STATE_TRANSFERRED;
+		check(kb_store_put_file(s, job, 0) == 0 && kb_store_put_state(s, job) == 0 &&
+		      kb_store_put_file(s, job, 7) == -EINVAL,
+		      "batch: two changes accepted, a bad one refused");
+		check(sqlite3_open_v2(db, &other, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK,
+		      "batch: a second, read-only connection opens");
+		check(db_count(other, "SELECT count(*) FROM files WHERE bytes_transferred=900") == 1 &&
+		      db_count(other, "SELECT count(*) FROM jobs WHERE state=2") == 1,
+		      "batch: before the flush another connection sees the old rows");
+		check(kb_store_flush(s) == 0 && kb_store_flush(s) == 0,
+		      "batch: flush (twice: the second has nothing to do)");
+		check(db_count(other, "SELECT count(*) FROM files WHERE bytes_transferred=950") == 1 &&
+		      db_count(other, "SELECT count(*) FROM jobs WHERE state=6") == 1,
+		      "batch: after the flush it sees both changes");
+		sqlite3_close(other);
+		kb_store_batch(s, false);
+	}
 
 	check(kb_store_delete_job(s, job->id) == 0, "delete the job");
 	ret = kb_store_load(s, collect, NULL);

@@ -236,11 +236,16 @@ int kb_channel_fetch_job(struct kb_channel *ch, const uint8_t id[16], struct kb_
 	return 0;
 }
 
-static int report(struct kb_channel *ch, struct kbits_agent_report *r, const struct kb_job *job)
+static int report_id(struct kb_channel *ch, struct kbits_agent_report *r, const uint8_t id[16])
 {
 	r->size = sizeof(*r);
-	memcpy(r->job_id, job->id, 16);
+	memcpy(r->job_id, id, 16);
 	return xioctl(ch->fd, KBITS_IOC_AGENT_REPORT, r);
+}
+
+static int report(struct kb_channel *ch, struct kbits_agent_report *r, const struct kb_job *job)
+{
+	return report_id(ch, r, job->id);
 }
 
 int kb_channel_report_state(struct kb_channel *ch, const struct kb_job *job, uint32_t state)
@@ -260,14 +265,15 @@ int kb_channel_report_progress(struct kb_channel *ch, const struct kb_job *job, 
 	return report(ch, &r, job);
 }
 
-int kb_channel_report_file_done(struct kb_channel *ch, const struct kb_job *job, uint32_t idx)
+int kb_channel_report_file_done(struct kb_channel *ch, const uint8_t id[16], uint32_t idx,
+				uint64_t total, uint64_t done)
 {
 	struct kbits_agent_report r = { .what = KBITS_REPORT_PROGRESS | KBITS_REPORT_FILE_DONE,
 					.file_index = idx };
 
-	r.file_bytes_total = job->files[idx].bytes_total;
-	r.file_bytes_transferred = job->files[idx].bytes_transferred;
-	return report(ch, &r, job);
+	r.file_bytes_total = total;
+	r.file_bytes_transferred = done;
+	return report_id(ch, &r, id);
 }
 
 int kb_channel_report_reply(struct kb_channel *ch, const struct kb_job *job, uint64_t total,

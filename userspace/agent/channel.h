@@ -28,7 +28,8 @@ int kb_channel_fetch_job(struct kb_channel *ch, const uint8_t id[16], struct kb_
 int kb_channel_report_state(struct kb_channel *ch, const struct kb_job *job, uint32_t state);
 int kb_channel_report_progress(struct kb_channel *ch, const struct kb_job *job, uint32_t idx,
 			       uint64_t bytes);
-int kb_channel_report_file_done(struct kb_channel *ch, const struct kb_job *job, uint32_t idx);
+int kb_channel_report_file_done(struct kb_channel *ch, const uint8_t id[16], uint32_t idx,
+				uint64_t total, uint64_t done);
 /* UPLOAD_REPLY: KBITS_REPORT_REPLY (bytes of the reply saved). */
 int kb_channel_report_reply(struct kb_channel *ch, const struct kb_job *job, uint64_t total,
 			    uint64_t done);

@@ -40,6 +40,8 @@
 enum { XO_NONE, XO_DONE, XO_ERR, XO_ABORT, XO_RESTART };
 
 #define MAX_RESTARTS	3
+#define TAIL_FACTOR	4	/* files finishing (sync) per network slot */
+#define RECV_BUFFER	(256u << 10)	/* curl's receive buffer: its largest body chunk */
 
 struct wbuf {
 	struct kb_op op;
@@ -356,16 +358,37 @@ static void xfer_stop_curl(struct xfer *x)
 	x->easy = NULL;
 }
 
+/*
+ * The bytes a crash can cost are bounded by sync_every: an fsync starts
+ * once half of it is unsynced, and the body callback pauses curl rather
+ * than hold more than sync_every bytes beyond the synced mark.
+ */
 static void maybe_sync(struct xfer *x)
 {
 	struct kb_file *f = &x->ej->job->files[x->idx];
 
-	if (x->syncing || x->on_disk < f->bytes_transferred + x->ej->e->cfg.sync_every)
+	if (x->syncing || x->on_disk < f->bytes_transferred + x->ej->e->cfg.sync_every / 2)
 		return;
 	x->syncing = true;
 	x->syncing_off = x->on_disk;
 	x->ej->e->stats.syncs++;
 	kb_loop_fsync(x->ej->e->loop, &x->sync_op, x->fd, true);
+}
+
+/* Too far ahead of the synced mark to take len more bytes now? */
+static bool beyond_sync_bound(const struct xfer *x, size_t len)
+{
+	uint64_t every = x->ej->e->cfg.sync_every;
+	uint64_t synced = x->ej->job->files[x->idx].bytes_transferred;
+
+	return len <= every / 2 && x->next_off + len > synced + every;
+}
+
+/* A transfer paused for back-pressure may take bytes again. */
+static bool may_continue(const struct xfer *x)
+{
+	return x->paused && !x->curl_done && x->outcome == XO_NONE &&
+	       x->nq <= x->ej->e->cfg.max_writes_inflight / 2 && !beyond_sync_bound(x, RECV_BUFFER);
 }
 
 static void write_done(struct kb_op *op, int res)
@@ -410,7 +433,7 @@ static void write_done(struct kb_op *op, int res)
 		xfer_stop_curl(x);
 	} else {
 		maybe_sync(x);
-		if (x->paused && !x->curl_done && x->nq <= e->cfg.max_writes_inflight / 2) {
+		if (may_continue(x)) {
 			x->paused = false;
 			curl_easy_pause(x->easy, CURLPAUSE_CONT);
 			check_multi(e);	/* may conclude x: do not touch it after */
@@ -592,7 +615,7 @@ static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
 			return CURL_WRITEFUNC_PAUSE;
 		}
 	}
-	if (x->nq >= e->cfg.max_writes_inflight) {
+	if (x->nq >= e->cfg.max_writes_inflight || beyond_sync_bound(x, len)) {
 		x->paused = true;
 		e->stats.pauses++;
 		return CURL_WRITEFUNC_PAUSE;
@@ -740,6 +763,15 @@ static void sync_done(struct kb_op *op, int res)
 		f->bytes_transferred = x->syncing_off;
 		if (!x->curl_done)
 			file_saved(x);
+		if (!x->curl_done) {
+			maybe_sync(x);
+			if (may_continue(x)) {
+				x->paused = false;
+				curl_easy_pause(x->easy, CURLPAUSE_CONT);
+				check_multi(x->ej->e);	/* may conclude x: do not touch it after */
+				return;
+			}
+		}
 	}
 	xfer_advance(x);
 }
@@ -815,6 +847,8 @@ static void xfer_curl_done(struct xfer *x, CURLcode rc)
 	curl_multi_remove_handle(x->ej->e->multi, x->easy);
 	curl_easy_cleanup(x->easy);
 	x->easy = NULL;
+	/* its network slot is free while its last writes and fsync finish */
+	x->ej->e->need_schedule = true;
 	xfer_advance(x);
 }
 
@@ -895,7 +929,7 @@ static int xfer_setup_curl(struct xfer *x)
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, e->cfg.connect_timeout);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, e->cfg.low_speed_time);
-	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L << 10);
+	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "kbits/1");
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -1104,7 +1138,7 @@ static void schedule(struct kb_engine *e)
 	struct ejob *ej, *next;
 	struct kb_sched_pass pass;
 	uint64_t now = kb_now();
-	unsigned int n, moved = 0;
+	unsigned int n, moved = 0, e_live;
 
 	e->need_schedule = false;
 	/* time used; the maximum download time */
@@ -1131,6 +1165,12 @@ static void schedule(struct kb_engine *e)
 	}
 	if (moved)
 		grant_all(e, &pass, now);
+	/*
+	 * The limits count transfers on the network. A file whose body is in
+	 * holds its place only in the wider TAIL_FACTOR bound while its last
+	 * writes and its fsync finish: durability does not idle the network.
+	 */
+	e_live = kb_engine_active(e);
 	for (ej = e->jobs; ej; ej = next) {
 		struct kb_job *job = ej->job;
 		unsigned int live;
@@ -1156,11 +1196,15 @@ static void schedule(struct kb_engine *e)
 			}
 			if (ej->file_active[i])
 				continue;
-			if (xfers_live(ej) >= ej->sched.grant || ej->nactive >= e->cfg.files_per_job ||
-			    e->nactive >= e->cfg.max_transfers)
+			live = xfers_live(ej);
+			if (live >= ej->sched.grant || live >= e->cfg.files_per_job ||
+			    e_live >= e->cfg.max_transfers ||
+			    ej->nactive >= TAIL_FACTOR * e->cfg.files_per_job ||
+			    e->nactive >= TAIL_FACTOR * e->cfg.max_transfers)
 				break;
 			if (xfer_start(ej, i) < 0 || !job_runnable(ej))
 				break;
+			e_live++;
 		}
 		if (done == job->nr_files && !ej->nactive) {
 			job->transfer_completion_time = 0;	/* the module stamps it */
@@ -1462,7 +1506,11 @@ struct kb_uploads *kb_engine_uploads(struct kb_engine *e)
 
 unsigned int kb_engine_active(struct kb_engine *e)
 {
-	return e->nactive;
+	unsigned int n = 0;
+
+	for (struct xfer *x = e->all; x; x = x->next_all)
+		n += x->outcome == XO_NONE && !x->curl_done;
+	return n;
 }
 
 unsigned int kb_engine_jobs(struct kb_engine *e)

@@ -72,7 +72,9 @@ int kb_engine_run(struct kb_engine *e, const struct kb_job *job);
 int kb_engine_stop(struct kb_engine *e, const uint8_t id[16]);
 /* The engine's current copy of a job, or NULL. */
 const struct kb_job *kb_engine_job(struct kb_engine *e, const uint8_t id[16]);
-unsigned int kb_engine_active(struct kb_engine *e);	/* transfers running */
+/* Transfers on the network; files finishing their last writes and fsync
+ * after the body are not counted (they hold no connection). */
+unsigned int kb_engine_active(struct kb_engine *e);
 unsigned int kb_engine_jobs(struct kb_engine *e);	/* jobs known */
 
 struct kb_engine_stats {

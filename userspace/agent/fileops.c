@@ -136,7 +136,7 @@ int kb_temp_open(int dirfd, const char *base, char **temp_name, bool *fresh)
 	return -EEXIST;
 }
 
-int kb_file_commit(const struct kb_owner *o, const struct kb_file *f)
+static int file_commit(const struct kb_owner *o, const struct kb_file *f, bool sync_dir)
 {
 	struct kb_creds_saved s;
 	const char *base;
@@ -162,13 +162,42 @@ int kb_file_commit(const struct kb_owner *o, const struct kb_file *f)
 		goto out_close;
 	}
 	ret = renameat(dirfd, f->temp_name, dirfd, base) < 0 ? -errno : 0;
-	if (!ret)
+	if (!ret && sync_dir)
 		fsync(dirfd);		/* the rename survives a crash */
 out_close:
 	close(dirfd);
 out_leave:
 	kb_creds_leave(&s);
 	return ret;
+}
+
+int kb_file_commit(const struct kb_owner *o, const struct kb_file *f)
+{
+	return file_commit(o, f, true);
+}
+
+/* The directory of a file's destination to disk (as the owner). */
+static void sync_dir_of(const struct kb_owner *o, const char *path)
+{
+	struct kb_creds_saved s;
+	const char *base;
+	int dirfd;
+
+	if (kb_creds_enter(o, &s) < 0)
+		return;
+	dirfd = kb_dir_open(path, &base);
+	if (dirfd >= 0) {
+		fsync(dirfd);
+		close(dirfd);
+	}
+	kb_creds_leave(&s);
+}
+
+static bool same_dir(const char *a, const char *b)
+{
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+
+	return sa && sb && sa - a == sb - b && !memcmp(a, b, (size_t)(sa - a));
 }
 
 int kb_file_discard(const struct kb_owner *o, const struct kb_file *f)
@@ -201,6 +230,7 @@ out_leave:
 
 uint32_t kb_job_complete_files(const struct kb_job *job, uint32_t *files_done, int *error)
 {
+	const char *unsynced = NULL;	/* the last file renamed, its directory not synced */
 	struct kb_owner o;
 	uint32_t done = 0;
 	int first = 0;
@@ -209,19 +239,30 @@ uint32_t kb_job_complete_files(const struct kb_job *job, uint32_t *files_done, i
 		return kb_upload_complete_files(job, files_done, error);
 
 	kb_owner_init(&o, job->owner_uid, job->owner_gid);
+	/*
+	 * One directory fsync per run of files in the same directory, not one
+	 * per rename: before Complete returns, every rename is durable.
+	 */
 	for (uint32_t i = 0; i < job->nr_files; i++) {
 		const struct kb_file *f = &job->files[i];
 		int ret;
 
-		if (f->flags & KBITS_FILE_COMPLETED)
-			ret = kb_file_commit(&o, f);
-		else
+		if (f->flags & KBITS_FILE_COMPLETED) {
+			ret = file_commit(&o, f, false);
+			if (!ret && unsynced && !same_dir(unsynced, f->path))
+				sync_dir_of(&o, unsynced);
+			if (!ret)
+				unsynced = f->path;
+		} else {
 			ret = kb_file_discard(&o, f) ?: -ENODATA;
+		}
 		if (!ret)
 			done++;
 		else if (!first)
 			first = ret;
 	}
+	if (unsynced)
+		sync_dir_of(&o, unsynced);
 	*files_done = done;
 	*error = first;
 	if (done == job->nr_files)

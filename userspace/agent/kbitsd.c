@@ -44,7 +44,40 @@ struct agent {
 	int sigfd;
 	volatile bool stop;
 	struct kb_ncmd *ncmd;		/* notify command lines (notify_cmd.c) */
+	/* files done in this loop iteration: told once their rows are durable */
+	struct done_report {
+		uint8_t id[16];
+		uint32_t idx;
+		uint64_t total, done;
+	} *done_q;
+	size_t done_n, done_cap;
 };
+
+/*
+ * The store batches the changes of a loop iteration into one transaction
+ * (one WAL sync, not one per file). Nothing reaches the module before the
+ * changes it reports are durable: every report and outcome is preceded by
+ * agent_sync(), and the reports of finished files, the most frequent, wait
+ * for the end of the iteration to share its commit.
+ */
+static void agent_sync(struct agent *a)
+{
+	int ret = kb_store_flush(a->store);
+
+	if (ret < 0)
+		kb_err("store: cannot commit: %s", strerror(-ret));
+	for (size_t i = 0; i < a->done_n; i++) {
+		struct done_report *d = &a->done_q[i];
+
+		kb_channel_report_file_done(a->ch, d->id, d->idx, d->total, d->done);
+	}
+	a->done_n = 0;
+}
+
+static void agent_flush(void *arg)
+{
+	agent_sync(arg);
+}
 
 static struct known *known_find(struct agent *a, const uint8_t id[16])
 {
@@ -102,6 +135,7 @@ static void ev_state(void *ctx, const struct kb_job *job, uint32_t state)
 			  job->strings[KBITS_STR_ERROR_DESCRIPTION]);
 		kb_store_put_state(a->store, k->job);
 	}
+	agent_sync(a);
 	kb_channel_report_state(a->ch, job, state);
 	kb_ncmd_on_state(a->ncmd, job, state);	/* TRANSFERRED, ERROR: per the notify flags */
 }
@@ -116,6 +150,7 @@ static void ev_progress(void *ctx, const struct kb_job *job, uint32_t idx, uint6
 		return;
 	if (k)
 		k->last_report = now;
+	agent_sync(a);
 	kb_channel_report_progress(a->ch, job, idx, on_disk);
 }
 
@@ -142,21 +177,42 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 	if (job->type != KBITS_JOB_DOWNLOAD)	/* session, reply: upload.c */
 		kb_upload_state_copy(&k->job->up, &job->up);
 	kb_store_put_file(a->store, k->job, idx);
-	if (new_temp)
+	if (new_temp) {
+		agent_sync(a);
 		kb_channel_report_temp_name(a->ch, job, idx);
+	}
 }
 
 static void ev_file_done(void *ctx, const struct kb_job *job, uint32_t idx)
 {
 	struct agent *a = ctx;
+	struct done_report *d;
 
-	kb_channel_report_file_done(a->ch, job, idx);
+	if (a->done_n == a->done_cap) {
+		size_t cap = a->done_cap ? 2 * a->done_cap : 64;
+		void *q = realloc(a->done_q, cap * sizeof(*a->done_q));
+
+		if (!q) {	/* no room to wait: tell now */
+			agent_sync(a);
+			kb_channel_report_file_done(a->ch, job->id, idx, job->files[idx].bytes_total,
+						    job->files[idx].bytes_transferred);
+			return;
+		}
+		a->done_q = q;
+		a->done_cap = cap;
+	}
+	d = &a->done_q[a->done_n++];
+	memcpy(d->id, job->id, 16);
+	d->idx = idx;
+	d->total = job->files[idx].bytes_total;
+	d->done = job->files[idx].bytes_transferred;
 }
 
 static void ev_error(void *ctx, const struct kb_job *job, const struct kb_error *err)
 {
 	struct agent *a = ctx;
 
+	agent_sync(a);
 	kb_channel_report_error(a->ch, job, err);
 }
 
@@ -173,6 +229,7 @@ static void do_complete(struct agent *a, struct known *k)
 		kb_store_delete_job(a->store, id);
 		known_drop(a, id);
 	}
+	agent_sync(a);
 	kb_channel_outcome(a->ch, id, KBITS_WORK_COMPLETE, r, done, err);
 }
 
@@ -210,6 +267,7 @@ static void ev_reply(void *ctx, const struct kb_job *job, uint64_t total, uint64
 {
 	struct agent *a = ctx;
 
+	agent_sync(a);
 	kb_channel_report_reply(a->ch, job, total, done);
 }
 
@@ -302,6 +360,7 @@ static void on_work(void *arg, const struct kbits_work *w)
 						      .code = -EOPNOTSUPP, .file = ~0u };
 
 				snprintf(e.desc, sizeof(e.desc), "upload jobs are not supported yet");
+				agent_sync(a);
 				kb_channel_report_error(a->ch, job, &e);
 				kb_channel_report_state(a->ch, job, KBITS_STATE_ERROR);
 			}
@@ -315,6 +374,7 @@ static void on_work(void *arg, const struct kbits_work *w)
 	case KBITS_WORK_CANCEL:
 		k = known_find(a, w->job_id);
 		if (!k) {
+			agent_sync(a);
 			if (w->type == KBITS_WORK_COMPLETE)
 				kb_channel_outcome(a->ch, w->job_id, KBITS_WORK_COMPLETE,
 						   KBITS_COMPLETE_FAILED, 0, -ENOENT);
@@ -478,6 +538,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	kb_info("%d jobs in the store", ret);
+	kb_store_batch(a.store, true);
 	a.loop = kb_loop_new(512);
 	if (!a.loop) {
 		kb_err("io_uring: %m");
@@ -522,13 +583,17 @@ int main(int argc, char **argv)
 		sync_with_module(&a);
 	}
 	kb_sd_notify("READY=1\nSTATUS=attached, jobs restored");	/* systemd Type=notify */
+	kb_loop_set_flush(a.loop, agent_flush, &a);
 	ret = kb_loop_run(a.loop, &a.stop, 0);
 	kb_engine_free(a.engine);
+	agent_sync(&a);
+	kb_loop_set_flush(a.loop, NULL, NULL);
 	kb_ncmd_free(a.ncmd);
 	kb_channel_close(a.ch);
 	kb_store_close(a.store);
 	while (a.known)
 		known_drop(&a, a.known->job->id);
 	kb_loop_free(a.loop);
+	free(a.done_q);
 	return ret < 0 ? 1 : 0;
 }

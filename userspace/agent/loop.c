@@ -19,6 +19,8 @@ struct kb_loop {
 	uint64_t armed_deadline;	/* 0: no timeout armed */
 	kb_idle_cb idle;
 	void *idle_arg;
+	kb_idle_cb flush;
+	void *flush_arg;
 };
 
 uint64_t kb_now(void)
@@ -111,6 +113,12 @@ void kb_loop_set_idle(struct kb_loop *loop, kb_idle_cb cb, void *arg)
 {
 	loop->idle = cb;
 	loop->idle_arg = arg;
+}
+
+void kb_loop_set_flush(struct kb_loop *loop, kb_idle_cb cb, void *arg)
+{
+	loop->flush = cb;
+	loop->flush_arg = arg;
 }
 
 static void timer_unlink(struct kb_loop *loop, struct kb_timer *t)
@@ -221,6 +229,8 @@ int kb_loop_run_once(struct kb_loop *loop, uint64_t max_wait_ns)
 	run_timers(loop);
 	if (loop->idle)
 		loop->idle(loop->idle_arg);
+	if (loop->flush)
+		loop->flush(loop->flush_arg);
 	rearm_timeout(loop);
 	io_uring_submit(&loop->ring);
 	return 0;

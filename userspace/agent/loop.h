@@ -58,10 +58,13 @@ void kb_timer_arm_in(struct kb_loop *loop, struct kb_timer *t, uint64_t ns);
 void kb_timer_cancel(struct kb_loop *loop, struct kb_timer *t);
 
 void kb_loop_set_idle(struct kb_loop *loop, kb_idle_cb cb, void *arg);
+/* Called after the idle hook, last in every iteration: where what the
+ * iteration changed is made durable (kbitsd: the store's batch). */
+void kb_loop_set_flush(struct kb_loop *loop, kb_idle_cb cb, void *arg);
 
 /* Runs one iteration: submits, waits for at least one completion (or
  * until max_wait_ns passes), dispatches every ready completion and the
- * expired timers, then calls the idle hook. Returns 0 or -errno. */
+ * expired timers, then calls the idle and flush hooks. Returns 0 or -errno. */
 int kb_loop_run_once(struct kb_loop *loop, uint64_t max_wait_ns);
 
 /* Runs until *stop becomes true or deadline (kb_now() ns, 0: none). */

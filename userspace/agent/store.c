@@ -62,7 +62,9 @@ static const char file_upsert[] =
 struct kb_store {
 	sqlite3 *db;
 	sqlite3_stmt *job_up, *file_up, *files_del, *job_del, *begin, *commit, *rollback;
-	sqlite3_stmt *upload_up;
+	sqlite3_stmt *upload_up, *sp, *sp_release, *sp_rollback;
+	bool batch;			/* kb_store_batch(): commit in kb_store_flush() */
+	bool in_tx;			/* a batch transaction is open */
 };
 
 static int db_err(struct kb_store *s, const char *what)
@@ -122,6 +124,9 @@ int kb_store_open(const char *path, struct kb_store **out)
 	    sqlite3_prepare_v2(s->db, "BEGIN IMMEDIATE", -1, &s->begin, NULL) ||
 	    sqlite3_prepare_v2(s->db, "COMMIT", -1, &s->commit, NULL) ||
 	    sqlite3_prepare_v2(s->db, "ROLLBACK", -1, &s->rollback, NULL) ||
+	    sqlite3_prepare_v2(s->db, "SAVEPOINT kb", -1, &s->sp, NULL) ||
+	    sqlite3_prepare_v2(s->db, "RELEASE kb", -1, &s->sp_release, NULL) ||
+	    sqlite3_prepare_v2(s->db, "ROLLBACK TO kb", -1, &s->sp_rollback, NULL) ||
 	    sqlite3_prepare_v2(s->db, upload_upsert, -1, &s->upload_up, NULL)) {
 		kb_err("store: %s", sqlite3_errmsg(s->db));
 		goto out_err;
@@ -137,6 +142,10 @@ void kb_store_close(struct kb_store *s)
 {
 	if (!s)
 		return;
+	kb_store_flush(s);
+	sqlite3_finalize(s->sp);
+	sqlite3_finalize(s->sp_release);
+	sqlite3_finalize(s->sp_rollback);
 	sqlite3_finalize(s->job_up);
 	sqlite3_finalize(s->file_up);
 	sqlite3_finalize(s->files_del);
@@ -251,18 +260,58 @@ static int load_upload(struct kb_store *s, struct kb_job *job)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(s, "read upload");
 }
 
+/*
+ * One change is one transaction, or, in batch mode, one savepoint of the
+ * batch's transaction: a failed change is undone alone and the batch goes
+ * on; the batch becomes durable in kb_store_flush().
+ */
 static int tx_begin(struct kb_store *s)
 {
-	return step_reset(s, s->begin, "begin");
+	int ret;
+
+	if (!s->batch)
+		return step_reset(s, s->begin, "begin");
+	if (!s->in_tx) {
+		ret = step_reset(s, s->begin, "begin");
+		if (ret < 0)
+			return ret;
+		s->in_tx = true;
+	}
+	return step_reset(s, s->sp, "savepoint");
 }
 
 static int tx_end(struct kb_store *s, int ret)
 {
+	if (s->batch) {
+		if (ret < 0)
+			step_reset(s, s->sp_rollback, "rollback to savepoint");
+		return step_reset(s, s->sp_release, "release savepoint") ?: ret;
+	}
 	if (ret < 0) {
 		step_reset(s, s->rollback, "rollback");
 		return ret;
 	}
 	return step_reset(s, s->commit, "commit");
+}
+
+void kb_store_batch(struct kb_store *s, bool on)
+{
+	if (!on)
+		kb_store_flush(s);
+	s->batch = on;
+}
+
+int kb_store_flush(struct kb_store *s)
+{
+	int ret;
+
+	if (!s || !s->in_tx)
+		return 0;
+	s->in_tx = false;
+	ret = step_reset(s, s->commit, "commit");
+	if (ret < 0)
+		step_reset(s, s->rollback, "rollback");
+	return ret;
 }
 
 int kb_store_put_job(struct kb_store *s, const struct kb_job *job)
@@ -447,5 +496,5 @@ int kb_store_set_instance(struct kb_store *s, const uint8_t id[16])
 	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
 	ret = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(s, "write instance");
 	sqlite3_finalize(st);
-	return ret;
+	return ret ?: kb_store_flush(s);
 }

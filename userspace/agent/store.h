@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The durable copy of every job: SQLite in WAL mode, one transaction per
- * change, synchronous=FULL so that a change is on disk when the call
- * returns. The schema is in store.c and Documentation/kbitsd.md.
+ * The durable copy of every job: SQLite in WAL mode, synchronous=FULL, one
+ * transaction per change (on disk when the call returns) or, in batch mode,
+ * per loop iteration (on disk when kb_store_flush() returns). The schema is
+ * in store.c and Documentation/kbitsd.md.
  */
 #ifndef KBITSD_STORE_H
 #define KBITSD_STORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "job.h"
@@ -25,6 +27,17 @@ int kb_store_put_state(struct kb_store *s, const struct kb_job *job);
 /* One file row. */
 int kb_store_put_file(struct kb_store *s, const struct kb_job *job, uint32_t idx);
 int kb_store_delete_job(struct kb_store *s, const uint8_t id[16]);
+
+/*
+ * Batch mode: changes made by the calls above wait in one open transaction
+ * (each call still all or nothing) until kb_store_flush() commits them with
+ * one WAL sync. kbitsd flushes at the end of every loop iteration and before
+ * it tells the module anything, so nothing is acknowledged before it is on
+ * disk. kb_store_batch(s, false) flushes. Flush returns 0 or -errno; on an
+ * error the unflushed changes are lost (and reported).
+ */
+void kb_store_batch(struct kb_store *s, bool on);
+int kb_store_flush(struct kb_store *s);
 /* Calls cb for every job (ownership of job passes to cb); stops at the
  * first negative return. Returns the number of jobs or -errno. */
 int kb_store_load(struct kb_store *s, int (*cb)(void *arg, struct kb_job *job), void *arg);
