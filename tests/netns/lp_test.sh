@@ -100,8 +100,14 @@ lrate=$(field rate <<<"$out")
 lrate=${lrate%.*}
 [ "$(pct "${lrate:-0}" "$link")" -ge 80 ]
 tap $? "a LOW job alone fills the link: $(mbit "${lrate:-0}") Mbit/s = $(pct "${lrate:-0}" "$link")% of ${rate_mbit} Mbit/s (>= 80%)"
-grep -q "lp_available=1" <<<"$out" && ! grep -q "lp_sockets=0 " <<<"$out"
-tap $? "the LOW job's socket uses TCP-LP ($(grep -o 'lp_available=[0-9] lp_sockets=[0-9]*' <<<"$out"))"
+if grep -qw lp /proc/sys/net/ipv4/tcp_available_congestion_control; then
+	grep -q "lp_available=1" <<<"$out" && ! grep -q "lp_sockets=0 " <<<"$out"
+	tap $? "the LOW job's socket uses TCP-LP ($(grep -o 'lp_available=[0-9] lp_sockets=[0-9]*' <<<"$out"))"
+else
+	# This kernel has no tcp_lp: the job falls back silently (and ran above).
+	grep -q "lp_available=0 lp_sockets=0 " <<<"$out"
+	tap $? "no tcp_lp in this kernel: the LOW job falls back silently ($(grep -o 'lp_available=[0-9] lp_sockets=[0-9]*' <<<"$out"))"
+fi
 
 # 3. foreground while LOW runs (LOW starts 3 s before and ends after)
 mixed_run() {	# prints "fg_rate|low output"

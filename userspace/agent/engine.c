@@ -84,6 +84,7 @@ struct xfer {
 	int outcome;
 	struct kb_error err;
 	struct kb_rlp rlp;	/* receive-side yielding (sched.c) */
+	curl_socket_t sock;	/* the connection it opened, CURL_SOCKET_BAD: none */
 	struct kb_bucket bucket;	/* bandwidth (sched.c) */
 };
 
@@ -663,8 +664,10 @@ static int on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
 {
 	struct xfer *x = arg;
 
-	if (purpose == CURLSOCKTYPE_IPCXN)
+	if (purpose == CURLSOCKTYPE_IPCXN) {
+		x->sock = fd;
 		kb_sched_sockopt(&x->ej->e->sched, fd, x->ej->job->priority);
+	}
 	return CURL_SOCKOPT_OK;
 }
 
@@ -1049,6 +1052,7 @@ static int xfer_start(struct ejob *ej, uint32_t idx)
 	x->idx = idx;
 	x->fd = -1;
 	kb_rlp_init(&x->rlp);
+	x->sock = CURL_SOCKET_BAD;
 	x->bucket.timer.cb = bucket_fired;
 	x->sync_op.cb = sync_done;
 	x->clen = x->cr_total = KBITS_UNKNOWN;
@@ -1249,10 +1253,14 @@ static void sched_tick_fired(struct kb_timer *t)
 		/*
 		 * Asked each tick: a reused connection never passes through the
 		 * sockopt callback, and uploads share the multi handle, so the
-		 * socket callback cannot tell whose socket it sees.
+		 * socket callback cannot tell whose socket it sees. libcurl
+		 * 7.88 names the active socket only once a transfer of the
+		 * handle has ended: until then, the one the sockopt callback saw.
 		 */
-		if (curl_easy_getinfo(x->easy, CURLINFO_ACTIVESOCKET, &sock) == CURLE_OK &&
-		    sock != CURL_SOCKET_BAD)
+		if (curl_easy_getinfo(x->easy, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK ||
+		    sock == CURL_SOCKET_BAD)
+			sock = x->sock;
+		if (sock != CURL_SOCKET_BAD)
 			kb_rlp_tick(&e->sched, &x->rlp, sock);
 	}
 	if (any)
