@@ -13,7 +13,7 @@ set -u
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 fetch=$top/build/tests/netns/kbits_fetch
 rate_mbit=${RATE_MBIT:-50}
-secs=${SECS:-8}
+secs=${SECS:-10}
 n=0 failed=0
 tap() {	# tap OK DESCRIPTION
 	n=$((n + 1))

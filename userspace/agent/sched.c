@@ -13,7 +13,7 @@
 #include "log.h"
 #include "sched.h"
 
-#define RLP_TARGET_US		15000u	/* queueing delay a background flow tolerates */
+#define RLP_TARGET_US		4000u	/* queueing delay a background flow tolerates */
 #define RLP_MIN_SEGS		2u
 
 /* ---- TCP-LP -------------------------------------------------------------- */
@@ -106,17 +106,19 @@ void kb_rlp_tick(struct kb_sched *s, struct kb_rlp *r, int fd)
 		/* Another flow's queue (or ours): halve, at most once a tick. */
 		uint32_t cur = r->clamp ? r->clamp : (ti.tcpi_rcv_space ? ti.tcpi_rcv_space : 64u << 10);
 
+		/* far beyond it: out of the way at once */
+		if (rtt > r->base_rtt_us + 2 * target)
+			cur /= 4;
 		r->clamp = cur / 2 > floor ? cur / 2 : floor;
 		s->rlp_cuts++;
-	} else if (r->clamp) {
-		/* About one segment per RTT, as congestion avoidance does. */
-		uint64_t add = (uint64_t)mss * (KB_RLP_TICK_NS / 1000) / (rtt ? rtt : 1);
-
-		if (add < mss)
-			add = mss;
-		if (r->clamp + add > (64u << 20))
-			add = 0;
-		r->clamp += (uint32_t)add;
+	} else if (r->clamp && r->clamp < (64u << 20) && rtt < r->base_rtt_us + target / 2) {
+		/*
+		 * One segment per tick: slower than congestion avoidance on a
+		 * short path, so that a foreground flow's queue is seen before
+		 * the clamp has grown back into it; between half the target and
+		 * the target it holds.
+		 */
+		r->clamp += mss;
 	}
 	/* Reapplied every tick: receive-buffer autotuning moves the clamp. */
 	if (r->clamp)
