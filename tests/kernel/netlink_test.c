@@ -953,24 +953,16 @@ TEST_F(nl, file_transferred_events_need_their_notify_flag_and_not_disable)
  * A dump is built batch by batch as the reader reads. A state change
  * between two batches marks the later messages NLM_F_DUMP_INTR.
  */
-/*
- * Dump every job through a small receive buffer and make one state change
- * (resume, or suspend if @suspend) after the first batch. Returns the number
- * of batches received; *intr says whether anything was marked NLM_F_DUMP_INTR.
- */
-static int dump_racing_one_change(struct __test_metadata *_metadata,
-				  FIXTURE_DATA(nl) *self, const __u8 *id,
-				  int suspend, int *intr)
+/* A socket with a small receive buffer that asked for a dump of every job. */
+static int start_job_dump(struct __test_metadata *_metadata, FIXTURE_DATA(nl) *self)
 {
 	struct {
 		struct nlmsghdr n;
 		struct genlmsghdr g;
 	} req;
 	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	static char buf[8192];
-	int sk, i, len, msgs = 0, done = 0, rcv = 4096;
+	int sk, rcv = 4096;
 
-	*intr = 0;
 	sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
 	EXPECT_LE(0, sk);
 	EXPECT_EQ(0, setsockopt(sk, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)));
@@ -983,6 +975,23 @@ static int dump_racing_one_change(struct __test_metadata *_metadata,
 	req.g.version = KBITS_GENL_VERSION;
 	EXPECT_EQ((ssize_t)sizeof(req), sendto(sk, &req, sizeof(req), 0,
 					      (struct sockaddr *)&kernel, sizeof(kernel)));
+	return sk;
+}
+
+/*
+ * Dump every job through a small receive buffer and make one state change
+ * (resume, or suspend if @suspend) after the first batch. Returns the number
+ * of batches received; *intr says whether anything was marked NLM_F_DUMP_INTR.
+ */
+static int dump_racing_one_change(struct __test_metadata *_metadata,
+				  FIXTURE_DATA(nl) *self, const __u8 *id,
+				  int suspend, int *intr)
+{
+	static char buf[8192];
+	int sk, i, len, msgs = 0, done = 0;
+
+	*intr = 0;
+	sk = start_job_dump(_metadata, self);
 	for (i = 0; i < 1000 && !done; i++) {
 		struct nlmsghdr *h;
 
@@ -1035,30 +1044,15 @@ TEST_F(nl, a_dump_that_races_with_a_change_is_marked_interrupted)
 /* Without a change, no message and not the end is marked inconsistent. */
 TEST_F(nl, a_dump_without_a_change_is_not_marked_interrupted)
 {
-	struct {
-		struct nlmsghdr n;
-		struct genlmsghdr g;
-	} req;
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 	static char buf[8192];
-	int sk, i, len, done = 0, intr = 0, rcv = 4096;
+	int sk, i, len, done = 0, intr = 0;
 	__u8 id[16];
 
 	ASSERT_OK(kb_param_set_long("max_jobs_per_user", 1000));
 	for (i = 0; i < 300; i++)
 		ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "many", id));
-	sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+	sk = start_job_dump(_metadata, self);
 	ASSERT_LE(0, sk);
-	ASSERT_EQ(0, setsockopt(sk, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)));
-	memset(&req, 0, sizeof(req));
-	req.n.nlmsg_len = sizeof(req);
-	req.n.nlmsg_type = self->c.family;
-	req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.n.nlmsg_seq = 1;
-	req.g.cmd = KBITS_CMD_GET_JOB;
-	req.g.version = KBITS_GENL_VERSION;
-	ASSERT_EQ((ssize_t)sizeof(req), sendto(sk, &req, sizeof(req), 0,
-					      (struct sockaddr *)&kernel, sizeof(kernel)));
 	for (i = 0; i < 1000 && !done; i++) {
 		struct nlmsghdr *h;
 
