@@ -13,7 +13,7 @@
 #include "log.h"
 #include "sched.h"
 
-#define RLP_TARGET_US		4000u	/* queueing delay a background flow tolerates */
+#define RLP_TARGET_US		2500u	/* queueing delay a background flow tolerates */
 #define RLP_MIN_SEGS		2u
 
 /* ---- TCP-LP -------------------------------------------------------------- */
