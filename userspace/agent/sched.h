@@ -29,8 +29,8 @@
  *   background downloads also yield on the receive side: every tick the
  *   smoothed RTT the kernel measures for received data (tcpi_rcv_rtt, from
  *   TCP timestamps) is compared with the lowest seen; above it by more than
- *   a target the advertised window is halved (TCP_WINDOW_CLAMP), below it
- *   grows. This is LEDBAT's receiver-side idea: the queue another flow
+ *   a target the advertised window is halved (TCP_WINDOW_CLAMP), well
+ *   below it grows by a segment a tick, in between it holds. This is LEDBAT's receiver-side idea: the queue another flow
  *   builds at the bottleneck makes the background flow back off.
  */
 #ifndef KBITSD_SCHED_H
