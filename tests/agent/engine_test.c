@@ -592,16 +592,8 @@ int main(void)
 	pid_t nginx, fault;
 	char p[512];
 
-	printf("TAP version 13\n");
-	alarm(600);
-	if (getenv("KBITSD_TEST_VERBOSE"))
-		kb_log_level = atoi(getenv("KBITSD_TEST_VERBOSE"));
-	snprintf(t_dir, sizeof(t_dir), "/tmp/kbitsd-test.XXXXXX");
-	if (!mkdtemp(t_dir)) {
-		check(false, "mkdtemp");
+	if (!t_begin(600))
 		return 1;
-	}
-	chmod(t_dir, 0755);
 	t_mkdir("www", 0755);
 	t_mkdir("dl", 0755);
 	t_mkdir("rootonly", 0700);

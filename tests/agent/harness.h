@@ -26,6 +26,8 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 
+#include "log.h"
+
 static int t_n, t_failed;
 
 static inline bool check(bool ok, const char *fmt, ...)
@@ -65,6 +67,25 @@ static inline double t_now(void)
 }
 
 static char t_dir[256];
+
+/*
+ * The start of every test program: the TAP header, a bound on the whole
+ * run (alarm), kbitsd's log level from KBITSD_TEST_VERBOSE, and a fresh
+ * scratch directory t_dir (mode 0755: the owner-credential tests run as
+ * other users inside it). False (and a failed check) when there is none.
+ */
+static inline bool t_begin(unsigned int bound_s)
+{
+	printf("TAP version 13\n");
+	alarm(bound_s);
+	if (getenv("KBITSD_TEST_VERBOSE"))
+		kb_log_level = atoi(getenv("KBITSD_TEST_VERBOSE"));
+	snprintf(t_dir, sizeof(t_dir), "/tmp/kbitsd-test.XXXXXX");
+	if (!mkdtemp(t_dir))
+		return check(false, "mkdtemp %s: %s", t_dir, strerror(errno));
+	chmod(t_dir, 0755);
+	return true;
+}
 
 static inline void t_path(char *out, size_t len, const char *name)
 {

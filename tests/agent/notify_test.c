@@ -212,16 +212,8 @@ int main(void)
 {
 	char p[512];
 
-	printf("TAP version 13\n");
-	alarm(120);
-	if (getenv("KBITSD_TEST_VERBOSE"))
-		kb_log_level = atoi(getenv("KBITSD_TEST_VERBOSE"));
-	snprintf(t_dir, sizeof(t_dir), "/tmp/kbitsd-test.XXXXXX");
-	if (!mkdtemp(t_dir)) {
-		check(false, "mkdtemp");
+	if (!t_begin(120))
 		return 1;
-	}
-	chmod(t_dir, 0755);
 	t_mkdir("www", 0755);
 	t_mkdir("dl", 0755);
 	t_mkdir("notify", 0777);

@@ -224,14 +224,8 @@ int main(void)
 	char p[512];
 	pid_t nginx, proxy;
 
-	printf("TAP version 13\n");
-	alarm(180);
-	snprintf(t_dir, sizeof(t_dir), "/tmp/kbitsd-test.XXXXXX");
-	if (!mkdtemp(t_dir)) {
-		check(false, "mkdtemp");
+	if (!t_begin(180))
 		return 1;
-	}
-	chmod(t_dir, 0755);
 	t_mkdir("www", 0755);
 	t_mkdir("dl", 0755);
 	for (int i = 0; i <= 9; i++) {

@@ -58,10 +58,7 @@ int main(void)
 	struct stat sb;
 	int ret;
 
-	printf("TAP version 13\n");
-	alarm(60);
-	snprintf(t_dir, sizeof(t_dir), "/tmp/kbitsd-test.XXXXXX");
-	if (!mkdtemp(t_dir))
+	if (!t_begin(60))
 		return 1;
 	t_path(db, sizeof(db), "kbits.db");
 
