@@ -47,7 +47,7 @@ endef
 
 ifneq ($(KDIR),)
 module:
-	@$(call build_module_for,$(KDIR))
+	+@$(call build_module_for,$(KDIR))
 else
 module:
 	@source tools/kernels.sh; n=0; for s in $$KBITS_KERNEL_SERIES; do \
