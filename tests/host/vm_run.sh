@@ -41,9 +41,36 @@ rm -f "$top/$mark"
 "$vm" --timeout 20 -- sleep 300 >/dev/null 2>&1; rc=$?
 [ $rc -ne 0 ]; tap $? "the timeout fails a hung command (got $rc)"
 
-for s in 6.1 6.12; do
-	rel=$("$vm" --kernel "$s" --timeout 120 -- uname -r 2>/dev/null | tr -d '\r')
-	case "$rel" in "$s".*) tap 0 "--kernel $s boots $rel" ;; *) tap 1 "--kernel $s boots a $s kernel (got '$rel')" ;; esac
+# The series names are exact: "6.1" is never the PREEMPT_RT build of 6.1.
+for s in 6.1 6.1-rt 6.12; do
+	out=$("$vm" --kernel "$s" --timeout 120 -- sh -c 'uname -r; uname -v' 2>/dev/null | tr -d '\r')
+	rel=$(sed -n 1p <<<"$out") ver=$(sed -n 2p <<<"$out")
+	case "$s:$rel:$ver" in
+	6.1-rt:6.1.*-rt-amd64:*PREEMPT_RT*) r=0 ;;
+	6.1-rt:*) r=1 ;;
+	*:*-rt-amd64:*|*:*:*PREEMPT_RT*) r=1 ;;
+	"$s":"$s".*-amd64:*) r=0 ;;
+	*) r=1 ;;
+	esac
+	tap $r "--kernel $s boots $rel ($ver)"
 done
+# kernels.sh on a made-up /lib/modules and /boot: the newest release of
+# each series by version, never the rt flavour for a plain series.
+. "$top/tools/kernels.sh"
+fake=$(mktemp -d)
+for r in 6.1.0-9-amd64 6.1.0-57-amd64 6.1.0-57-rt-amd64 6.1.0-9-rt-amd64 6.12.9+deb12-amd64 \
+	 6.12.117+deb12-amd64 6.12.200+deb12-amd64 6.1.0-60-amd64; do
+	mkdir -p "$fake/lib/modules/$r/build" "$fake/boot"
+	touch "$fake/lib/modules/$r/build/Makefile" "$fake/boot/vmlinuz-$r"
+done
+rm "$fake/boot/vmlinuz-6.12.200+deb12-amd64"		# headers without an image
+rm "$fake/lib/modules/6.1.0-60-amd64/build/Makefile"	# an image without headers
+got=
+for s in 6.1 6.1-rt 6.12 6 6.1.0 6.12-rt debug ''; do
+	got+="$s=$(KBITS_SYSROOT=$fake kbits_kernel_release "$s" 2>/dev/null) "
+done
+rm -rf "$fake"
+[ "$got" = "6.1=6.1.0-57-amd64 6.1-rt=6.1.0-57-rt-amd64 6.12=6.12.117+deb12-amd64 6= 6.1.0= 6.12-rt= debug= = " ]
+tap $? "kernels.sh: exact series names, newest release with headers and image ($got)"
 echo "1..$n"
 exit $failed
