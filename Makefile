@@ -2,10 +2,13 @@
 #
 #   make            build the module for every supported installed kernel,
 #                   the userspace programs and the tests
-#   make module     kbits.ko for 6.1 and 6.12, each in build/kernel/<release>/
+#   make module     kbits.ko for 6.1, 6.1-rt and 6.12, each in build/kernel/<release>/
 #   make module KDIR=/lib/modules/<release>/build   one given kernel tree
 #   make check      install missing dependencies, build, run every suite
 #   make demo       build, boot a VM, show kbits working
+#   make debug-kernel  build (once per machine) the KASAN/lockdep/kmemleak/
+#                   fault-injection kernel, cached in /var/cache/kbits/debug-kernel/
+#   make check-debug   kselftests, e2e and the fault-injection pass on it
 #
 # This file also serves Kbuild: `make -C $KDIR M=$PWD` reads ./Kbuild.
 
@@ -24,12 +27,12 @@ KBITS_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -I$(TOP)/include/uapi
 
 MODULE_SOURCES := Kbuild $(wildcard module/*.c module/*.h) include/uapi/linux/kbits.h
 
-.PHONY: all module userspace tests checkpatch kselftest-headers check demo clean help
+.PHONY: all module userspace tests checkpatch kselftest-headers check check-debug debug-kernel demo clean help
 
 all: module userspace tests
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---- kernel module ---------------------------------------------------------
 
@@ -73,6 +76,15 @@ checkpatch: $(BUILD)/linux/.extracted
 
 # ---- userspace and tests ---------------------------------------------------
 
+# The fault-injection pass of check-debug, built like the kselftests.
+DEBUG_TESTS := $(BUILD)/tests/debug/faults_test
+tests: $(DEBUG_TESTS)
+$(BUILD)/tests/debug/%: tests/debug/%.c $(wildcard tests/kernel/*.h) include/uapi/linux/kbits.h $(BUILD)/linux/.extracted
+	@mkdir -p $(dir $@)
+	@echo "  CC      $(@:$(TOP)/%=%)"
+	@$(CC) $(CFLAGS) $(KBITS_CFLAGS) -Wno-unused-parameter -Wno-sign-compare -I$(KSFT_DIR) $(NL_CFLAGS) \
+		-o $@ $< $(NL_LIBS)
+
 include userspace/userspace.mk
 include tests/tests.mk
 include install.mk
@@ -82,6 +94,12 @@ include $(wildcard bench/*.mk)
 
 check:
 	@tools/check
+
+debug-kernel:
+	@tools/debug-kernel
+
+check-debug:
+	@tools/check --debug-kernel
 
 demo:
 	@tools/demo
