@@ -24,11 +24,11 @@ out=$("$vm" --timeout 120 -- sh -c 'echo "WARNING: CPU: 0 PID: 1 at kbits-test" 
 grep -q still-ran <<<"$out"; tap $? "the command's output is streamed"
 
 # --debug: the allocator checks are on, and what SLUB and KFENCE print fails the run.
-out=$("$vm" --debug --timeout 120 -- cat /proc/cmdline 2>&1); rc=$?
+out=$("$vm" --debug --timeout 300 -- cat /proc/cmdline 2>&1); rc=$?
 [ $rc -eq 0 ] && grep -q 'slub_debug=FZPU kfence.sample_interval=1 page_poison=1 init_on_free=1' <<<"$out"
 tap $? "--debug boots with slub_debug, kfence, page_poison and init_on_free (status $rc)"
 for msg in 'BUG kmalloc-64 (Not tainted): Redzone overwritten' 'BUG: KFENCE: out-of-bounds read in kbits_test+0x0/0x10'; do
-	"$vm" --debug --timeout 120 -- sh -c "echo '$msg' >/dev/kmsg" >/dev/null 2>&1; rc=$?
+	"$vm" --debug --timeout 300 -- sh -c "echo '$msg' >/dev/kmsg" >/dev/null 2>&1; rc=$?
 	[ $rc -ne 0 ]; tap $? "'${msg%%:*}' in the guest kernel log fails the run (got $rc)"
 done
 
