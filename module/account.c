@@ -28,11 +28,11 @@ struct kbits_account *kbits_account_get(kuid_t kuid)
 	acct = xa_load(&kbits_accounts, uid);
 	if (acct)
 		return acct;
-	acct = kzalloc(sizeof(*acct), GFP_KERNEL);
+	acct = kzalloc(sizeof(*acct), GFP_KERNEL_ACCOUNT);
 	if (!acct)
 		return NULL;
 	acct->uid = uid;
-	if (xa_err(xa_store(&kbits_accounts, uid, acct, GFP_KERNEL))) {
+	if (xa_err(xa_store(&kbits_accounts, uid, acct, GFP_KERNEL_ACCOUNT))) {
 		kfree(acct);
 		return NULL;
 	}
@@ -61,6 +61,33 @@ void kbits_account_refused(kuid_t uid)
 
 	if (acct)
 		acct->refusals++;
+}
+
+/*
+ * A CANCEL item for a job of uid that left the registry, until the agent
+ * reads it: a user may leave at most max_jobs_per_user of them unread, so
+ * that create + cancel in a loop cannot grow the agent's queue. The caller
+ * gets -EAGAIN beyond (counted as a refusal); administrators are exempt.
+ */
+struct kbits_account *kbits_account_hold_tombstone(kuid_t uid, bool admin)
+{
+	struct kbits_account *acct = kbits_account_get(uid);
+
+	if (!acct)
+		return ERR_PTR(-ENOMEM);
+	if (!admin && acct->tombstones >= READ_ONCE(kbits_max_jobs_per_user)) {
+		acct->refusals++;
+		return ERR_PTR(-EAGAIN);
+	}
+	acct->tombstones++;
+	return acct;
+}
+
+void kbits_account_drop_tombstone(struct kbits_account *acct)
+{
+	lockdep_assert_held(&kbits_lock);
+	if (!WARN_ON_ONCE(!acct->tombstones))
+		acct->tombstones--;
 }
 
 void kbits_accounts_exit(void)

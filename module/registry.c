@@ -136,7 +136,7 @@ int kbits_register(struct kbits_job *job, bool admin)
 		return -EDQUOT;
 	}
 	ret = xa_alloc_cyclic(&kbits_jobs, &job->index, job, limit,
-			      &kbits_next_index, GFP_KERNEL);
+			      &kbits_next_index, GFP_KERNEL_ACCOUNT);
 	if (ret < 0)
 		return ret;
 	hash_add(kbits_jobs_by_id, &job->by_id, kbits_id_hash(job->id));
@@ -158,6 +158,7 @@ void kbits_unregister(struct kbits_job *job)
 	if (!job->registered)
 		return;
 	job->registered = false;
+	kbits_agent_forget(job);
 	hash_del(&job->by_id);
 	xa_erase(&kbits_jobs, job->index);
 	kbits_nr_jobs--;
