@@ -379,7 +379,6 @@ __poll_t kbits_agent_poll(struct file *file, struct poll_table_struct *wait)
 static int kbits_agent_report(void __user *argp)
 {
 	struct kbits_agent_report r;
-	struct kbits_account *acct;
 	struct kbits_file *f = NULL;
 	char *desc = NULL, *temp = NULL;
 	struct kbits_job *job;
@@ -445,24 +444,15 @@ static int kbits_agent_report(void __user *argp)
 		temp = NULL;
 	}
 	if (r.what & KBITS_REPORT_PROGRESS) {
-		acct = kbits_account_find(from_kuid(&init_user_ns, job->owner));
-		if (acct && r.file_bytes_transferred > f->bytes_transferred) {
-			u64 delta = r.file_bytes_transferred - f->bytes_transferred;
-
-			if (job->type == KBITS_JOB_DOWNLOAD)
-				acct->bytes_down += delta;
-			else
-				acct->bytes_up += delta;
-		}
+		kbits_account_bytes(job, f->bytes_transferred, r.file_bytes_transferred,
+				    job->type != KBITS_JOB_DOWNLOAD);
 		f->bytes_total = r.file_bytes_total;
 		f->bytes_transferred = r.file_bytes_transferred;
 		job->modification_time = ktime_get_real_ns();
 	}
 	if (r.what & KBITS_REPORT_REPLY) {
-		acct = kbits_account_find(from_kuid(&init_user_ns, job->owner));
-		if (acct && r.reply_bytes_transferred > job->reply_bytes_transferred)
-			acct->bytes_down += r.reply_bytes_transferred -
-					    job->reply_bytes_transferred;
+		kbits_account_bytes(job, job->reply_bytes_transferred,
+				    r.reply_bytes_transferred, false);
 		job->reply_bytes_total = r.reply_bytes_total;
 		job->reply_bytes_transferred = r.reply_bytes_transferred;
 	}

@@ -363,7 +363,6 @@ static long kbits_ioctl_add_files(struct file *file, void __user *argp)
 	struct kbits_job_add_files a;
 	struct kbits_file **files;
 	struct kbits_job *job;
-	struct kbits_account *acct;
 	bool admin;
 	u32 i, max_ranges;
 	int ret;
@@ -424,9 +423,7 @@ static long kbits_ioctl_add_files(struct file *file, void __user *argp)
 	ret = kbits_job_add_files(job, files, a.count);
 	if (ret)
 		goto out_unlock;
-	acct = kbits_account_find(from_kuid(&init_user_ns, job->owner));
-	if (acct)
-		acct->files += a.count;
+	kbits_account_add_files(job, a.count);
 	kbits_job_touch(job);
 	kbits_event(job, KBITS_EVENT_MODIFIED);
 	kbits_agent_queue(job, KBITS_WORK_CHANGED);
@@ -535,7 +532,6 @@ out_unlock:
 /* Resume, Suspend, Cancel and TakeOwnership share their argument. */
 static long kbits_ioctl_job_action(struct file *file, unsigned int cmd, void __user *argp)
 {
-	struct kbits_account *from, *to;
 	struct kbits_job_ref r;
 	struct kbits_job *job;
 	bool admin;
@@ -592,19 +588,9 @@ static long kbits_ioctl_job_action(struct file *file, unsigned int cmd, void __u
 	case KBITS_IOC_JOB_TAKE_OWNERSHIP:
 		if (uid_eq(job->owner, current_euid()))
 			break;
-		from = kbits_account_find(from_kuid(&init_user_ns, job->owner));
-		to = kbits_account_get(current_euid());
-		if (!to) {
-			ret = -ENOMEM;
+		ret = kbits_account_transfer(job, current_euid());
+		if (ret)
 			break;
-		}
-		if (from) {
-			from->jobs--;
-			from->files -= job->nr_files;
-		}
-		to->jobs++;
-		to->files += job->nr_files;
-		job->owner = current_euid();
 		job->owner_gid = current_egid();
 		kbits_job_touch(job);
 		kbits_event(job, KBITS_EVENT_OWNERSHIP);
