@@ -16,9 +16,17 @@
 
 #include "kbits.h"
 
+/*
+ * An unread work item. Items of a registered job hold a reference to it and
+ * take the job's owner when they are read, not when they were queued: an
+ * item updated in place must not name an earlier owner. A CANCEL item (a
+ * tombstone: its job is gone) holds nothing of the job but its id and owner,
+ * and is charged to the owner's account until it is read.
+ */
 struct kbits_work_item {
 	struct list_head node;
-	struct kbits_job *job;		/* RUN, STOP, CHANGED: coalesced per job */
+	struct kbits_job *job;
+	struct kbits_account *tomb_acct;
 	struct kbits_work work;
 };
 
@@ -26,12 +34,26 @@ struct kbits_agent {
 	struct file *file;
 	struct list_head items;		/* under kbits_lock */
 	unsigned int nr_items;
-	u64 seq;
+	struct mutex read_mutex;	/* one reader at a time */
+	u64 seq;			/* of the last item read */
+	u64 lost;			/* items lost since then (out of memory) */
 	wait_queue_head_t wait;
 };
 
 /* The attached agent, or NULL; under kbits_lock. */
 static struct kbits_agent *kbits_agent;
+static struct kmem_cache *kbits_work_cache;
+
+int kbits_agent_init(void)
+{
+	kbits_work_cache = KMEM_CACHE(kbits_work_item, SLAB_ACCOUNT);
+	return kbits_work_cache ? 0 : -ENOMEM;
+}
+
+void kbits_agent_exit(void)
+{
+	kmem_cache_destroy(kbits_work_cache);
+}
 
 bool kbits_agent_attached(void)
 {
@@ -56,6 +78,8 @@ static void kbits_work_detach(struct kbits_work_item *item)
 		job->pending_state = NULL;
 	if (job->pending_changed == item)
 		job->pending_changed = NULL;
+	if (job->pending_complete == item)
+		job->pending_complete = NULL;
 	item->job = NULL;
 	kbits_job_put(job);
 }
@@ -63,14 +87,49 @@ static void kbits_work_detach(struct kbits_work_item *item)
 static void kbits_work_free(struct kbits_work_item *item)
 {
 	kbits_work_detach(item);
-	kfree(item);
+	if (item->tomb_acct)
+		kbits_account_drop_tombstone(item->tomb_acct);
+	kmem_cache_free(kbits_work_cache, item);
 	kbits_obj_gone();
 }
 
+static struct kbits_work_item *kbits_work_new(struct kbits_job *job, u32 type)
+{
+	struct kbits_work_item *item;
+
+	item = kmem_cache_zalloc(kbits_work_cache, GFP_KERNEL);
+	if (!item)
+		return NULL;
+	kbits_obj_new();
+	item->work.type = type;
+	item->work.owner_uid = from_kuid(&init_user_ns, job->owner);
+	item->work.owner_gid = from_kgid(&init_user_ns, job->owner_gid);
+	memcpy(item->work.job_id, job->id, sizeof(item->work.job_id));
+	return item;
+}
+
+static void kbits_work_add(struct kbits_agent *agent, struct kbits_work_item *item)
+{
+	list_add_tail(&item->node, &agent->items);
+	agent->nr_items++;
+	wake_up_interruptible(&agent->wait);
+}
+
+/* Drops an unread item of the job, if there is one. */
+static void kbits_work_drop(struct kbits_agent *agent, struct kbits_work_item *item)
+{
+	if (!item)
+		return;
+	list_del(&item->node);
+	agent->nr_items--;
+	kbits_work_free(item);
+}
+
+/* RUN, STOP, CHANGED or COMPLETE for a registered job. */
 void kbits_agent_queue(struct kbits_job *job, u32 type)
 {
 	struct kbits_agent *agent = kbits_agent;
-	struct kbits_work_item *item, **pending = NULL;
+	struct kbits_work_item *item, **pending;
 
 	lockdep_assert_held(&kbits_lock);
 	if (!agent)
@@ -79,32 +138,68 @@ void kbits_agent_queue(struct kbits_job *job, u32 type)
 		pending = &job->pending_state;
 	else if (type == KBITS_WORK_CHANGED)
 		pending = &job->pending_changed;
-	if (pending && *pending) {
+	else if (!WARN_ON_ONCE(type != KBITS_WORK_COMPLETE))
+		pending = &job->pending_complete;
+	else
+		return;
+	if (*pending) {
 		/* The agent has not read the older item yet: the newer one wins. */
 		(*pending)->work.type = type;
 		return;
 	}
 
-	item = kzalloc(sizeof(*item), GFP_KERNEL);
+	item = kbits_work_new(job, type);
 	if (!item) {
 		/* The agent resynchronises with a full enumeration on attach. */
 		pr_warn_ratelimited("work item lost: out of memory\n");
+		agent->lost++;
 		return;
 	}
-	kbits_obj_new();
-	item->work.type = type;
-	item->work.seq = ++agent->seq;
-	item->work.owner_uid = from_kuid(&init_user_ns, job->owner);
-	item->work.owner_gid = from_kgid(&init_user_ns, job->owner_gid);
-	memcpy(item->work.job_id, job->id, sizeof(item->work.job_id));
-	if (pending) {
-		kbits_job_get(job);
-		item->job = job;
-		*pending = item;
+	kbits_job_get(job);
+	item->job = job;
+	*pending = item;
+	kbits_work_add(agent, item);
+}
+
+/*
+ * The job is about to leave the registry by a Cancel: queue its CANCEL item
+ * (the tombstone), charged to the owner. -EAGAIN when a non-administrator's
+ * owner has max_jobs_per_user unread tombstones: the cancel is refused and
+ * nothing changes, so nothing is lost; it works again once the agent reads.
+ */
+int kbits_agent_queue_cancel(struct kbits_job *job, bool admin)
+{
+	struct kbits_agent *agent = kbits_agent;
+	struct kbits_work_item *item;
+	struct kbits_account *acct;
+
+	lockdep_assert_held(&kbits_lock);
+	if (!agent)
+		return 0;	/* the agent finds the job gone when it syncs */
+	acct = kbits_account_hold_tombstone(job->owner, admin);
+	if (IS_ERR(acct))
+		return PTR_ERR(acct);
+	item = kbits_work_new(job, KBITS_WORK_CANCEL);
+	if (!item) {
+		kbits_account_drop_tombstone(acct);
+		return -ENOMEM;
 	}
-	list_add_tail(&item->node, &agent->items);
-	agent->nr_items++;
-	wake_up_interruptible(&agent->wait);
+	item->tomb_acct = acct;
+	kbits_work_add(agent, item);
+	return 0;
+}
+
+/* A job leaving the registry takes its unread items with it. */
+void kbits_agent_forget(struct kbits_job *job)
+{
+	struct kbits_agent *agent = kbits_agent;
+
+	lockdep_assert_held(&kbits_lock);
+	if (!agent)
+		return;
+	kbits_work_drop(agent, job->pending_state);
+	kbits_work_drop(agent, job->pending_changed);
+	kbits_work_drop(agent, job->pending_complete);
 }
 
 /* Hands a runnable job to the agent, when there is one. */
@@ -138,6 +233,7 @@ static int kbits_agent_attach(struct file *file)
 	if (!agent)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&agent->items);
+	mutex_init(&agent->read_mutex);
 	init_waitqueue_head(&agent->wait);
 	agent->file = file;
 
@@ -176,11 +272,7 @@ void kbits_agent_release(struct file *file)
 		job->complete_queued = false;
 		if (kbits_state_runnable(job->state))
 			kbits_job_set_state(job, KBITS_STATE_QUEUED);
-		if (job->completing) {
-			job->completing = false;
-			job->complete_err = -ENOTCONN;
-			complete(&job->complete_done);
-		}
+		kbits_complete_answer(job, -ENOTCONN, NULL);
 	}
 	list_for_each_entry_safe(item, tmp, &agent->items, node)
 		kbits_work_free(item);
@@ -191,26 +283,44 @@ void kbits_agent_release(struct file *file)
 	kbits_obj_gone();
 }
 
+/*
+ * Items are numbered as they are read, 1, 2, 3, ... per attach, so that
+ * items dropped or merged before the agent saw them leave no gap; a gap
+ * means items lost for want of memory (agent->lost). One reader at a time
+ * (read_mutex) keeps the numbers in order.
+ */
 ssize_t kbits_agent_read(struct file *file, char __user *buf, size_t count)
 {
 	struct kbits_agent *agent = file->private_data;
 	struct kbits_work_item *item, *tmp;
 	LIST_HEAD(batch);
 	size_t want, done = 0;
-	int ret;
+	u64 seq = 0, lost = 0;
+	ssize_t ret;
 
 	if (!agent)
 		return -EPERM;
 	if (count < sizeof(struct kbits_work))
 		return -EINVAL;
 	want = count / sizeof(struct kbits_work);
+	if (mutex_lock_interruptible(&agent->read_mutex))
+		return -ERESTARTSYS;
 
 	for (;;) {
 		mutex_lock(&kbits_lock);
+		lost = agent->lost;
+		seq = agent->seq + lost;
 		list_for_each_entry_safe(item, tmp, &agent->items, node) {
 			if (!want)
 				break;
 			list_move_tail(&item->node, &batch);
+			item->work.seq = ++seq;
+			/* The owner now, not when the item was queued or updated. */
+			if (item->job) {
+				item->work.owner_uid = from_kuid(&init_user_ns, item->job->owner);
+				item->work.owner_gid = from_kgid(&init_user_ns,
+								 item->job->owner_gid);
+			}
 			/* From here on a newer change needs an item of its own. */
 			kbits_work_detach(item);
 			agent->nr_items--;
@@ -219,11 +329,12 @@ ssize_t kbits_agent_read(struct file *file, char __user *buf, size_t count)
 		mutex_unlock(&kbits_lock);
 		if (!list_empty(&batch))
 			break;
+		ret = -EAGAIN;
 		if (file->f_flags & O_NONBLOCK)
-			return -EAGAIN;
+			goto out_unlock;
 		ret = wait_event_interruptible(agent->wait, READ_ONCE(agent->nr_items));
 		if (ret)
-			return ret;
+			goto out_unlock;
 	}
 
 	list_for_each_entry(item, &batch, node) {
@@ -234,6 +345,10 @@ ssize_t kbits_agent_read(struct file *file, char __user *buf, size_t count)
 
 	mutex_lock(&kbits_lock);
 	want = done / sizeof(struct kbits_work);
+	if (want) {
+		agent->seq += lost + want;
+		agent->lost -= lost;
+	}
 	list_for_each_entry_safe(item, tmp, &batch, node) {
 		if (!want--)
 			break;
@@ -245,7 +360,10 @@ ssize_t kbits_agent_read(struct file *file, char __user *buf, size_t count)
 		agent->nr_items++;
 	list_splice(&batch, &agent->items);
 	mutex_unlock(&kbits_lock);
-	return done ? done : -EFAULT;
+	ret = done ? done : -EFAULT;
+out_unlock:
+	mutex_unlock(&agent->read_mutex);
+	return ret;
 }
 
 __poll_t kbits_agent_poll(struct file *file, struct poll_table_struct *wait)
@@ -261,7 +379,6 @@ __poll_t kbits_agent_poll(struct file *file, struct poll_table_struct *wait)
 static int kbits_agent_report(void __user *argp)
 {
 	struct kbits_agent_report r;
-	struct kbits_account *acct;
 	struct kbits_file *f = NULL;
 	char *desc = NULL, *temp = NULL;
 	struct kbits_job *job;
@@ -327,24 +444,15 @@ static int kbits_agent_report(void __user *argp)
 		temp = NULL;
 	}
 	if (r.what & KBITS_REPORT_PROGRESS) {
-		acct = kbits_account_find(from_kuid(&init_user_ns, job->owner));
-		if (acct && r.file_bytes_transferred > f->bytes_transferred) {
-			u64 delta = r.file_bytes_transferred - f->bytes_transferred;
-
-			if (job->type == KBITS_JOB_DOWNLOAD)
-				acct->bytes_down += delta;
-			else
-				acct->bytes_up += delta;
-		}
+		kbits_account_bytes(job, f->bytes_transferred, r.file_bytes_transferred,
+				    job->type != KBITS_JOB_DOWNLOAD);
 		f->bytes_total = r.file_bytes_total;
 		f->bytes_transferred = r.file_bytes_transferred;
 		job->modification_time = ktime_get_real_ns();
 	}
 	if (r.what & KBITS_REPORT_REPLY) {
-		acct = kbits_account_find(from_kuid(&init_user_ns, job->owner));
-		if (acct && r.reply_bytes_transferred > job->reply_bytes_transferred)
-			acct->bytes_down += r.reply_bytes_transferred -
-					    job->reply_bytes_transferred;
+		kbits_account_bytes(job, job->reply_bytes_transferred,
+				    r.reply_bytes_transferred, false);
 		job->reply_bytes_total = r.reply_bytes_total;
 		job->reply_bytes_transferred = r.reply_bytes_transferred;
 	}
@@ -406,14 +514,7 @@ static int kbits_agent_outcome(void __user *argp)
 		goto out_unlock;
 	}
 	job->complete_queued = false;
-	if (job->completing) {
-		memcpy(job->complete_out.job_id, job->id, sizeof(job->id));
-		job->complete_out.result = o.result;
-		job->complete_out.files_done = o.files_done;
-		job->complete_out.error = o.error;
-		job->completing = false;
-		complete(&job->complete_done);
-	}
+	kbits_complete_answer(job, 0, &o);
 	if (o.result == KBITS_COMPLETE_FAILED) {
 		kbits_job_set_state(job, KBITS_STATE_ERROR);
 	} else {
@@ -452,7 +553,7 @@ static int kbits_restore_files(struct kbits_job *job, const struct kbits_agent_r
 
 	if (!r->nr_files)
 		return 0;
-	job->files = kvcalloc(r->nr_files, sizeof(*job->files), GFP_KERNEL);
+	job->files = kvcalloc(r->nr_files, sizeof(*job->files), GFP_KERNEL_ACCOUNT);
 	if (!job->files)
 		return -ENOMEM;
 	job->files_cap = r->nr_files;
@@ -495,6 +596,9 @@ static int kbits_agent_restore(void __user *argp)
 	kgid_t gid;
 	int ret;
 
+	/* A second line of defence: a leaked agent file alone cannot do this. */
+	if (!kbits_is_admin())
+		return -EPERM;
 	ret = kbits_copy_struct_in(&r, sizeof(r), sizeof(r), argp);
 	if (ret)
 		return ret;

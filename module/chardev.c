@@ -277,6 +277,9 @@ static long kbits_ioctl_get_string(struct file *file, void __user *argp)
 	agent = kbits_file_is_agent(file);
 	if (s.prop == KBITS_STR_CREDENTIALS && !agent)
 		return -EACCES;
+	/* A second line of defence: a leaked agent file alone reads no secret. */
+	if (s.prop == KBITS_STR_CREDENTIALS && !kbits_is_admin())
+		return -EPERM;
 
 	mutex_lock(&kbits_lock);
 	job = kbits_lookup_visible(s.job_id, agent || kbits_is_admin());
@@ -360,7 +363,6 @@ static long kbits_ioctl_add_files(struct file *file, void __user *argp)
 	struct kbits_job_add_files a;
 	struct kbits_file **files;
 	struct kbits_job *job;
-	struct kbits_account *acct;
 	bool admin;
 	u32 i, max_ranges;
 	int ret;
@@ -409,7 +411,7 @@ static long kbits_ioctl_add_files(struct file *file, void __user *argp)
 	if (!job)
 		goto out_unlock;
 	ret = -EBUSY;
-	if (job->state == KBITS_STATE_TRANSFERRED || job->completing)
+	if (job->state == KBITS_STATE_TRANSFERRED || job->complete_waiter)
 		goto out_unlock;
 	ret = -EMLINK;
 	if (job->type != KBITS_JOB_DOWNLOAD && job->nr_files + a.count > 1)
@@ -421,9 +423,7 @@ static long kbits_ioctl_add_files(struct file *file, void __user *argp)
 	ret = kbits_job_add_files(job, files, a.count);
 	if (ret)
 		goto out_unlock;
-	acct = kbits_account_find(from_kuid(&init_user_ns, job->owner));
-	if (acct)
-		acct->files += a.count;
+	kbits_account_add_files(job, a.count);
 	kbits_job_touch(job);
 	kbits_event(job, KBITS_EVENT_MODIFIED);
 	kbits_agent_queue(job, KBITS_WORK_CHANGED);
@@ -532,7 +532,6 @@ out_unlock:
 /* Resume, Suspend, Cancel and TakeOwnership share their argument. */
 static long kbits_ioctl_job_action(struct file *file, unsigned int cmd, void __user *argp)
 {
-	struct kbits_account *from, *to;
 	struct kbits_job_ref r;
 	struct kbits_job *job;
 	bool admin;
@@ -550,7 +549,7 @@ static long kbits_ioctl_job_action(struct file *file, unsigned int cmd, void __u
 		ret = -ENOENT;
 		goto out_unlock;
 	}
-	if (job->completing && cmd != KBITS_IOC_JOB_TAKE_OWNERSHIP) {
+	if (job->complete_waiter && cmd != KBITS_IOC_JOB_TAKE_OWNERSHIP) {
 		ret = -EBUSY;
 		goto out_unlock;
 	}
@@ -577,28 +576,21 @@ static long kbits_ioctl_job_action(struct file *file, unsigned int cmd, void __u
 		kbits_agent_stop(job);
 		break;
 	case KBITS_IOC_JOB_CANCEL:
+		/* First, so that a refused cancel (-EAGAIN) changes nothing. */
+		ret = kbits_agent_queue_cancel(job, admin);
+		if (ret)
+			break;
 		kbits_job_set_state(job, KBITS_STATE_CANCELLED);
 		kbits_event(job, KBITS_EVENT_CANCELLED);
 		job->agent_holds = false;
-		kbits_agent_queue(job, KBITS_WORK_CANCEL);
 		kbits_unregister(job);
 		break;
 	case KBITS_IOC_JOB_TAKE_OWNERSHIP:
 		if (uid_eq(job->owner, current_euid()))
 			break;
-		from = kbits_account_find(from_kuid(&init_user_ns, job->owner));
-		to = kbits_account_get(current_euid());
-		if (!to) {
-			ret = -ENOMEM;
+		ret = kbits_account_transfer(job, current_euid());
+		if (ret)
 			break;
-		}
-		if (from) {
-			from->jobs--;
-			from->files -= job->nr_files;
-		}
-		to->jobs++;
-		to->files += job->nr_files;
-		job->owner = current_euid();
 		job->owner_gid = current_egid();
 		kbits_job_touch(job);
 		kbits_event(job, KBITS_EVENT_OWNERSHIP);
@@ -613,6 +605,7 @@ out_unlock:
 static long kbits_ioctl_complete(struct file *file, void __user *argp)
 {
 	struct kbits_job_complete c;
+	struct kbits_waiter *w;
 	struct kbits_job *job;
 	long left;
 	int ret;
@@ -621,6 +614,9 @@ static long kbits_ioctl_complete(struct file *file, void __user *argp)
 		return -EFAULT;
 	if (c.flags || c.result || c.files_done || c.error)
 		return -EINVAL;
+	w = kbits_waiter_new();
+	if (!w)
+		return -ENOMEM;
 
 	mutex_lock(&kbits_lock);
 	job = kbits_lookup_visible(c.job_id, kbits_caller_admin(file));
@@ -631,38 +627,47 @@ static long kbits_ioctl_complete(struct file *file, void __user *argp)
 	if (!kbits_agent_attached())
 		goto out_unlock;
 	ret = -EBUSY;
-	if (job->completing)
+	if (job->complete_waiter)
 		goto out_unlock;
-	job->completing = true;
-	job->complete_queued = true;
-	job->complete_err = 0;
-	reinit_completion(&job->complete_done);
-	job->agent_holds = false;
+	kref_get(&w->ref);
+	job->complete_waiter = w;
+	/*
+	 * After an interrupted Complete the agent may still owe the outcome of
+	 * its COMPLETE item: this call waits for that one rather than queue
+	 * another, so interrupted calls cannot pile items up.
+	 */
+	if (!job->complete_queued) {
+		job->complete_queued = true;
+		job->agent_holds = false;
+		kbits_agent_queue(job, KBITS_WORK_COMPLETE);
+	}
 	kbits_job_get(job);
-	kbits_agent_queue(job, KBITS_WORK_COMPLETE);
 	mutex_unlock(&kbits_lock);
 
-	left = wait_for_completion_interruptible_timeout(&job->complete_done,
-							 KBITS_COMPLETE_TIMEOUT);
+	left = wait_for_completion_interruptible_timeout(&w->done, KBITS_COMPLETE_TIMEOUT);
 	mutex_lock(&kbits_lock);
-	if (left > 0) {
-		ret = job->complete_err;
-		c.result = job->complete_out.result;
-		c.files_done = job->complete_out.files_done;
-		c.error = job->complete_out.error;
+	/* Answered under the lock: final here, whatever left says. */
+	if (w->answered) {
+		ret = w->err;
+		c.result = w->out.result;
+		c.files_done = w->out.files_done;
+		c.error = w->out.error;
 	} else {
 		/* The agent may still answer; its outcome then applies unseen. */
-		job->completing = false;
+		job->complete_waiter = NULL;
+		kbits_waiter_put(w);	/* the job's reference */
 		ret = left ? -EINTR : -ETIMEDOUT;
 	}
 	mutex_unlock(&kbits_lock);
 	kbits_job_put(job);
+	kbits_waiter_put(w);
 	if (!ret && copy_to_user(argp, &c, sizeof(c)))
 		ret = -EFAULT;
 	return ret;
 
 out_unlock:
 	mutex_unlock(&kbits_lock);
+	kbits_waiter_put(w);
 	return ret;
 }
 

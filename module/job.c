@@ -2,6 +2,10 @@
 /*
  * The job object: its lifetime, its properties and its state machine.
  * Everything here runs with kbits_lock held unless it says otherwise.
+ *
+ * What a user's call makes the kernel hold (jobs, files, strings, ranges,
+ * file arrays) is charged to the caller's memory cgroup: kmem caches with
+ * SLAB_ACCOUNT, everything else GFP_KERNEL_ACCOUNT.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -15,17 +19,38 @@
 
 #include "kbits.h"
 
+static struct kmem_cache *kbits_job_cache;
+static struct kmem_cache *kbits_file_cache;
+
+int kbits_job_caches_init(void)
+{
+	kbits_job_cache = KMEM_CACHE(kbits_job, SLAB_ACCOUNT);
+	kbits_file_cache = KMEM_CACHE(kbits_file, SLAB_ACCOUNT);
+	if (!kbits_job_cache || !kbits_file_cache) {
+		kbits_job_caches_exit();
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void kbits_job_caches_exit(void)
+{
+	kmem_cache_destroy(kbits_file_cache);
+	kmem_cache_destroy(kbits_job_cache);
+	kbits_file_cache = NULL;
+	kbits_job_cache = NULL;
+}
+
 struct kbits_job *kbits_job_alloc(u32 type, kuid_t owner, kgid_t gid)
 {
 	struct kbits_job *job;
 
-	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	job = kmem_cache_zalloc(kbits_job_cache, GFP_KERNEL);
 	if (!job)
 		return NULL;
 	kbits_obj_new();
 	kref_init(&job->ref);
 	INIT_HLIST_NODE(&job->by_id);
-	init_completion(&job->complete_done);
 	generate_random_uuid(job->id);
 	job->owner = owner;
 	job->owner_gid = gid;
@@ -51,7 +76,7 @@ void kbits_file_free(struct kbits_file *f)
 	kfree(f->path);
 	kfree(f->temp_name);
 	kvfree(f->ranges);
-	kfree(f);
+	kmem_cache_free(kbits_file_cache, f);
 	kbits_obj_gone();
 }
 
@@ -65,8 +90,57 @@ static void kbits_job_release(struct kref *ref)
 	kvfree(job->files);
 	for (i = 0; i <= KBITS_STR_MAX; i++)
 		kfree_sensitive(job->strings[i]);
-	kfree(job);
+	kmem_cache_free(kbits_job_cache, job);
 	kbits_obj_gone();
+}
+
+struct kbits_waiter *kbits_waiter_new(void)
+{
+	struct kbits_waiter *w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
+
+	if (!w)
+		return NULL;
+	kbits_obj_new();
+	kref_init(&w->ref);
+	init_completion(&w->done);
+	return w;
+}
+
+static void kbits_waiter_release(struct kref *ref)
+{
+	kfree(container_of(ref, struct kbits_waiter, ref));
+	kbits_obj_gone();
+}
+
+void kbits_waiter_put(struct kbits_waiter *w)
+{
+	kref_put(&w->ref, kbits_waiter_release);
+}
+
+/*
+ * Answers the Complete that waits on the job, if one does: with the agent's
+ * outcome (o), or with err alone. The job lets go of the waiter here, so a
+ * later Complete gets a waiter of its own.
+ */
+void kbits_complete_answer(struct kbits_job *job, int err,
+			   const struct kbits_agent_outcome *o)
+{
+	struct kbits_waiter *w = job->complete_waiter;
+
+	lockdep_assert_held(&kbits_lock);
+	if (!w)
+		return;
+	job->complete_waiter = NULL;
+	w->answered = true;
+	w->err = err;
+	memcpy(w->out.job_id, job->id, sizeof(w->out.job_id));
+	if (o) {
+		w->out.result = o->result;
+		w->out.files_done = o->files_done;
+		w->out.error = o->error;
+	}
+	complete(&w->done);
+	kbits_waiter_put(w);
 }
 
 void kbits_job_get(struct kbits_job *job)
@@ -93,12 +167,14 @@ bool kbits_state_runnable(u32 state)
 
 void kbits_job_touch(struct kbits_job *job)
 {
+	lockdep_assert_held(&kbits_lock);
 	job->modification_time = ktime_get_real_ns();
 }
 
 /* Every state change goes through here so that monitors hear of it. */
 void kbits_job_set_state(struct kbits_job *job, u32 state)
 {
+	lockdep_assert_held(&kbits_lock);
 	if (job->state == state)
 		return;
 	job->state = state;
@@ -132,6 +208,7 @@ void kbits_job_recount(const struct kbits_job *job, u64 *total, u64 *done, u32 *
 void kbits_job_fill_info(const struct kbits_job *job, struct kbits_job_info *info,
 			 struct user_namespace *ns)
 {
+	lockdep_assert_held(&kbits_lock);
 	memcpy(info->job_id, job->id, sizeof(info->job_id));
 	info->type = job->type;
 	info->state = job->state;
@@ -160,7 +237,10 @@ void kbits_job_fill_info(const struct kbits_job *job, struct kbits_job_info *inf
 	info->owner_gid = from_kgid_munged(ns, job->owner_gid);
 }
 
-/* Takes ownership of value (kmalloc'd, or NULL for an empty string). */
+/*
+ * Takes ownership of value (kmalloc'd, or NULL for an empty string). Under
+ * kbits_lock, or on a job nobody else can see yet (create, restore).
+ */
 int kbits_job_set_string(struct kbits_job *job, u32 prop, char *value, u32 len)
 {
 	if (prop > KBITS_STR_MAX) {
@@ -187,7 +267,7 @@ char *kbits_strndup_user(u64 uptr, u32 len, u32 max, bool path)
 
 	if (len > max)
 		return ERR_PTR(-EINVAL);
-	s = kmalloc(len + 1, GFP_KERNEL);
+	s = kmalloc(len + 1, GFP_KERNEL_ACCOUNT);
 	if (!s)
 		return ERR_PTR(-ENOMEM);
 	if (copy_from_user(s, u64_to_user_ptr(uptr), len)) {
@@ -227,13 +307,14 @@ int kbits_job_add_files(struct kbits_job *job, struct kbits_file **files, u32 co
 	struct kbits_file **grown;
 	u32 n = job->nr_files + count, cap;
 
+	lockdep_assert_held(&kbits_lock);
 	if (n > KBITS_HARD_MAX_FILES)
 		return -EMLINK;
 	if (n > job->files_cap) {
 		/* Grow geometrically: many small AddFile calls stay linear. */
 		cap = max3(n, 2 * job->files_cap, 8U);
 		cap = min_t(u32, cap, KBITS_HARD_MAX_FILES);
-		grown = kvmalloc_array(cap, sizeof(*grown), GFP_KERNEL);
+		grown = kvmalloc_array(cap, sizeof(*grown), GFP_KERNEL_ACCOUNT);
 		if (!grown)
 			return -ENOMEM;
 		if (job->nr_files)
@@ -257,7 +338,7 @@ struct kbits_file *kbits_file_from_user(u64 url, u32 url_len, u64 path, u32 path
 
 	if (nr_ranges > max_ranges)
 		return ERR_PTR(-E2BIG);
-	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	f = kmem_cache_zalloc(kbits_file_cache, GFP_KERNEL);
 	if (!f)
 		return ERR_PTR(-ENOMEM);
 	kbits_obj_new();
@@ -280,13 +361,15 @@ struct kbits_file *kbits_file_from_user(u64 url, u32 url_len, u64 path, u32 path
 	}
 	f->path_len = path_len;
 	if (nr_ranges) {
-		f->ranges = vmemdup_user(u64_to_user_ptr(ranges),
-					 array_size(nr_ranges, sizeof(*f->ranges)));
-		if (IS_ERR(f->ranges)) {
-			ret = PTR_ERR(f->ranges);
-			f->ranges = NULL;
+		/* Not vmemdup_user(): its GFP_USER is not charged to the caller. */
+		ret = -ENOMEM;
+		f->ranges = kvmalloc_array(nr_ranges, sizeof(*f->ranges), GFP_KERNEL_ACCOUNT);
+		if (!f->ranges)
 			goto out_free;
-		}
+		ret = -EFAULT;
+		if (copy_from_user(f->ranges, u64_to_user_ptr(ranges),
+				   array_size(nr_ranges, sizeof(*f->ranges))))
+			goto out_free;
 		f->nr_ranges = nr_ranges;
 		ret = -EINVAL;
 		for (i = 0; i < nr_ranges; i++) {

@@ -20,6 +20,7 @@
 #include <linux/kbits.h>
 
 struct file;
+struct kbits_waiter;
 struct poll_table_struct;
 struct kbits_work_item;
 
@@ -63,15 +64,19 @@ struct kbits_job {
 	u32 index;			/* in kbits_jobs: the ENUM cursor */
 	bool registered;
 	bool agent_holds;		/* handed to the agent with RUN */
-	bool completing;		/* a Complete waits for the agent */
 	bool complete_queued;		/* the agent owes an OUTCOME */
 	/*
-	 * Undelivered RUN/STOP and CHANGED items: a newer one updates them in
-	 * place, so an agent that stops reading cannot make the queue grow
-	 * without bound.
+	 * Unread items of this job, one per kind at most: a newer RUN/STOP or
+	 * CHANGED updates its unread one in place, a Complete while the agent
+	 * owes an outcome queues none, and a job leaving the registry takes
+	 * its unread items with it. With the per-user bound on CANCEL items
+	 * of gone jobs (agent.c), this is what bounds the queue.
 	 */
 	struct kbits_work_item *pending_state;
 	struct kbits_work_item *pending_changed;
+	struct kbits_work_item *pending_complete;
+	/* The Complete that waits for the agent's outcome, or NULL. */
+	struct kbits_waiter *complete_waiter;
 
 	u8 id[16];
 	kuid_t owner;
@@ -105,14 +110,29 @@ struct kbits_job {
 	u32 files_cap;
 
 	unsigned long next_progress_event;	/* jiffies */
-
-	/* The outcome of the agent's Complete, for the waiting caller. */
-	struct completion complete_done;
-	struct kbits_job_complete complete_out;
-	int complete_err;
 };
 
+/*
+ * One Complete call waiting for the agent: its own completion and result,
+ * so that no caller can get another's outcome. Held by the caller and, while
+ * it is job->complete_waiter, by the job; answered under kbits_lock.
+ */
+struct kbits_waiter {
+	struct kref ref;
+	struct completion done;
+	bool answered;		/* under kbits_lock */
+	int err;
+	struct kbits_job_complete out;
+};
+
+struct kbits_waiter *kbits_waiter_new(void);
+void kbits_waiter_put(struct kbits_waiter *w);
+void kbits_complete_answer(struct kbits_job *job, int err,
+			   const struct kbits_agent_outcome *o);
+
 /* job.c: the job object and its state machine. */
+int kbits_job_caches_init(void);
+void kbits_job_caches_exit(void);
 struct kbits_job *kbits_job_alloc(u32 type, kuid_t owner, kgid_t gid);
 void kbits_job_put(struct kbits_job *job);
 void kbits_job_get(struct kbits_job *job);
@@ -161,18 +181,31 @@ struct kbits_account {
 	u64 bytes_down;
 	u64 bytes_up;
 	u64 refusals;
+	u32 tombstones;		/* unread CANCEL items of this user's gone jobs */
 };
 
 struct kbits_account *kbits_account_get(kuid_t uid);
 struct kbits_account *kbits_account_find(u32 uid);
 struct kbits_account *kbits_account_next(unsigned long *cursor);
 void kbits_account_refused(kuid_t uid);
+int kbits_account_may_add_job(kuid_t owner, bool admin);
+void kbits_account_add_job(const struct kbits_job *job);
+void kbits_account_remove_job(const struct kbits_job *job);
+void kbits_account_add_files(const struct kbits_job *job, u32 count);
+int kbits_account_transfer(struct kbits_job *job, kuid_t to);
+void kbits_account_bytes(const struct kbits_job *job, u64 old, u64 now, bool up);
+struct kbits_account *kbits_account_hold_tombstone(kuid_t uid, bool admin);
+void kbits_account_drop_tombstone(struct kbits_account *acct);
 void kbits_accounts_exit(void);
 
 /* agent.c: the channel to kbitsd. */
+int kbits_agent_init(void);
+void kbits_agent_exit(void);
 bool kbits_agent_attached(void);
 bool kbits_file_is_agent(const struct file *file);
 void kbits_agent_queue(struct kbits_job *job, u32 type);
+int kbits_agent_queue_cancel(struct kbits_job *job, bool admin);
+void kbits_agent_forget(struct kbits_job *job);
 void kbits_agent_run(struct kbits_job *job);
 void kbits_agent_stop(struct kbits_job *job);
 long kbits_agent_ioctl(struct file *file, unsigned int nr, void __user *argp);

@@ -26,7 +26,8 @@ static const struct kernel_param_ops kbits_live_ops = {
 	.get = kbits_param_get_live,
 };
 
-module_param_cb(live_objects, &kbits_live_ops, NULL, 0444);
+/* Root only: how much the module holds tells of other users' activity. */
+module_param_cb(live_objects, &kbits_live_ops, NULL, 0400);
 MODULE_PARM_DESC(live_objects, "Objects the module holds now (read-only, for tests)");
 
 void kbits_fill_version(struct kbits_version *v)
@@ -43,9 +44,15 @@ static int __init kbits_init(void)
 
 	get_random_bytes(kbits_instance_id, sizeof(kbits_instance_id));
 
-	ret = kbits_netlink_init();
+	ret = kbits_job_caches_init();
 	if (ret)
 		return ret;
+	ret = kbits_agent_init();
+	if (ret)
+		goto out_caches;
+	ret = kbits_netlink_init();
+	if (ret)
+		goto out_agent;
 	ret = kbits_chardev_init();
 	if (ret)
 		goto out_netlink;
@@ -55,6 +62,10 @@ static int __init kbits_init(void)
 
 out_netlink:
 	kbits_netlink_exit();
+out_agent:
+	kbits_agent_exit();
+out_caches:
+	kbits_job_caches_exit();
 	return ret;
 }
 
@@ -65,6 +76,8 @@ static void __exit kbits_exit(void)
 	kbits_netlink_exit();
 	kbits_registry_exit();
 	kbits_accounts_exit();
+	kbits_agent_exit();
+	kbits_job_caches_exit();
 	WARN_ON(atomic_read(&kbits_live_objects));
 	pr_info("unloaded, %d objects live\n", atomic_read(&kbits_live_objects));
 }

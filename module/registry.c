@@ -117,34 +117,28 @@ struct kbits_job *kbits_next_visible(unsigned long *cursor, bool admin)
 /* Enters a new job, enforcing the limits for non-administrators. */
 int kbits_register(struct kbits_job *job, bool admin)
 {
-	struct kbits_account *acct;
 	struct xa_limit limit = XA_LIMIT(1, U32_MAX);
 	int ret;
 
 	lockdep_assert_held(&kbits_lock);
 	if (kbits_lookup(job->id))
 		return -EEXIST;
-	acct = kbits_account_get(job->owner);
-	if (!acct)
-		return -ENOMEM;
 	if (!admin && kbits_nr_jobs >= kbits_max_jobs_total) {
-		acct->refusals++;
+		kbits_account_refused(job->owner);
 		return -EUSERS;
 	}
-	if (!admin && acct->jobs >= kbits_max_jobs_per_user) {
-		acct->refusals++;
-		return -EDQUOT;
-	}
+	ret = kbits_account_may_add_job(job->owner, admin);
+	if (ret)
+		return ret;
 	ret = xa_alloc_cyclic(&kbits_jobs, &job->index, job, limit,
-			      &kbits_next_index, GFP_KERNEL);
+			      &kbits_next_index, GFP_KERNEL_ACCOUNT);
 	if (ret < 0)
 		return ret;
 	hash_add(kbits_jobs_by_id, &job->by_id, kbits_id_hash(job->id));
 	kbits_job_get(job);
 	job->registered = true;
 	kbits_nr_jobs++;
-	acct->jobs++;
-	acct->files += job->nr_files;
+	kbits_account_add_job(job);
 	kbits_registry_changed();
 	return 0;
 }
@@ -152,20 +146,15 @@ int kbits_register(struct kbits_job *job, bool admin)
 /* A final job leaves the registry; the registry's reference goes with it. */
 void kbits_unregister(struct kbits_job *job)
 {
-	struct kbits_account *acct;
-
 	lockdep_assert_held(&kbits_lock);
 	if (!job->registered)
 		return;
 	job->registered = false;
+	kbits_agent_forget(job);
 	hash_del(&job->by_id);
 	xa_erase(&kbits_jobs, job->index);
 	kbits_nr_jobs--;
-	acct = kbits_account_find(from_kuid(&init_user_ns, job->owner));
-	if (acct) {
-		acct->jobs--;
-		acct->files -= job->nr_files;
-	}
+	kbits_account_remove_job(job);
 	kbits_registry_changed();
 	kbits_job_put(job);
 }

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <stddef.h>
+#include <sys/time.h>
 
 #include "kselftest_harness.h"
 #include "kbits_test.h"
@@ -787,6 +788,292 @@ TEST_F(agent, outcome_for_a_job_without_pending_work_is_refused)
 	r = kb_outcome(self->afd, id, KBITS_WORK_COMPLETE, KBITS_COMPLETE_ALL, 1, 0);
 	EXPECT_EQ(-EPROTO, r) TH_LOG("an OUTCOME nobody asked for: expected EPROTO, got %s", kb_err(r));
 	EXPECT_EQ(KBITS_STATE_QUEUED, kb_state(self->fd, id));
+}
+
+/* ---- a bounded queue (issue 12) ------------------------------------------------------- */
+
+/* Every item the agent can read now, without waiting. */
+static int drain(int afd, struct kbits_work *w, int max)
+{
+	int n = 0;
+
+	for (;;) {
+		struct pollfd p = { .fd = afd, .events = POLLIN };
+		ssize_t len;
+
+		if (poll(&p, 1, 0) != 1)
+			return n;
+		len = read(afd, &w[n < max ? n : max - 1], sizeof(*w));
+		if (len != sizeof(*w))
+			return n;
+		n++;
+	}
+}
+
+struct churn {
+	int created, cancelled, eagain, other;
+	__u8 last[16];		/* the job whose cancel was refused */
+};
+
+/* Create and cancel at once, as fast as a user can, until refused. */
+static int child_churn(void *p)
+{
+	struct churn *c = p;
+	int fd = kb_open(), i, r;
+
+	if (fd < 0)
+		return fd;
+	for (i = 0; i < 2000; i++) {
+		r = kb_create(fd, KBITS_JOB_DOWNLOAD, "churn", c->last);
+		if (r) {
+			c->other = r;
+			break;
+		}
+		c->created++;
+		r = kb_cancel(fd, c->last);
+		if (r == -EAGAIN) {
+			c->eagain++;
+			break;
+		}
+		if (r) {
+			c->other = r;
+			break;
+		}
+		c->cancelled++;
+	}
+	close(fd);
+	return 0;
+}
+
+static int child_cancel_last(void *p)
+{
+	struct churn *c = p;
+
+	return child_cancel(c->last);
+}
+
+/*
+ * Create + cancel in a loop while the agent does not read: each cancelled job
+ * leaves a CANCEL item behind. A user may leave at most max_jobs_per_user of
+ * them unread; then Cancel gets EAGAIN (the job stays) until the agent reads.
+ */
+TEST_F(agent, a_user_cannot_make_the_unread_queue_grow_without_bound)
+{
+	static struct kbits_work w[4096];
+	struct churn *c = kb_shared(sizeof(*c));
+	long limit = kb_param_get("max_jobs_per_user");
+	long live0, live1;
+	int n, i, cancels = 0;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_LT(0, limit);
+	ATTACH();
+	live0 = kb_param_get("live_objects");
+	ASSERT_OK(kb_run_as(KB_USER, child_churn, c));
+	live1 = kb_param_get("live_objects");
+	TH_LOG("created %d, cancelled %d, EAGAIN %d, other %s, live objects %ld -> %ld",
+	       c->created, c->cancelled, c->eagain, kb_err(c->other), live0, live1);
+	EXPECT_EQ(0, c->other);
+	EXPECT_EQ(1, c->eagain) TH_LOG("2000 cancels never refused");
+	EXPECT_EQ(limit, c->cancelled);
+	EXPECT_GE(live0 + 2 * limit + 8, live1) TH_LOG("the module holds too much");
+	n = drain(self->afd, w, 4096);
+	for (i = 0; i < n && i < 4096; i++)
+		cancels += w[i].type == KBITS_WORK_CANCEL;
+	EXPECT_EQ(limit, cancels);
+	EXPECT_GE(limit + 2, n) TH_LOG("%d items queued", n);
+	/* The agent caught up: the refused cancel goes through now. */
+	if (c->eagain) {
+		EXPECT_OK(kb_run_as(KB_USER, child_cancel_last, c));
+		EXPECT_EQ(-ENOENT, kb_state(self->fd, c->last));
+	}
+	munmap(c, sizeof(*c));
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* Completes interrupted by a timer every 10 ms, 100 times. */
+static int child_interrupted_completes(void *p)
+{
+	struct itimerval it = { { 0, 10000 }, { 0, 10000 } };
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct kbits_job_complete c;
+	int fd = kb_open(), i, r, bad = 0;
+
+	if (fd < 0)
+		return fd;
+	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART */
+	setitimer(ITIMER_REAL, &it, NULL);
+	for (i = 0; i < 100; i++) {
+		memset(&c, 0, sizeof(c));
+		memcpy(c.job_id, p, 16);
+		r = kb_ioctl(fd, KBITS_IOC_JOB_COMPLETE, &c);
+		if (r != -EINTR)
+			bad = r ? r : -EPROTO;
+	}
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	close(fd);
+	return bad;
+}
+
+TEST_F(agent, interrupted_completes_leave_one_complete_item)
+{
+	static struct kbits_work w[256];
+	int n, i, completes = 0;
+	__u8 id[16];
+
+	ATTACH();
+	RUNNING_JOB(id);
+	ASSERT_OK(kb_report_state(self->afd, id, KBITS_STATE_TRANSFERRED));
+	EXPECT_OK(kb_run_as(0, child_interrupted_completes, id));
+	n = drain(self->afd, w, 256);
+	for (i = 0; i < n && i < 256; i++)
+		completes += w[i].type == KBITS_WORK_COMPLETE && !memcmp(w[i].job_id, id, 16);
+	EXPECT_EQ(1, completes) TH_LOG("100 interrupted Completes left %d COMPLETE items", completes);
+	/* The one item is still answered, and the job is acknowledged. */
+	EXPECT_OK(kb_outcome(self->afd, id, KBITS_WORK_COMPLETE, KBITS_COMPLETE_ALL, 1, 0));
+	EXPECT_OK(kb_wait_gone(self->fd, id, WAIT_MS));
+}
+
+/* A cancelled job's unread RUN and CHANGED items go: only its CANCEL is left. */
+TEST_F(agent, cancel_replaces_the_jobs_unread_items)
+{
+	struct kbits_work w[16];
+	int n;
+	__u8 id[16];
+
+	ATTACH();
+	ASSERT_OK(kb_create_with_file(self->fd, "short-lived", id));
+	ASSERT_OK(kb_resume(self->fd, id));
+	ASSERT_OK(kb_cancel(self->fd, id));
+	n = drain(self->afd, w, 16);
+	ASSERT_EQ(1, n) TH_LOG("%d items for one cancelled job", n);
+	EXPECT_EQ(KBITS_WORK_CANCEL, w[0].type);
+	EXPECT_EQ(0, memcmp(w[0].job_id, id, 16));
+}
+
+/* ---- each Complete its own outcome (issue 12) ---------------------------------------- */
+
+struct complete_out {
+	int ret;
+	__u64 ms;
+	struct kbits_job_complete c;
+};
+
+static void complete_child(int fd, int afd, const __u8 id[16], int go,
+			   struct complete_out *out)
+{
+	__u64 t0;
+	char b;
+
+	close(afd);	/* the agent's file must close when the test closes it */
+	if (go >= 0 && read(go, &b, 1) != 1)
+		_exit(1);
+	memset(&out->c, 0, sizeof(out->c));
+	memcpy(out->c.job_id, id, 16);
+	t0 = kb_mono_ms();
+	out->ret = kb_ioctl(fd, KBITS_IOC_JOB_COMPLETE, &out->c);
+	out->ms = kb_mono_ms() - t0;
+	_exit(0);
+}
+
+static int set_fifo(pid_t pid, int prio)
+{
+	struct sched_param sp = { .sched_priority = prio };
+
+	return sched_setscheduler(pid, prio ? SCHED_FIFO : SCHED_OTHER, &sp) ? -errno : 0;
+}
+
+/*
+ * Caller 1 waits in Complete; the agent detaches (caller 1 is owed ENOTCONN),
+ * re-attaches, and answers caller 2's Complete. All on one CPU, the test and
+ * caller 2 SCHED_FIFO, so caller 1 cannot run before caller 2 has started its
+ * Complete: a shared completion would hand caller 2's outcome to caller 1.
+ */
+TEST_F_TIMEOUT(agent, each_complete_gets_its_own_outcome_across_an_agent_restart, 150)
+{
+	struct complete_out *out = kb_shared(2 * sizeof(*out));
+	cpu_set_t one, old;
+	struct kbits_work w;
+	pid_t pid1, pid2;
+	int go[2], status;
+	__u8 id[16];
+
+	ASSERT_NE(NULL, out);
+	ASSERT_OK(pipe(go));
+	ATTACH();
+	RUNNING_JOB(id);
+	ASSERT_OK(kb_report_state(self->afd, id, KBITS_STATE_TRANSFERRED));
+	ASSERT_OK(sched_getaffinity(0, sizeof(old), &old));
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	ASSERT_OK(sched_setaffinity(0, sizeof(one), &one));
+
+	pid1 = fork();
+	ASSERT_LE(0, pid1);
+	if (pid1 == 0)
+		complete_child(self->fd, self->afd, id, -1, &out[0]);
+	ASSERT_OK(kb_work_wait(self->afd, KBITS_WORK_COMPLETE, id, &w, WAIT_MS))
+		TH_LOG("caller 1's Complete did not reach the agent");
+	pid2 = fork();
+	ASSERT_LE(0, pid2);
+	if (pid2 == 0)
+		complete_child(self->fd, self->afd, id, go[0], &out[1]);
+	ASSERT_OK(set_fifo(pid2, 1));
+	ASSERT_OK(set_fifo(0, 2));
+
+	close(self->afd);		/* caller 1 is owed ENOTCONN */
+	self->afd = kb_agent_open();
+	ASSERT_LE(0, self->afd);
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_OK(kb_work_wait(self->afd, KBITS_WORK_COMPLETE, id, &w, WAIT_MS))
+		TH_LOG("caller 2's Complete did not reach the agent");
+	EXPECT_OK(kb_outcome(self->afd, id, KBITS_WORK_COMPLETE, KBITS_COMPLETE_PARTIAL, 7, 0));
+
+	ASSERT_OK(set_fifo(0, 0));
+	ASSERT_OK(sched_setaffinity(0, sizeof(old), &old));
+	ASSERT_EQ(pid1, waitpid(pid1, &status, 0));
+	ASSERT_EQ(pid2, waitpid(pid2, &status, 0));
+	TH_LOG("caller 1: %s after %llu ms (result %u, %u files); caller 2: %s after %llu ms",
+	       kb_err(out[0].ret), (unsigned long long)out[0].ms, out[0].c.result,
+	       out[0].c.files_done, kb_err(out[1].ret), (unsigned long long)out[1].ms);
+	EXPECT_EQ(-ENOTCONN, out[0].ret) TH_LOG("caller 1 got another caller's outcome");
+	EXPECT_EQ(0, out[1].ret);
+	EXPECT_EQ(KBITS_COMPLETE_PARTIAL, out[1].c.result);
+	EXPECT_EQ(7, out[1].c.files_done);
+	EXPECT_GT(10000, out[1].ms) TH_LOG("caller 2's answered Complete waited");
+	close(go[0]);
+	close(go[1]);
+	munmap(out, 2 * sizeof(*out));
+}
+
+/* ---- the owner at the time an item is read (issue 12) -------------------------------- */
+
+TEST_F(agent, an_unread_item_carries_the_owner_when_it_is_read)
+{
+	struct kbits_work w[16];
+	int n, i, run = 0, changed = 0;
+	__u8 id[16];
+
+	ATTACH();
+	ASSERT_OK(kb_create_as(KB_USER, 1, id));	/* CHANGED, owner KB_USER */
+	ASSERT_OK(kb_resume(self->fd, id));		/* RUN, owner KB_USER */
+	ASSERT_OK(kb_ref(self->fd, KBITS_IOC_JOB_TAKE_OWNERSHIP, id));
+	n = drain(self->afd, w, 16);
+	for (i = 0; i < n && i < 16; i++) {
+		if (memcmp(w[i].job_id, id, 16))
+			continue;
+		run += w[i].type == KBITS_WORK_RUN;
+		changed += w[i].type == KBITS_WORK_CHANGED;
+		EXPECT_EQ(0, w[i].owner_uid) TH_LOG("item %u names the previous owner", w[i].type);
+		EXPECT_EQ(0, w[i].owner_gid);
+	}
+	EXPECT_EQ(1, run);
+	EXPECT_EQ(1, changed);
 }
 
 /* ---- the agent reads credentials -------------------------------------------------- */

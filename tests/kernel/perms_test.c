@@ -351,6 +351,68 @@ TEST_F(perms, owner_uid_is_reported_in_the_callers_user_namespace)
 	EXPECT_EQ(KB_USER, info.owner_uid) TH_LOG("root outside sees the kuid's uid");
 }
 
+/* ---- a leaked agent file is not a capability (issue 12) ----------------------------- */
+
+struct leak {
+	int afd;
+	__u8 id[16];		/* root's job with credentials */
+	int restore, creds;
+	char buf[64];
+};
+
+/* A user holding the agent's file (inherited, passed, leaked) uses it. */
+static int child_use_leaked_agent(void *p)
+{
+	struct leak *l = p;
+	struct kbits_agent_restore rs;
+	__u32 len = sizeof(l->buf);
+
+	memset(&rs, 0, sizeof(rs));
+	rs.size = sizeof(rs);
+	kb_random_guid(rs.job_id);
+	rs.owner_uid = 0;
+	rs.owner_gid = 0;
+	rs.type = KBITS_JOB_DOWNLOAD;
+	rs.state = KBITS_STATE_SUSPENDED;
+	l->restore = kb_ioctl(l->afd, KBITS_IOC_AGENT_RESTORE, &rs);
+	l->creds = kb_get_string(l->afd, l->id, KBITS_STR_CREDENTIALS, l->buf, &len);
+	return 0;
+}
+
+TEST_F(perms, a_user_holding_the_agents_file_can_neither_restore_nor_read_credentials)
+{
+	static const char secret[] = "root:leaked-fd";
+	struct leak *l = kb_shared(sizeof(*l));
+
+	ASSERT_NE(NULL, l);
+	l->afd = kb_agent_open();
+	ASSERT_LE(0, l->afd) TH_LOG("attach: %s", kb_err(l->afd));
+	memcpy(l->id, self->root_id, 16);
+	ASSERT_OK(kb_set_string(self->fd, l->id, KBITS_STR_CREDENTIALS, secret, strlen(secret)));
+	ASSERT_OK(kb_run_as(KB_USER, child_use_leaked_agent, l));
+	EXPECT_EQ(-EPERM, l->restore) TH_LOG("uid %d restored a root job through the agent's file: %s",
+					     KB_USER, kb_err(l->restore));
+	EXPECT_EQ(-EPERM, l->creds) TH_LOG("uid %d read root's credentials: %s",
+					   KB_USER, kb_err(l->creds));
+	EXPECT_EQ(NULL, memmem(l->buf, sizeof(l->buf), "leaked-fd", 9));
+	close(l->afd);
+	munmap(l, sizeof(*l));
+}
+
+static int child_read_live_objects(void *p)
+{
+	long v = kb_param_get("live_objects");
+
+	(void)p;
+	return v < 0 ? (int)v : 0;
+}
+
+TEST_F(perms, live_objects_is_readable_by_root_only)
+{
+	EXPECT_LE(0, kb_param_get("live_objects"));
+	EXPECT_ERR(EACCES, kb_run_as(KB_USER, child_read_live_objects, NULL));
+}
+
 /* ---- limits ----------------------------------------------------------------------------- */
 
 FIXTURE(limits) {

@@ -77,7 +77,9 @@ static int allowed(int op, int e, int admin)
 		return op == OP_GET_FILE;
 	case ENOTCONN:		/* the agent was between attaches */
 		return op == OP_COMPLETE;
-	case EAGAIN:		/* a state report for a job no longer handed over */
+	case EAGAIN:		/* a state report for a job no longer handed over; */
+		/* a user's cancel while the agent has not read its earlier ones */
+		return op == OP_AGENT || (op == OP_CANCEL && !admin);
 	case EPROTO:		/* an outcome after the agent re-attached */
 		return op == OP_AGENT;
 	}

@@ -291,7 +291,18 @@ static struct kb_job *learn_job(struct agent *a, const struct kbits_work *w)
 	int ret = kb_channel_fetch_job(a->ch, w->job_id, &job);
 
 	if (ret < 0) {
-		kb_err("cannot learn a job: %s", strerror(-ret));
+		/* At most one line a second: a user cancelling in a loop must not flood the log. */
+		static uint64_t last_log;
+		static unsigned long quiet;
+		uint64_t now = kb_now();
+
+		if (last_log && now - last_log < 1000000000ull) {
+			quiet++;
+			return NULL;
+		}
+		kb_err("cannot learn a job: %s (%lu more not logged)", strerror(-ret), quiet);
+		last_log = now;
+		quiet = 0;
 		return NULL;
 	}
 	job->owner_uid = w->owner_uid;	/* initial namespace, from the item */

@@ -47,6 +47,14 @@
  *   -ENXIO    KBITS_IOC_JOB_GET_FILE: no file at that index
  *   -EACCES   KBITS_STR_CREDENTIALS read, or KBITS_STR_ERROR_DESCRIPTION
  *             written, by a client
+ *   -EAGAIN   Cancel by a non-administrator while the agent has not yet
+ *             read max_jobs_per_user earlier cancels of the job owner's
+ *             jobs: nothing changed, the job is still there; retry once
+ *             the agent has caught up (see "The agent's queue" below)
+ *
+ * What the module holds for a user's jobs (jobs, files, strings, ranges,
+ * work items) is charged to the memory cgroup of the task whose call made
+ * it hold it (GFP_KERNEL_ACCOUNT / SLAB_ACCOUNT).
  *
  * States: a new job is SUSPENDED. Resume (from SUSPENDED, ERROR or
  * TRANSIENT_ERROR; a no-op while QUEUED, CONNECTING or TRANSFERRING) makes
@@ -112,6 +120,15 @@
  *                         -ENOTCONN, and the next attach hands them again.
  *                         read() and the agent ioctls on any other file
  *                         get -EPERM.
+ *                         The queue is bounded by what it describes: at
+ *                         most one unread item per job and kind (RUN or
+ *                         STOP, CHANGED, COMPLETE; a newer one updates the
+ *                         unread one, a job leaving the registry takes its
+ *                         unread items with it), plus the CANCEL items of
+ *                         jobs already gone, at most max_jobs_per_user per
+ *                         owner for cancels by non-administrators (beyond:
+ *                         Cancel gets -EAGAIN, see above). An item names
+ *                         the job's owner at the time it is read.
  * KBITS_IOC_AGENT_REPORT  State, progress (job and file), error. A state
  *                         report for a job not handed to the agent (it was
  *                         suspended or completed meanwhile) gets -EAGAIN.
@@ -119,8 +136,11 @@
  *                         COMPLETE item is outstanding for the job).
  * KBITS_IOC_AGENT_RESTORE Recreates a job from the agent's store with its
  *                         GUID, owner, properties, files and progress.
+ *                         The calling task must have CAP_SYS_ADMIN too
+ *                         (-EPERM): the attached file alone is not enough.
  * The agent also uses the client ioctls on its file, as an administrator;
- * KBITS_IOC_JOB_GET_STRING of KBITS_STR_CREDENTIALS works only there.
+ * KBITS_IOC_JOB_GET_STRING of KBITS_STR_CREDENTIALS works only there, and
+ * only for a task with CAP_SYS_ADMIN (-EPERM otherwise).
  *
  * Generic netlink family "kbits", version KBITS_GENL_VERSION
  * ==========================================================
@@ -444,10 +464,10 @@ struct kbits_job_complete {
 
 struct kbits_work {
 	__u32 type;		/* KBITS_WORK_* */
-	__u32 owner_uid;	/* in the initial user namespace */
+	__u32 owner_uid;	/* initial user namespace, as the item is read */
 	__u64 seq;		/* 1, 2, 3, ... per attach */
 	__u8 job_id[16];
-	__u32 owner_gid;	/* the creator's gid, initial namespace */
+	__u32 owner_gid;	/* the owner's gid, initial namespace, likewise */
 	__u32 pad;
 };
 
