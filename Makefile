@@ -23,9 +23,9 @@ LINUX_SOURCE ?= /usr/src/linux-source-6.1.tar.xz
 
 CC ?= cc
 CFLAGS ?= -O2 -g
-KBITS_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -I$(TOP)/include/uapi
+KBITS_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -I$(TOP)/include/uapi -I$(TOP)/include
 
-MODULE_SOURCES := Kbuild $(wildcard module/*.c module/*.h) include/uapi/linux/kbits.h
+MODULE_SOURCES := Kbuild $(wildcard module/*.c module/*.h) include/uapi/linux/kbits.h include/kbits_props.h
 
 .PHONY: all module userspace tests checkpatch kselftest-headers check check-debug debug-kernel demo clean help
 

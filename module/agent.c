@@ -619,21 +619,7 @@ static int kbits_agent_restore(void __user *argp)
 	if (!job)
 		return -ENOMEM;
 	memcpy(job->id, r.job_id, sizeof(job->id));
-	job->priority = r.priority;
-	job->min_retry_delay = r.min_retry_delay;
-	job->no_progress_timeout = r.no_progress_timeout;
-	job->notify_flags = r.notify_flags;
-	job->proxy_usage = r.proxy_usage;
-	job->job_flags = r.job_flags;
-	job->max_download_time = r.max_download_time;
-	job->max_download_size = r.max_download_size;
-	job->creation_time = r.creation_time;
-	job->modification_time = r.modification_time;
-	job->transfer_completion_time = r.transfer_completion_time;
-	job->error_count = r.error_count;
-	job->error_context = r.error_context;
-	job->error_code = r.error_code;
-	job->error_file = r.error_file;
+	kbits_job_restore_props(job, &r);
 	/* A job that was moving when the registry went away waits its turn again. */
 	job->state = kbits_state_runnable(r.state) ? KBITS_STATE_QUEUED : r.state;
 	ret = kbits_restore_strings(job, &r);

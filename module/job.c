@@ -9,9 +9,11 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/build_bug.h>
 #include <linux/jiffies.h>
 #include <linux/minmax.h>
 #include <linux/slab.h>
+#include <linux/stddef.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
@@ -205,32 +207,61 @@ void kbits_job_recount(const struct kbits_job *job, u64 *total, u64 *done, u32 *
 	*files_done = n;
 }
 
+/*
+ * Where each property of include/kbits_props.h sits in the job, in
+ * GET_INFO's answer and in the agent's RESTORE, in the list's order. Copied
+ * by offset, so that a new property is one line in that list.
+ */
+#define KBITS_PROP(f)	offsetof(struct kbits_job, f),
+static const u16 kbits_prop_in_job[] = {
+#include <kbits_props.h>
+};
+
+#define KBITS_PROP(f)	offsetof(struct kbits_job_info, f),
+static const u16 kbits_prop_in_info[] = {
+#include <kbits_props.h>
+};
+
+#define KBITS_PROP(f)	offsetof(struct kbits_agent_restore, f),
+static const u16 kbits_prop_in_restore[] = {
+#include <kbits_props.h>
+};
+
+/*
+ * Each property's size: the same in the uapi structs, which
+ * tests/host/props_test.c checks against this struct kbits_job.
+ */
+#define KBITS_PROP(f)	sizeof_field(struct kbits_job, f),
+static const u8 kbits_prop_size[] = {
+#include <kbits_props.h>
+};
+
+/* The properties of a job the agent restores, as kbitsd stored them. */
+void kbits_job_restore_props(struct kbits_job *job, const struct kbits_agent_restore *r)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(kbits_prop_size); i++)
+		memcpy((u8 *)job + kbits_prop_in_job[i],
+		       (const u8 *)r + kbits_prop_in_restore[i], kbits_prop_size[i]);
+}
+
 void kbits_job_fill_info(const struct kbits_job *job, struct kbits_job_info *info,
 			 struct user_namespace *ns)
 {
+	size_t i;
+
 	lockdep_assert_held(&kbits_lock);
 	memcpy(info->job_id, job->id, sizeof(info->job_id));
 	info->type = job->type;
 	info->state = job->state;
-	info->priority = job->priority;
 	info->owner_uid = from_kuid_munged(ns, job->owner);
 	kbits_job_recount(job, &info->bytes_total,
 			  &info->bytes_transferred, &info->files_transferred);
 	info->files_total = job->nr_files;
-	info->creation_time = job->creation_time;
-	info->modification_time = job->modification_time;
-	info->transfer_completion_time = job->transfer_completion_time;
-	info->min_retry_delay = job->min_retry_delay;
-	info->no_progress_timeout = job->no_progress_timeout;
-	info->notify_flags = job->notify_flags;
-	info->proxy_usage = job->proxy_usage;
-	info->error_count = job->error_count;
-	info->error_context = job->error_context;
-	info->error_code = job->error_code;
-	info->error_file = job->error_file;
-	info->max_download_time = job->max_download_time;
-	info->max_download_size = job->max_download_size;
-	info->job_flags = job->job_flags;
+	for (i = 0; i < ARRAY_SIZE(kbits_prop_size); i++)
+		memcpy((u8 *)info + kbits_prop_in_info[i],
+		       (const u8 *)job + kbits_prop_in_job[i], kbits_prop_size[i]);
 	info->credentials_set = job->strings[KBITS_STR_CREDENTIALS] ? 1 : 0;
 	info->reply_bytes_total = job->reply_bytes_total;
 	info->reply_bytes_transferred = job->reply_bytes_transferred;

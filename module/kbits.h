@@ -142,6 +142,7 @@ void kbits_job_touch(struct kbits_job *job);
 void kbits_job_set_state(struct kbits_job *job, u32 state);
 void kbits_job_fill_info(const struct kbits_job *job, struct kbits_job_info *info,
 			 struct user_namespace *ns);
+void kbits_job_restore_props(struct kbits_job *job, const struct kbits_agent_restore *r);
 int kbits_job_set_string(struct kbits_job *job, u32 prop, char *value, u32 len);
 void kbits_job_recount(const struct kbits_job *job, u64 *total, u64 *done, u32 *files_done);
 int kbits_job_add_files(struct kbits_job *job, struct kbits_file **files, u32 count);

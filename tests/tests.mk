@@ -18,10 +18,10 @@ $(BUILD)/tests/kernel/%: tests/kernel/%.c $(wildcard tests/kernel/*.h) include/u
 	@$(CC) $(CFLAGS) $(KBITS_CFLAGS) -Wno-unused-parameter -Wno-sign-compare -I$(KSFT_DIR) $(NL_CFLAGS) \
 		-o $@ $< $(NL_LIBS)
 
-$(BUILD)/tests/host/%: tests/host/%.c include/uapi/linux/kbits.h
+$(BUILD)/tests/host/%: tests/host/%.c include/uapi/linux/kbits.h include/kbits_props.h userspace/agent/job.h module/kbits.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(@:$(TOP)/%=%)"
-	@$(CC) $(CFLAGS) $(KBITS_CFLAGS) -Wpadded -fsanitize=address,undefined -o $@ $<
+	@$(CC) $(CFLAGS) $(KBITS_CFLAGS) -Wpadded -fsanitize=address,undefined -DKB_TOP=\"$(TOP)\" -o $@ $<
 
 # Further test fragments (tests/<suite>/<suite>.mk) add their own targets
 # as prerequisites of "tests".

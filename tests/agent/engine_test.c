@@ -586,17 +586,51 @@ static void test_max_size(void)
 	kb_job_free(job);
 }
 
+static struct kb_engine_config cfg;
+
+/* Each case's own loop, engine and destination directories. */
+static bool engine_setup(void)
+{
+	t_mkdir("dl", 0755);
+	t_mkdir("rootonly", 0700);
+	loop = kb_loop_new(256);
+	engine = loop ? kb_engine_new(loop, &cfg, &ops, NULL) : NULL;
+	return check(loop && engine, "engine: a loop and an engine of the case's own");
+}
+
+static void engine_teardown(void)
+{
+	kb_engine_free(engine);
+	kb_loop_free(loop);
+	kb_job_free(last_saved);
+}
+
+static const struct t_case cases[] = {
+	{ "files of 0 B, 1 B, 1 MiB and 64 MiB from nginx arrive whole, fsynced, mode 0644",
+	  test_nginx_sizes },
+	{ "a download whose connection drops is retried with Range and If-Range from where it stopped",
+	  test_resume_after_drop },
+	{ "a file that changed on the server between two tries is fetched whole again", test_changed_etag },
+	{ "without Range support a retry fetches the whole file; a body without a length is learnt at its end", test_no_range },
+	{ "a suspended job keeps its synced bytes, temporary name and ETag, and resumes from them", test_suspend_resume },
+	{ "a 404 is a fatal REMOTE_FILE error, and Cancel removes the temporary file", test_404 },
+	{ "a refused connection is a transient error, fatal with a no-progress timeout of 0", test_refused },
+	{ "a 503 with Retry-After is retried after the longer of min retry delay and Retry-After", test_retry_after },
+	{ "a temporary file swapped for a symlink is not followed; a fresh one is chosen", test_symlink },
+	{ "an http redirect is followed and its final URL kept; one to ftp:// is a fatal error",
+	  test_redirects },
+	{ "a job of another user cannot write where that user cannot", test_owner_denied },
+	{ "a file larger than the job's maximum download size is a fatal error", test_max_size },
+};
+
 int main(void)
 {
-	struct kb_engine_config cfg;
 	pid_t nginx, fault;
 	char p[512];
 
 	if (!t_begin(600))
 		return 1;
 	t_mkdir("www", 0755);
-	t_mkdir("dl", 0755);
-	t_mkdir("rootonly", 0700);
 	{
 		static const struct { const char *name; uint64_t size; } files[] = {
 			{ "www/empty", 0 }, { "www/one", 1 }, { "www/1m", 1 << 20 }, { "www/64m", 64ull << 20 },
@@ -615,37 +649,12 @@ int main(void)
 	if (!check(nginx > 0 && fault > 0, "servers: nginx on 127.0.0.1:%d, fault server on 127.0.0.1:%d",
 		   nginx_port, fault_port))
 		goto out;
-	loop = kb_loop_new(256);
 	kb_engine_config_default(&cfg);
 	cfg.max_writes_inflight = 4;	/* small: back-pressure is exercised */
 	cfg.sync_every = 4 << 20;
-	engine = kb_engine_new(loop, &cfg, &ops, NULL);
-	if (!check(loop && engine, "engine: created"))
-		goto out;
-
-	test_nginx_sizes();
-	test_resume_after_drop();
-	test_changed_etag();
-	test_no_range();
-	test_suspend_resume();
-	test_404();
-	test_refused();
-	test_retry_after();
-	test_symlink();
-	test_redirects();
-	test_owner_denied();
-	test_max_size();
-
-	kb_engine_free(engine);
-	kb_loop_free(loop);
-	kb_job_free(last_saved);
+	t_run_cases(cases, sizeof(cases) / sizeof(cases[0]), engine_setup, engine_teardown, 120);
 out:
 	t_kill(nginx);
 	t_kill(fault);
-	if (!t_failed)
-		t_rm_rf(t_dir);
-	else
-		diag("kept %s", t_dir);
-	printf("1..%d\n", t_n);
-	return t_failed ? 1 : 0;
+	return t_end();
 }

@@ -28,7 +28,21 @@
 
 #include "log.h"
 
-static int t_n, t_failed;
+#include <dirent.h>
+#include <sys/mman.h>
+
+/*
+ * The counts of checks. Cases run in child processes (t_run_cases), so the
+ * counts live in a shared page once t_begin has run: a case that crashes
+ * still leaves its numbered lines counted.
+ */
+struct t_counts {
+	int n, failed;
+};
+
+static struct t_counts t_counts_early, *t_counts = &t_counts_early;
+#define t_n	(t_counts->n)
+#define t_failed (t_counts->failed)
 
 static inline bool check(bool ok, const char *fmt, ...)
 {
@@ -66,7 +80,8 @@ static inline double t_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static char t_dir[256];
+static char t_dir[256];		/* the current case's scratch directory */
+static char t_top[256];		/* the program's: servers' roots and logs */
 
 /*
  * The start of every test program: the TAP header, a bound on the whole
@@ -76,14 +91,22 @@ static char t_dir[256];
  */
 static inline bool t_begin(unsigned int bound_s)
 {
+	void *shared = mmap(NULL, sizeof(*t_counts), PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
 	printf("TAP version 13\n");
+	fflush(stdout);
 	alarm(bound_s);
 	if (getenv("KBITSD_TEST_VERBOSE"))
 		kb_log_level = atoi(getenv("KBITSD_TEST_VERBOSE"));
+	if (shared == MAP_FAILED)
+		return check(false, "mmap of the shared counts: %s", strerror(errno));
+	t_counts = shared;
 	snprintf(t_dir, sizeof(t_dir), "/tmp/kbitsd-test.XXXXXX");
 	if (!mkdtemp(t_dir))
 		return check(false, "mkdtemp %s: %s", t_dir, strerror(errno));
 	chmod(t_dir, 0755);
+	memcpy(t_top, t_dir, sizeof(t_top));
 	return true;
 }
 
@@ -99,6 +122,85 @@ static inline void t_mkdir(const char *name, mode_t mode)
 	t_path(p, sizeof(p), name);
 	mkdir(p, mode);
 	chmod(p, mode);
+}
+
+/*
+ * Independent cases, as the kselftests have: each case is a sentence (what
+ * must hold) and a function, run in a child process of its own with a
+ * scratch directory of its own, t_top/case-NN, so that its failure, crash
+ * or hang costs that case only. The case's directory links every entry of
+ * t_top (the servers' roots and logs, made before the cases); setup (may be
+ * NULL) makes what the case owns (an engine, its directories) and returns
+ * false when it cannot, teardown (may be NULL) frees it. A case that does
+ * not end by itself within bound_s seconds, or ends by a signal or a non-zero
+ * status, is a failed check of its own.
+ */
+struct t_case {
+	const char *name;
+	void (*run)(void);
+};
+
+static inline void t_link_shared(void)
+{
+	DIR *d = opendir(t_top);
+	struct dirent *e;
+	char from[600], to[600];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || !strncmp(e->d_name, "case-", 5))
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", t_top, e->d_name);
+		snprintf(to, sizeof(to), "%s/%s", t_dir, e->d_name);
+		if (symlink(from, to))
+			diag("symlink %s: %s", to, strerror(errno));
+	}
+	closedir(d);
+}
+
+static inline void t_run_cases(const struct t_case *cases, size_t nr, bool (*setup)(void),
+			       void (*teardown)(void), unsigned int bound_s)
+{
+	for (size_t i = 0; i < nr; i++) {
+		const struct t_case *c = &cases[i];
+		int before = t_failed, status = 0;
+		pid_t pid;
+
+		snprintf(t_dir, sizeof(t_dir), "%s/case-%02zu", t_top, i + 1);
+		if (mkdir(t_dir, 0755) && errno != EEXIST) {
+			check(false, "%s: its scratch directory %s: %s", c->name, t_dir, strerror(errno));
+			continue;
+		}
+		chmod(t_dir, 0755);
+		t_link_shared();
+		diag("case %zu/%zu: %s", i + 1, nr, c->name);
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0) {
+			alarm(bound_s);
+			if (setup && !setup()) {
+				check(false, "%s: its fixture could not be made", c->name);
+				exit(1);
+			}
+			c->run();
+			if (teardown)
+				teardown();
+			fflush(stdout);
+			exit(0);
+		}
+		if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+			check(false, "%s: fork: %s", c->name, strerror(errno));
+			continue;
+		}
+		if (WIFSIGNALED(status))
+			check(false, "%s: the case died of signal %d%s", c->name, WTERMSIG(status),
+			      WTERMSIG(status) == SIGALRM ? " (it ran out of its time)" : "");
+		else if (WEXITSTATUS(status) && t_failed == before)
+			check(false, "%s: the case exited with status %d", c->name, WEXITSTATUS(status));
+		diag("case %zu/%zu: %s", i + 1, nr, t_failed == before ? "passed" : "FAILED");
+	}
+	snprintf(t_dir, sizeof(t_dir), "%s", t_top);
 }
 
 /* Writes size bytes of a deterministic pseudo-random sequence. */
@@ -289,7 +391,8 @@ static inline void t_fault_log_n(const char *name, int min_lines, char *out, siz
 	char p[512], line[1024];
 	size_t nl = strlen(name);
 
-	t_path(p, sizeof(p), "fault.log");
+	/* The server's log, made when it started: the program's, not the case's. */
+	snprintf(p, sizeof(p), "%s/fault.log", t_top);
 	for (int tries = 0; tries < 150; tries++) {
 		FILE *f = fopen(p, "r");
 		int n = 0;
@@ -324,6 +427,18 @@ static inline void t_rm_rf(const char *dir)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		diag("could not remove %s", dir);
+}
+
+/* The end of every test program: the TAP plan, the scratch directory
+ * removed (kept, and named, when a check failed), the exit status. */
+static inline int t_end(void)
+{
+	if (!t_failed)
+		t_rm_rf(t_top);
+	else
+		diag("kept %s", t_top);
+	printf("1..%d\n", t_n);
+	return t_failed ? 1 : 0;
 }
 
 #endif

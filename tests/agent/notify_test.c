@@ -208,6 +208,41 @@ static void test_engine_hook(void)
 	t_kill(nginx);
 }
 
+/* Each case's own loop, command runner and directories. */
+static bool notify_setup(void)
+{
+	t_mkdir("dl", 0755);
+	t_mkdir("notify", 0777);
+	loop = kb_loop_new(64);
+	ncmd = loop ? kb_ncmd_new(loop, 30) : NULL;
+	if (ncmd)
+		kb_ncmd_set_done(ncmd, on_done, NULL);
+	return check(loop && ncmd, "notify: a loop and a command runner of the case's own");
+}
+
+static void notify_teardown(void)
+{
+	kb_ncmd_free(ncmd);
+	kb_loop_free(loop);
+}
+
+static void test_owner_and_id_as_root(void)
+{
+	if (geteuid() == 0)
+		test_owner_and_id();
+	else
+		check(false, "the owner tests need root (setuid)");
+}
+
+static const struct t_case cases[] = {
+	{ "a notify command line splits as the BITS rules say, and bad ones are refused",
+	  test_split },
+	{ "the command runs as the job's owner with the job's id, for the states its flags name",
+	  test_owner_and_id_as_root },
+	{ "a command that hangs is ended at its time bound", test_timeout },
+	{ "the engine runs a job's command when the job reaches TRANSFERRED", test_engine_hook },
+};
+
 int main(void)
 {
 	char p[512];
@@ -215,26 +250,8 @@ int main(void)
 	if (!t_begin(120))
 		return 1;
 	t_mkdir("www", 0755);
-	t_mkdir("dl", 0755);
-	t_mkdir("notify", 0777);
 	t_path(p, sizeof(p), "www/f");
 	t_write_file(p, 100000, 3);
-	loop = kb_loop_new(64);
-	ncmd = kb_ncmd_new(loop, 30);
-	kb_ncmd_set_done(ncmd, on_done, NULL);
-	test_split();
-	if (geteuid() == 0)
-		test_owner_and_id();
-	else
-		check(false, "the owner tests need root (setuid)");
-	test_timeout();
-	test_engine_hook();
-	kb_ncmd_free(ncmd);
-	kb_loop_free(loop);
-	if (!t_failed)
-		t_rm_rf(t_dir);
-	else
-		diag("kept %s", t_dir);
-	printf("1..%d\n", t_n);
-	return t_failed ? 1 : 0;
+	t_run_cases(cases, sizeof(cases) / sizeof(cases[0]), notify_setup, notify_teardown, 60);
+	return t_end();
 }

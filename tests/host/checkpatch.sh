@@ -5,7 +5,7 @@ cp=$top/build/linux/scripts/checkpatch.pl
 echo "TAP version 13"
 n=0 failed=0
 cd "$top" || exit 1
-for f in Kbuild module/*.c module/*.h include/uapi/linux/kbits.h; do
+for f in Kbuild module/*.c module/*.h include/uapi/linux/kbits.h include/kbits_props.h; do
 	n=$((n + 1))
 	if out=$(perl "$cp" --no-tree --strict --quiet --ignore FILE_PATH_CHANGES -f "$f" 2>&1) && [ -z "$out" ]; then
 		echo "ok $n - checkpatch --strict $f"

@@ -199,25 +199,9 @@ int kb_channel_fetch_job(struct kb_channel *ch, const uint8_t id[16], struct kb_
 	if (!job)
 		return -ENOMEM;
 	memcpy(job->id, id, 16);
-	job->owner_uid = ji.owner_uid;
-	job->owner_gid = ji.owner_gid;
-	job->type = ji.type;
-	job->state = ji.state;
-	job->priority = ji.priority;
-	job->min_retry_delay = ji.min_retry_delay;
-	job->no_progress_timeout = ji.no_progress_timeout;
-	job->notify_flags = ji.notify_flags;
-	job->proxy_usage = ji.proxy_usage;
-	job->job_flags = ji.job_flags;
-	job->max_download_time = ji.max_download_time;
-	job->max_download_size = ji.max_download_size;
-	job->creation_time = ji.creation_time;
-	job->modification_time = ji.modification_time;
-	job->transfer_completion_time = ji.transfer_completion_time;
-	job->error_count = ji.error_count;
-	job->error_context = ji.error_context;
-	job->error_code = ji.error_code;
-	job->error_file = ji.error_file;
+#define KBITS_IDENTITY(f)	job->f = ji.f;
+#define KBITS_PROP(f)		job->f = ji.f;
+#include <kbits_props.h>
 	for (uint32_t p = 0; p <= KBITS_STR_MAX && !ret; p++) {
 		if (p == KBITS_STR_CREDENTIALS && !ji.credentials_set)
 			continue;
@@ -331,25 +315,9 @@ int kb_channel_restore(struct kb_channel *ch, const struct kb_job *job)
 	if (!rf)
 		return -ENOMEM;
 	memcpy(r.job_id, job->id, 16);
-	r.owner_uid = job->owner_uid;
-	r.owner_gid = job->owner_gid;
-	r.type = job->type;
-	r.state = job->state;
-	r.priority = job->priority;
-	r.min_retry_delay = job->min_retry_delay;
-	r.no_progress_timeout = job->no_progress_timeout;
-	r.notify_flags = job->notify_flags;
-	r.proxy_usage = job->proxy_usage;
-	r.job_flags = job->job_flags;
-	r.max_download_time = job->max_download_time;
-	r.max_download_size = job->max_download_size;
-	r.creation_time = job->creation_time;
-	r.modification_time = job->modification_time;
-	r.transfer_completion_time = job->transfer_completion_time;
-	r.error_count = job->error_count;
-	r.error_context = job->error_context;
-	r.error_code = job->error_code;
-	r.error_file = job->error_file;
+#define KBITS_IDENTITY(f)	r.f = job->f;
+#define KBITS_PROP(f)		r.f = job->f;
+#include <kbits_props.h>
 	for (int p = 0; p <= KBITS_STR_MAX; p++) {
 		if (!job->strings[p])
 			continue;

@@ -1491,11 +1491,14 @@ int kb_engine_stop(struct kb_engine *e, const uint8_t id[16])
 		return 0;
 	ej->stopping = true;
 	kb_timer_cancel(e->loop, &ej->retry);
+	/* The last abort may settle the job and free ej: look it up again. */
 	for (x = ej->xfers; x; x = next) {
 		next = x->next_in_job;
 		xfer_abort(x);
+		if (find_job(e, id) != ej)
+			return 0;
 	}
-	if (!ej->nactive && find_job(e, id) == ej)
+	if (!ej->nactive)
 		job_settle(ej);
 	return 0;
 }

@@ -365,17 +365,9 @@ static void on_work(void *arg, const struct kbits_work *w)
 			break;
 		}
 		known_set(a, copy);
-		if (w->type == KBITS_WORK_RUN || kb_engine_job(a->engine, w->job_id)) {
-			if (kb_engine_run(a->engine, job) == -EOPNOTSUPP) {
-				struct kb_error e = { .context = KBITS_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER,
-						      .code = -EOPNOTSUPP, .file = ~0u };
-
-				snprintf(e.desc, sizeof(e.desc), "upload jobs are not supported yet");
-				agent_sync(a);
-				kb_channel_report_error(a->ch, job, &e);
-				kb_channel_report_state(a->ch, job, KBITS_STATE_ERROR);
-			}
-		}
+		/* Every job type: the engine hands uploads to upload.c. */
+		if (w->type == KBITS_WORK_RUN || kb_engine_job(a->engine, w->job_id))
+			kb_engine_run(a->engine, job);
 		kb_job_free(job);
 		break;
 	case KBITS_WORK_STOP:

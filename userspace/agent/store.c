@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,17 +28,8 @@ static const char upload_upsert[] =
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta ("
 	"  key TEXT PRIMARY KEY, value BLOB);"
-	"CREATE TABLE IF NOT EXISTS jobs ("
-	"  id BLOB PRIMARY KEY,"
-	"  owner_uid INTEGER, owner_gid INTEGER, type INTEGER, state INTEGER, priority INTEGER,"
-	"  min_retry_delay INTEGER, no_progress_timeout INTEGER, notify_flags INTEGER,"
-	"  proxy_usage INTEGER, job_flags INTEGER, max_download_time INTEGER,"
-	"  max_download_size INTEGER, creation_time INTEGER, modification_time INTEGER,"
-	"  transfer_completion_time INTEGER, error_count INTEGER, error_context INTEGER,"
-	"  error_code INTEGER, error_file INTEGER,"
-	"  display_name TEXT, description TEXT, notify_cmdline TEXT, proxy_list TEXT,"
-	"  proxy_bypass TEXT, credentials TEXT, http_headers TEXT, reply_file TEXT,"
-	"  error_description TEXT);"
+	/* Its other columns: add_job_columns(). */
+	"CREATE TABLE IF NOT EXISTS jobs (id BLOB PRIMARY KEY);"
 	"CREATE TABLE IF NOT EXISTS files ("
 	"  job_id BLOB NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
 	"  idx INTEGER NOT NULL, url TEXT, path TEXT, temp_name TEXT, final_url TEXT,"
@@ -45,16 +37,30 @@ static const char schema[] =
 	"  flags INTEGER, ranges_ok INTEGER,"
 	"  PRIMARY KEY (job_id, idx));";
 
-static const char job_upsert[] =
-	"INSERT INTO jobs VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
-	"?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29) ON CONFLICT(id) DO UPDATE SET "
-	"owner_uid=?2, owner_gid=?3, type=?4, state=?5, priority=?6, min_retry_delay=?7,"
-	"no_progress_timeout=?8, notify_flags=?9, proxy_usage=?10, job_flags=?11,"
-	"max_download_time=?12, max_download_size=?13, creation_time=?14,"
-	"modification_time=?15, transfer_completion_time=?16, error_count=?17,"
-	"error_context=?18, error_code=?19, error_file=?20, display_name=?21,"
-	"description=?22, notify_cmdline=?23, proxy_list=?24, proxy_bypass=?25,"
-	"credentials=?26, http_headers=?27, reply_file=?28, error_description=?29";
+/*
+ * The jobs table's columns after id: include/kbits_props.h's lists, in
+ * their order, which is also the order of the columns of stores written
+ * before the list existed. A store that lacks one gets it when it opens.
+ */
+static const char *const job_int_cols[] = {
+#define KBITS_IDENTITY(f)	#f,
+#define KBITS_PROP(f)		#f,
+#include <kbits_props.h>
+};
+
+static const char *const job_text_cols[KBITS_STR_MAX + 1] = {
+#define KBITS_STRING(i, name)	[i] = #name,
+#include <kbits_props.h>
+};
+
+#define NR_INT_COLS	((int)(sizeof(job_int_cols) / sizeof(job_int_cols[0])))
+
+static const char *job_col(int i)
+{
+	return i < NR_INT_COLS ? job_int_cols[i] : job_text_cols[i - NR_INT_COLS];
+}
+
+#define NR_JOB_COLS	(NR_INT_COLS + KBITS_STR_MAX + 1)
 
 static const char file_upsert[] =
 	"INSERT OR REPLACE INTO files VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
@@ -84,10 +90,91 @@ static int step_reset(struct kb_store *s, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
+/* Adds the columns of job_int_cols and job_text_cols the jobs table lacks. */
+static int add_job_columns(struct kb_store *s)
+{
+	sqlite3_stmt *st;
+	bool have[NR_JOB_COLS] = { false };
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT name FROM pragma_table_info('jobs')", -1, &st, NULL))
+		return db_err(s, "read the jobs table's columns");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+
+		for (int i = 0; name && i < NR_JOB_COLS; i++)
+			if (!strcmp(name, job_col(i)))
+				have[i] = true;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_err(s, "read the jobs table's columns");
+	for (int i = 0; i < NR_JOB_COLS; i++) {
+		char sql[128];
+
+		if (have[i])
+			continue;
+		snprintf(sql, sizeof(sql), "ALTER TABLE jobs ADD COLUMN %s %s", job_col(i),
+			 i < NR_INT_COLS ? "INTEGER" : "TEXT");
+		if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			return db_err(s, "add a column to the jobs table");
+	}
+	return 0;
+}
+
+/*
+ * "INSERT INTO jobs (id, <columns>) VALUES (?1, ...) ON CONFLICT(id) DO
+ * UPDATE SET <column>=excluded.<column>, ...": ?1 is the id, ?2 on the
+ * columns in job_col()'s order. NULL when out of memory.
+ */
+static char *job_upsert_sql(void)
+{
+	char *sql = NULL;
+	size_t len;
+	FILE *f = open_memstream(&sql, &len);
+
+	if (!f)
+		return NULL;
+	fputs("INSERT INTO jobs (id", f);
+	for (int i = 0; i < NR_JOB_COLS; i++)
+		fprintf(f, ", %s", job_col(i));
+	fputs(") VALUES (?1", f);
+	for (int i = 0; i < NR_JOB_COLS; i++)
+		fprintf(f, ", ?%d", i + 2);
+	fputs(") ON CONFLICT(id) DO UPDATE SET ", f);
+	for (int i = 0; i < NR_JOB_COLS; i++)
+		fprintf(f, "%s%s=excluded.%s", i ? ", " : "", job_col(i), job_col(i));
+	if (fclose(f)) {
+		free(sql);
+		return NULL;
+	}
+	return sql;
+}
+
+/* "SELECT id, <columns> FROM jobs ORDER BY creation_time, id". */
+static char *job_select_sql(void)
+{
+	char *sql = NULL;
+	size_t len;
+	FILE *f = open_memstream(&sql, &len);
+
+	if (!f)
+		return NULL;
+	fputs("SELECT id", f);
+	for (int i = 0; i < NR_JOB_COLS; i++)
+		fprintf(f, ", %s", job_col(i));
+	fputs(" FROM jobs ORDER BY creation_time, id", f);
+	if (fclose(f)) {
+		free(sql);
+		return NULL;
+	}
+	return sql;
+}
+
 int kb_store_open(const char *path, struct kb_store **out)
 {
 	struct kb_store *s = calloc(1, sizeof(*s));
-	char *msg = NULL;
+	char *msg = NULL, *sql;
 	int rc, fd;
 
 	if (!s)
@@ -117,7 +204,23 @@ int kb_store_open(const char *path, struct kb_store **out)
 		sqlite3_free(msg);
 		goto out_err;
 	}
-	if (sqlite3_prepare_v2(s->db, job_upsert, -1, &s->job_up, NULL) ||
+	/* One transaction: a new store gets all its columns or none. */
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		db_err(s, "begin");
+		goto out_err;
+	}
+	if (add_job_columns(s) < 0 || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		goto out_err;
+	}
+	sql = job_upsert_sql();
+	if (!sql) {
+		kb_store_close(s);
+		return -ENOMEM;
+	}
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &s->job_up, NULL);
+	free(sql);
+	if (rc ||
 	    sqlite3_prepare_v2(s->db, file_upsert, -1, &s->file_up, NULL) ||
 	    sqlite3_prepare_v2(s->db, "DELETE FROM files WHERE job_id=?1", -1, &s->files_del, NULL) ||
 	    sqlite3_prepare_v2(s->db, "DELETE FROM jobs WHERE id=?1", -1, &s->job_del, NULL) ||
@@ -169,19 +272,15 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 static int write_job_row(struct kb_store *s, const struct kb_job *j)
 {
 	sqlite3_stmt *st = s->job_up;
-	int64_t v[] = { j->owner_uid, j->owner_gid, j->type, j->state, j->priority,
-			j->min_retry_delay, j->no_progress_timeout, j->notify_flags, j->proxy_usage,
-			j->job_flags, (int64_t)j->max_download_time, (int64_t)j->max_download_size,
-			(int64_t)j->creation_time, (int64_t)j->modification_time,
-			(int64_t)j->transfer_completion_time, j->error_count, j->error_context,
-			j->error_code, j->error_file };
-	int i;
+	int c = 2;
 
 	sqlite3_bind_blob(st, 1, j->id, 16, SQLITE_STATIC);
-	for (i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++)
-		sqlite3_bind_int64(st, 2 + i, v[i]);
+	/* In job_col()'s order: include/kbits_props.h's. */
+#define KBITS_IDENTITY(f)	sqlite3_bind_int64(st, c++, (int64_t)j->f);
+#define KBITS_PROP(f)		sqlite3_bind_int64(st, c++, (int64_t)j->f);
+#include <kbits_props.h>
 	for (int k = 0; k <= KBITS_STR_MAX; k++)
-		bind_text(st, 2 + i + k, j->strings[k]);
+		bind_text(st, c++, j->strings[k]);
 	return step_reset(s, st, "write job");
 }
 
@@ -420,7 +519,13 @@ int kb_store_load(struct kb_store *s, int (*cb)(void *arg, struct kb_job *job), 
 	sqlite3_stmt *st;
 	int rc, n = 0, ret = 0;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT * FROM jobs ORDER BY creation_time, id", -1, &st, NULL))
+	char *sql = job_select_sql();
+
+	if (!sql)
+		return -ENOMEM;
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	free(sql);
+	if (rc)
 		return db_err(s, "read jobs");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct kb_job *job = kb_job_new(0);
@@ -432,25 +537,10 @@ int kb_store_load(struct kb_store *s, int (*cb)(void *arg, struct kb_job *job), 
 		}
 		if (sqlite3_column_bytes(st, 0) == 16)
 			memcpy(job->id, sqlite3_column_blob(st, 0), 16);
-		job->owner_uid = (uint32_t)sqlite3_column_int64(st, c++);
-		job->owner_gid = (uint32_t)sqlite3_column_int64(st, c++);
-		job->type = (uint32_t)sqlite3_column_int64(st, c++);
-		job->state = (uint32_t)sqlite3_column_int64(st, c++);
-		job->priority = (uint32_t)sqlite3_column_int64(st, c++);
-		job->min_retry_delay = (uint32_t)sqlite3_column_int64(st, c++);
-		job->no_progress_timeout = (uint32_t)sqlite3_column_int64(st, c++);
-		job->notify_flags = (uint32_t)sqlite3_column_int64(st, c++);
-		job->proxy_usage = (uint32_t)sqlite3_column_int64(st, c++);
-		job->job_flags = (uint32_t)sqlite3_column_int64(st, c++);
-		job->max_download_time = (uint64_t)sqlite3_column_int64(st, c++);
-		job->max_download_size = (uint64_t)sqlite3_column_int64(st, c++);
-		job->creation_time = (uint64_t)sqlite3_column_int64(st, c++);
-		job->modification_time = (uint64_t)sqlite3_column_int64(st, c++);
-		job->transfer_completion_time = (uint64_t)sqlite3_column_int64(st, c++);
-		job->error_count = (uint32_t)sqlite3_column_int64(st, c++);
-		job->error_context = (uint32_t)sqlite3_column_int64(st, c++);
-		job->error_code = (int32_t)sqlite3_column_int64(st, c++);
-		job->error_file = (uint32_t)sqlite3_column_int64(st, c++);
+		/* In job_col()'s order: include/kbits_props.h's. */
+#define KBITS_IDENTITY(f)	job->f = (__typeof__(job->f))sqlite3_column_int64(st, c++);
+#define KBITS_PROP(f)		job->f = (__typeof__(job->f))sqlite3_column_int64(st, c++);
+#include <kbits_props.h>
 		for (int k = 0; k <= KBITS_STR_MAX; k++)
 			job->strings[k] = col_text(st, c++);
 		ret = load_files(s, job);

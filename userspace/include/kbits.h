@@ -3,7 +3,7 @@
  * libkbits: the C interface of kbits, the Background Intelligent Transfer
  * Service for Linux. Link with `pkg-config --cflags --libs libkbits`.
  *
- * Two kinds of handle, both opaque and independent:
+ * Three kinds of handle, all opaque and independent:
  *
  *  - struct kbits          an open file of /dev/kbits: every job operation
  *                          (BITS's IBackgroundCopyManager/Job) is an ioctl
@@ -241,7 +241,8 @@ struct kbits_file_props {
 
 /*
  * kbits_job_get_file - file number index (0 .. files_total - 1) of the job;
- * -ENOENT past the last one, so "for (i = 0; !get_file(i); i++)" walks them.
+ * -ENXIO past the last one (-ENOENT: no such job), so
+ * "for (i = 0; !get_file(i); i++)" walks them.
  * kbits_file_props_free - free the strings (not the struct); NULL allowed.
  */
 KBITS_API int kbits_job_get_file(struct kbits *k, const struct kbits_guid *id, uint32_t index,
