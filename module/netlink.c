@@ -344,6 +344,9 @@ static int kbits_nl_subscribe(struct sk_buff *skb, struct genl_info *info)
 	struct kbits_monitor *mon, *old;
 	int ret;
 
+	/* Port id 0 is the kernel's own socket: events must not loop back. */
+	if (!info->snd_portid)
+		return -EINVAL;
 	mon = kzalloc(sizeof(*mon), GFP_KERNEL_ACCOUNT);
 	if (!mon)
 		return -ENOMEM;
