@@ -19,4 +19,19 @@
 	from_timer(var, callback_timer, timer_fieldname)
 #endif
 
+/*
+ * GENL_MCAST_CAP_SYS_ADMIN (6.7, and 6.1.64 and 6.6.3 of the stable series)
+ * keeps a multicast group to administrators. A kernel without it cannot
+ * keep anyone out of the group "events", so there the group is registered
+ * (its name resolves) but never sent to: administrators subscribe as
+ * everyone does (KBITS_CMD_SUBSCRIBE), which libkbits does anyway.
+ */
+#ifdef KBITS_HAVE_GENL_MCAST_CAP_SYS_ADMIN
+#define KBITS_GENL_MCGRP_ADMIN(grp)	{ .name = (grp), .flags = GENL_MCAST_CAP_SYS_ADMIN }
+#define KBITS_EVENTS_GROUP_USABLE	true
+#else
+#define KBITS_GENL_MCGRP_ADMIN(grp)	{ .name = (grp) }
+#define KBITS_EVENTS_GROUP_USABLE	false
+#endif
+
 #endif /* _KBITS_COMPAT_H */

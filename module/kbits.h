@@ -170,6 +170,7 @@ bool kbits_may_see(const struct kbits_job *job, bool admin);
 struct kbits_job *kbits_lookup(const u8 id[16]);
 struct kbits_job *kbits_lookup_visible(const u8 id[16], bool admin);
 struct kbits_job *kbits_next_visible(unsigned long *cursor, bool admin);
+struct kbits_job *kbits_next_visible_to(unsigned long *cursor, kuid_t uid, bool admin);
 int kbits_register(struct kbits_job *job, bool admin);
 void kbits_unregister(struct kbits_job *job);
 void kbits_registry_exit(void);

@@ -1,15 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The generic netlink family "kbits": job and account queries (which apply
- * the job permissions) and the "events" multicast group. Events carry ids,
- * owner, type, priority, state, progress and error code; never names,
- * URLs or paths.
+ * the job permissions) and the events. Events carry ids, owner, type,
+ * priority, state, progress and error code; never names, URLs or paths.
+ *
+ * Who hears an event: another user's job does not exist for a caller, in
+ * events too. Administrators (CAP_SYS_ADMIN in the initial user namespace)
+ * may join the multicast group "events", which hears every job's; the
+ * kernel refuses the group to anyone else (GENL_MCAST_CAP_SYS_ADMIN).
+ * Everybody may subscribe a socket with KBITS_CMD_SUBSCRIBE: the events of
+ * the jobs the subscriber may see (an administrator's: all) are unicast to
+ * it, without blocking (a full socket loses them and its reader gets
+ * ENOBUFS, as for a group). Subscriber, user namespace and administrator
+ * status are judged once, when it subscribes, in its own context; closing
+ * the socket ends the subscription (NETLINK_URELEASE).
+ *
+ * Dumps, likewise, judge their requester once, in .start: later batches
+ * are built in whichever process reads the socket.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/hashtable.h>
 #include <linux/jiffies.h>
+#include <linux/netlink.h>
+#include <linux/notifier.h>
+#include <linux/slab.h>
+#include <linux/user_namespace.h>
+#include <linux/xarray.h>
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
+#include <net/sock.h>
 
 #include "kbits.h"
 
@@ -107,11 +127,42 @@ out_free_msg:
 	return ret;
 }
 
-/* cb->args[0]: the registry cursor of the next job. */
+/*
+ * What a dump knows of its requester, decided in .start in the requester's
+ * context and kept in cb->ctx: later batches run in whichever process reads
+ * the socket, whose credentials must not count.
+ */
+struct kbits_nl_dump_ctx {
+	unsigned long cursor;		/* the next job's index, or uid */
+	struct user_namespace *ns;	/* held: uids in the replies */
+	kuid_t euid;
+	bool admin;
+};
+
+static int kbits_nl_dump_start(struct netlink_callback *cb)
+{
+	struct kbits_nl_dump_ctx *ctx = (void *)cb->ctx;
+
+	BUILD_BUG_ON(sizeof(*ctx) > sizeof(cb->ctx));
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->euid = current_euid();
+	ctx->admin = kbits_nl_admin(cb->skb);
+	ctx->ns = get_user_ns(current_user_ns());
+	return 0;
+}
+
+static int kbits_nl_dump_done(struct netlink_callback *cb)
+{
+	struct kbits_nl_dump_ctx *ctx = (void *)cb->ctx;
+
+	put_user_ns(ctx->ns);
+	return 0;
+}
+
 static int kbits_nl_dump_jobs(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	bool admin = kbits_nl_admin(cb->skb);
-	unsigned long cursor = cb->args[0], before;
+	struct kbits_nl_dump_ctx *ctx = (void *)cb->ctx;
+	unsigned long cursor = ctx->cursor, before;
 	struct kbits_job *job;
 	void *hdr;
 
@@ -121,7 +172,7 @@ static int kbits_nl_dump_jobs(struct sk_buff *skb, struct netlink_callback *cb)
 	cb->seq = kbits_registry_gen;
 	for (;;) {
 		before = cursor;
-		job = kbits_next_visible(&cursor, admin);
+		job = kbits_next_visible_to(&cursor, ctx->euid, ctx->admin);
 		if (!job)
 			break;
 		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
@@ -131,7 +182,7 @@ static int kbits_nl_dump_jobs(struct sk_buff *skb, struct netlink_callback *cb)
 			break;
 		}
 		genl_dump_check_consistent(cb, hdr);
-		if (kbits_nl_put_job(skb, job, current_user_ns())) {
+		if (kbits_nl_put_job(skb, job, ctx->ns)) {
 			genlmsg_cancel(skb, hdr);
 			cursor = before;
 			break;
@@ -139,15 +190,16 @@ static int kbits_nl_dump_jobs(struct sk_buff *skb, struct netlink_callback *cb)
 		genlmsg_end(skb, hdr);
 	}
 	mutex_unlock(&kbits_lock);
-	cb->args[0] = cursor;
+	ctx->cursor = cursor;
 	return skb->len;
 }
 
-static int kbits_nl_put_account(struct sk_buff *msg, const struct kbits_account *acct)
+static int kbits_nl_put_account(struct sk_buff *msg, const struct kbits_account *acct,
+				struct user_namespace *ns)
 {
 	kuid_t uid = make_kuid(&init_user_ns, acct->uid);
 
-	if (nla_put_u32(msg, KBITS_A_UID, from_kuid_munged(current_user_ns(), uid)) ||
+	if (nla_put_u32(msg, KBITS_A_UID, from_kuid_munged(ns, uid)) ||
 	    nla_put_u32(msg, KBITS_A_ACCT_JOBS, acct->jobs) ||
 	    nla_put_u32(msg, KBITS_A_ACCT_FILES, acct->files) ||
 	    nla_put_u64_64bit(msg, KBITS_A_ACCT_BYTES_DOWN, acct->bytes_down, KBITS_A_PAD) ||
@@ -190,7 +242,7 @@ static int kbits_nl_get_account(struct sk_buff *skb, struct genl_info *info)
 		zero.uid = uid;
 		acct = &zero;
 	}
-	ret = kbits_nl_put_account(msg, acct);
+	ret = kbits_nl_put_account(msg, acct, current_user_ns());
 	mutex_unlock(&kbits_lock);
 	if (ret)
 		goto out_free_msg;
@@ -202,12 +254,12 @@ out_free_msg:
 	return ret;
 }
 
-/* cb->args[0]: the next uid to look at; users see their own account only. */
+/* Users see their own account only; the cursor is the next uid to look at. */
 static int kbits_nl_dump_accounts(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	u32 own = from_kuid(&init_user_ns, current_euid());
-	bool admin = kbits_nl_admin(cb->skb);
-	unsigned long cursor = cb->args[0], before;
+	struct kbits_nl_dump_ctx *ctx = (void *)cb->ctx;
+	u32 own = from_kuid(&init_user_ns, ctx->euid);
+	unsigned long cursor = ctx->cursor, before;
 	struct kbits_account *acct;
 	void *hdr;
 
@@ -217,7 +269,7 @@ static int kbits_nl_dump_accounts(struct sk_buff *skb, struct netlink_callback *
 		acct = kbits_account_next(&cursor);
 		if (!acct)
 			break;
-		if (!admin && acct->uid != own)
+		if (!ctx->admin && acct->uid != own)
 			continue;
 		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
 				  &kbits_genl_family, NLM_F_MULTI, KBITS_CMD_GET_ACCOUNT);
@@ -225,7 +277,7 @@ static int kbits_nl_dump_accounts(struct sk_buff *skb, struct netlink_callback *
 			cursor = before;
 			break;
 		}
-		if (kbits_nl_put_account(skb, acct)) {
+		if (kbits_nl_put_account(skb, acct, ctx->ns)) {
 			genlmsg_cancel(skb, hdr);
 			cursor = before;
 			break;
@@ -233,9 +285,135 @@ static int kbits_nl_dump_accounts(struct sk_buff *skb, struct netlink_callback *
 		genlmsg_end(skb, hdr);
 	}
 	mutex_unlock(&kbits_lock);
-	cb->args[0] = cursor;
+	ctx->cursor = cursor;
 	return skb->len;
 }
+
+/*
+ * A subscription: the socket, and who subscribed it, judged then. Found by
+ * port id (kbits_monitors, for its release) and by uid (to deliver).
+ */
+struct kbits_monitor {
+	struct hlist_node by_uid;	/* kbits_monitors_by_uid, or */
+	struct list_head admin_node;	/* kbits_admin_monitors */
+	struct sock *sk;		/* held: tells a released socket */
+	struct user_namespace *ns;	/* held: uids in its events */
+	kuid_t uid;
+	u32 portid;
+	bool admin;
+};
+
+/* Guards the subscriptions; taken inside kbits_lock when an event is sent. */
+static DEFINE_MUTEX(kbits_monitors_lock);
+static DEFINE_XARRAY(kbits_monitors);
+static DEFINE_HASHTABLE(kbits_monitors_by_uid, 6);
+static LIST_HEAD(kbits_admin_monitors);
+
+static unsigned int kbits_monitors_of(kuid_t uid)
+{
+	struct kbits_monitor *mon;
+	unsigned int n = 0;
+
+	hash_for_each_possible(kbits_monitors_by_uid, mon, by_uid, __kuid_val(uid))
+		if (uid_eq(mon->uid, uid))
+			n++;
+	return n;
+}
+
+static void kbits_monitor_free(struct kbits_monitor *mon)
+{
+	lockdep_assert_held(&kbits_monitors_lock);
+	xa_erase(&kbits_monitors, mon->portid);
+	if (mon->admin)
+		list_del(&mon->admin_node);
+	else
+		hash_del(&mon->by_uid);
+	sock_put(mon->sk);
+	put_user_ns(mon->ns);
+	kfree(mon);
+	kbits_obj_gone();
+}
+
+/*
+ * KBITS_CMD_SUBSCRIBE: the sending socket hears, from now on, the events
+ * of the jobs its sender may see now.
+ */
+static int kbits_nl_subscribe(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sock *sk = NETLINK_CB(skb).sk;
+	struct kbits_monitor *mon, *old;
+	int ret;
+
+	/* Port id 0 is the kernel's own socket: events must not loop back. */
+	if (!info->snd_portid)
+		return -EINVAL;
+	mon = kzalloc(sizeof(*mon), GFP_KERNEL_ACCOUNT);
+	if (!mon)
+		return -ENOMEM;
+	mon->portid = info->snd_portid;
+	mon->uid = current_euid();
+	mon->admin = kbits_nl_admin(skb);
+
+	mutex_lock(&kbits_monitors_lock);
+	old = xa_load(&kbits_monitors, mon->portid);
+	if (old && old->sk == sk) {
+		ret = -EALREADY;
+		goto out_unlock;
+	}
+	/*
+	 * Another socket had the port id: it is closed (two live sockets do
+	 * not share one) and its release has not reached us yet.
+	 */
+	if (old)
+		kbits_monitor_free(old);
+	if (!mon->admin && kbits_monitors_of(mon->uid) >= KBITS_MONITORS_PER_USER) {
+		ret = -EMFILE;
+		goto out_unlock;
+	}
+	ret = xa_err(xa_store(&kbits_monitors, mon->portid, mon, GFP_KERNEL_ACCOUNT));
+	if (ret)
+		goto out_unlock;
+	sock_hold(sk);
+	mon->sk = sk;
+	mon->ns = get_user_ns(current_user_ns());
+	if (mon->admin)
+		list_add_tail(&mon->admin_node, &kbits_admin_monitors);
+	else
+		hash_add(kbits_monitors_by_uid, &mon->by_uid, __kuid_val(mon->uid));
+	kbits_obj_new();
+	mutex_unlock(&kbits_monitors_lock);
+	return 0;
+
+out_unlock:
+	mutex_unlock(&kbits_monitors_lock);
+	kfree(mon);
+	return ret;
+}
+
+/* A closed socket's subscription ends. */
+static int kbits_nl_notify(struct notifier_block *nb, unsigned long state, void *data)
+{
+	struct netlink_notify *n = data;
+	struct kbits_monitor *mon;
+
+	if (state != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC ||
+	    !net_eq(n->net, &init_net))
+		return NOTIFY_DONE;
+	/* Most generic netlink sockets never subscribed: no lock for them. */
+	if (!xa_load(&kbits_monitors, n->portid))
+		return NOTIFY_DONE;
+	mutex_lock(&kbits_monitors_lock);
+	mon = xa_load(&kbits_monitors, n->portid);
+	/* A new socket may have taken the port id and subscribed already. */
+	if (mon && sock_flag(mon->sk, SOCK_DEAD))
+		kbits_monitor_free(mon);
+	mutex_unlock(&kbits_monitors_lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block kbits_nl_notifier = {
+	.notifier_call = kbits_nl_notify,
+};
 
 /* BITS's notify flags decide the events that are its callbacks. */
 static bool kbits_event_wanted(const struct kbits_job *job, u32 event)
@@ -256,31 +434,73 @@ static bool kbits_event_wanted(const struct kbits_job *job, u32 event)
 	}
 }
 
-static void kbits_event_send(struct kbits_job *job, u32 event, u32 file_index)
+/* One event message, the owner's uid as @ns sees it. */
+static struct sk_buff *kbits_event_msg(struct kbits_job *job, u32 event, u32 file_index,
+				       struct user_namespace *ns)
 {
 	struct sk_buff *msg;
 	void *hdr;
 
-	lockdep_assert_held(&kbits_lock);
-	if (!kbits_event_wanted(job, event) ||
-	    !genl_has_listeners(&kbits_genl_family, &init_net, 0))
-		return;
 	msg = nlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg)
-		return;
+		return NULL;
 	hdr = genlmsg_put(msg, 0, 0, &kbits_genl_family, 0, KBITS_CMD_EVENT);
 	if (!hdr)
 		goto out_free_msg;
 	if (nla_put_u32(msg, KBITS_A_EVENT, event) ||
-	    kbits_nl_put_job(msg, job, &init_user_ns) ||
+	    kbits_nl_put_job(msg, job, ns) ||
 	    (file_index != U32_MAX && nla_put_u32(msg, KBITS_A_FILE_INDEX, file_index)))
 		goto out_free_msg;
 	genlmsg_end(msg, hdr);
-	genlmsg_multicast(&kbits_genl_family, msg, 0, 0, GFP_KERNEL);
-	return;
+	return msg;
 
 out_free_msg:
 	nlmsg_free(msg);
+	return NULL;
+}
+
+/*
+ * Unicast without blocking: a subscriber that does not read loses events
+ * (its socket counts the drop and its reader gets ENOBUFS), it never holds
+ * up the sender.
+ */
+static void kbits_monitor_send(struct kbits_monitor *mon, struct kbits_job *job,
+			       u32 event, u32 file_index)
+{
+	struct sk_buff *msg;
+
+	/*
+	 * Closed, its release not seen yet: the port id may already be
+	 * another socket's.
+	 */
+	if (sock_flag(mon->sk, SOCK_DEAD))
+		return;
+	msg = kbits_event_msg(job, event, file_index, mon->ns);
+	if (msg)
+		genlmsg_unicast(&init_net, msg, mon->portid);
+}
+
+static void kbits_event_send(struct kbits_job *job, u32 event, u32 file_index)
+{
+	struct kbits_monitor *mon;
+	struct sk_buff *msg;
+
+	lockdep_assert_held(&kbits_lock);
+	if (!kbits_event_wanted(job, event))
+		return;
+	if (KBITS_EVENTS_GROUP_USABLE &&
+	    genl_has_listeners(&kbits_genl_family, &init_net, 0)) {
+		msg = kbits_event_msg(job, event, file_index, &init_user_ns);
+		if (msg)
+			genlmsg_multicast(&kbits_genl_family, msg, 0, 0, GFP_KERNEL);
+	}
+	mutex_lock(&kbits_monitors_lock);
+	list_for_each_entry(mon, &kbits_admin_monitors, admin_node)
+		kbits_monitor_send(mon, job, event, file_index);
+	hash_for_each_possible(kbits_monitors_by_uid, mon, by_uid, __kuid_val(job->owner))
+		if (uid_eq(mon->uid, job->owner))
+			kbits_monitor_send(mon, job, event, file_index);
+	mutex_unlock(&kbits_monitors_lock);
 }
 
 void kbits_event(struct kbits_job *job, u32 event)
@@ -302,7 +522,7 @@ void kbits_event_progress(struct kbits_job *job)
 	kbits_event(job, KBITS_EVENT_PROGRESS);
 }
 
-static const struct genl_small_ops kbits_genl_ops[] = {
+static const struct genl_ops kbits_genl_ops[] = {
 	{
 		.cmd = KBITS_CMD_GET_VERSION,
 		.doit = kbits_nl_get_version,
@@ -310,17 +530,25 @@ static const struct genl_small_ops kbits_genl_ops[] = {
 	{
 		.cmd = KBITS_CMD_GET_JOB,
 		.doit = kbits_nl_get_job,
+		.start = kbits_nl_dump_start,
 		.dumpit = kbits_nl_dump_jobs,
+		.done = kbits_nl_dump_done,
 	},
 	{
 		.cmd = KBITS_CMD_GET_ACCOUNT,
 		.doit = kbits_nl_get_account,
+		.start = kbits_nl_dump_start,
 		.dumpit = kbits_nl_dump_accounts,
+		.done = kbits_nl_dump_done,
+	},
+	{
+		.cmd = KBITS_CMD_SUBSCRIBE,
+		.doit = kbits_nl_subscribe,
 	},
 };
 
 static const struct genl_multicast_group kbits_genl_mcgrps[] = {
-	{ .name = KBITS_GENL_MCGRP_EVENTS },
+	KBITS_GENL_MCGRP_ADMIN(KBITS_GENL_MCGRP_EVENTS),
 };
 
 static struct genl_family kbits_genl_family __ro_after_init = {
@@ -330,8 +558,8 @@ static struct genl_family kbits_genl_family __ro_after_init = {
 	.policy = kbits_genl_policy,
 	.netnsok = false,
 	.module = THIS_MODULE,
-	.small_ops = kbits_genl_ops,
-	.n_small_ops = ARRAY_SIZE(kbits_genl_ops),
+	.ops = kbits_genl_ops,
+	.n_ops = ARRAY_SIZE(kbits_genl_ops),
 	.resv_start_op = KBITS_CMD_MAX + 1,
 	.mcgrps = kbits_genl_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(kbits_genl_mcgrps),
@@ -339,10 +567,28 @@ static struct genl_family kbits_genl_family __ro_after_init = {
 
 int kbits_netlink_init(void)
 {
-	return genl_register_family(&kbits_genl_family);
+	int ret;
+
+	ret = netlink_register_notifier(&kbits_nl_notifier);
+	if (ret)
+		return ret;
+	ret = genl_register_family(&kbits_genl_family);
+	if (ret)
+		netlink_unregister_notifier(&kbits_nl_notifier);
+	return ret;
 }
 
+/* After the family is gone no one subscribes; after the notifier, no one leaves. */
 void kbits_netlink_exit(void)
 {
+	struct kbits_monitor *mon;
+	unsigned long portid;
+
 	genl_unregister_family(&kbits_genl_family);
+	netlink_unregister_notifier(&kbits_nl_notifier);
+	mutex_lock(&kbits_monitors_lock);
+	xa_for_each(&kbits_monitors, portid, mon)
+		kbits_monitor_free(mon);
+	mutex_unlock(&kbits_monitors_lock);
+	xa_destroy(&kbits_monitors);
 }

@@ -97,21 +97,31 @@ struct kbits_job *kbits_lookup_visible(const u8 id[16], bool admin)
 	return job && kbits_may_see(job, admin) ? job : NULL;
 }
 
-/* The next job the caller may see at or after *cursor; moves the cursor past it. */
-struct kbits_job *kbits_next_visible(unsigned long *cursor, bool admin)
+/*
+ * The next job @uid (or an administrator) may see at or after *cursor;
+ * moves the cursor past it. For callers that judged the requester earlier
+ * than now, in another context (netlink dumps).
+ */
+struct kbits_job *kbits_next_visible_to(unsigned long *cursor, kuid_t uid, bool admin)
 {
 	struct kbits_job *job;
 	unsigned long index;
 
 	lockdep_assert_held(&kbits_lock);
 	xa_for_each_start(&kbits_jobs, index, job, *cursor) {
-		if (kbits_may_see(job, admin)) {
+		if (admin || uid_eq(job->owner, uid)) {
 			*cursor = index + 1;
 			return job;
 		}
 	}
 	*cursor = ULONG_MAX;
 	return NULL;
+}
+
+/* The next job the caller may see at or after *cursor; moves the cursor past it. */
+struct kbits_job *kbits_next_visible(unsigned long *cursor, bool admin)
+{
+	return kbits_next_visible_to(cursor, current_euid(), admin);
 }
 
 /* Enters a new job, enforcing the limits for non-administrators. */

@@ -97,6 +97,15 @@ tap $? "accounts --json counts user 1000's job" "$out"
 sleep 1; "$ctl" create watched >/dev/null; sleep 1; kill -INT $mon; wait $mon
 grep -q '"event":"created"' "$tmp/mon"; tap $? "monitor --json prints the created event" "$(head -c 300 "$tmp/mon")"
 
+# A user's monitor (no administrator) hears the user's own jobs only.
+as_user "$ctl" --json monitor >"$tmp/umon" 2>&1 & umon=$!
+sleep 1
+rid=$("$ctl" create roots-job) && uid_job=$(as_user "$ctl" create users-job)
+sleep 1; kill -INT $umon; wait $umon; rc=$?
+[ $rc -eq 0 ] && [ -n "$uid_job" ] && grep -q "\"id\":\"$uid_job\"" "$tmp/umon" &&
+	! grep -q "\"owner_uid\":0[,}]" "$tmp/umon" && ! grep -q "$rid" "$tmp/umon"
+tap $? "monitor as user 1000 prints its own job's events, none of root's" "$(head -c 300 "$tmp/umon")"
+
 rmmod kbits; tap $? "rmmod kbits"
 out=$("$ctl" list 2>&1); rc=$?
 [ $rc -eq 1 ] && grep -q "kbits.ko is not loaded" <<<"$out"; tap $? "after rmmod: kbits.ko is not loaded" "$out"

@@ -199,8 +199,10 @@ static void layout_values(void)
 	check(KBITS_DEFAULT_NO_PROGRESS_TIMEOUT == 14 * 24 * 3600, "no-progress timeout is 14 days");
 	check(KBITS_DEFAULT_MAX_DOWNLOAD_TIME == 90 * 24 * 3600, "max download time is 90 days");
 	check(KBITS_ERROR_CONTEXT_REMOTE_APPLICATION == 7, "error contexts keep BG_ERROR_CONTEXT's values");
-	check(KBITS_CMD_MAX == 4 && KBITS_EVENT_MAX == 9 && KBITS_A_MAX == 24,
+	check(KBITS_CMD_MAX == 5 && KBITS_EVENT_MAX == 9 && KBITS_A_MAX == 24,
 	      "netlink enums end where the header says");
+	check(KBITS_CMD_EVENT == 4 && KBITS_CMD_SUBSCRIBE == 5,
+	      "KBITS_CMD_SUBSCRIBE follows KBITS_CMD_EVENT, which keeps its number");
 }
 
 int main(void)

@@ -856,7 +856,7 @@ static void fz_run(struct fz *z, long iters, __u64 deadline_ms)
 	long i;
 
 	z->nl = kbnl_socket(1, 0);
-	z->ev = kbnl_socket(1, z->group);
+	z->ev = kbnl_events(z->family, z->group, 1);
 	for (i = 0; i < iters; i++) {
 		unsigned int op = rn(100);
 

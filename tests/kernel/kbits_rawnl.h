@@ -2,7 +2,8 @@
 /*
  * Raw generic netlink for the fuzz, stress and benchmark programs: a plain
  * AF_NETLINK socket (so that any bytes can be sent), with the family and
- * the "events" group resolved once through libnl-genl-3.
+ * the "events" group resolved once through libnl-genl-3. Administrators
+ * hear events in the group; other users subscribe (kbnl_events()).
  *
  * Every helper returns 0 (or a count) on success and -errno on failure.
  */
@@ -13,6 +14,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -49,7 +51,10 @@ static inline int kbnl_resolve(int *family, int *group)
 	return ret;
 }
 
-/* A NETLINK_GENERIC socket, optionally non-blocking, optionally in @group. */
+/*
+ * A NETLINK_GENERIC socket, optionally non-blocking, optionally in @group
+ * (administrators only: -EPERM for anyone else).
+ */
 static inline int kbnl_socket(int nonblock, int group)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
@@ -136,6 +141,50 @@ static inline long kbnl_recv_all(int fd, char *buf, size_t len, int *intr, long 
 				return count;
 		}
 	}
+}
+
+/*
+ * KBITS_CMD_SUBSCRIBE on @fd (a blocking socket with nothing else queued):
+ * the kernel's answer, 0 or -errno.
+ */
+static inline int kbnl_subscribe(int fd, int family)
+{
+	char buf[512];
+	int ret = kbnl_send(fd, family, KBITS_CMD_SUBSCRIBE, NLM_F_ACK, NULL, 1);
+
+	if (!ret)
+		ret = (int)kbnl_recv_all(fd, buf, sizeof(buf), NULL, NULL);
+	return ret;
+}
+
+/*
+ * A socket that hears events the way libkbits listens: in the "events"
+ * group when the caller may join it (administrators), else subscribed to
+ * its own jobs' events. The fd, or -errno.
+ */
+static inline int kbnl_events(int family, int group, int nonblock)
+{
+	int fd = kbnl_socket(0, group), ret, fl;
+
+	if (fd == -EPERM) {
+		fd = kbnl_socket(0, 0);
+		if (fd < 0)
+			return fd;
+		ret = kbnl_subscribe(fd, family);
+		if (ret) {
+			close(fd);
+			return ret;
+		}
+	}
+	if (fd < 0 || !nonblock)
+		return fd;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK)) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
 }
 
 /* Number of accounts a dump of GET_ACCOUNT shows the caller, or -errno. */

@@ -2,9 +2,12 @@
 /*
  * The generic netlink family "kbits": GET_JOB (doit and dump) with the
  * documented attributes and the job permissions, GET_ACCOUNT with counts
- * that match the registry, and the "events" multicast group: one message
- * per event, in order, carrying ids, owner, type, priority, state,
- * progress and error, never names, URLs or paths.
+ * that match the registry, and the events: one message per event, in
+ * order, carrying ids, owner, type, priority, state, progress and error,
+ * never names, URLs or paths; administrators hear every job's in the
+ * "events" group, other users subscribe and hear their own jobs' only.
+ * Dumps are judged as the process that asked for them, not as the one
+ * that reads them.
  */
 #define _GNU_SOURCE
 #include <netlink/genl/ctrl.h>
@@ -12,6 +15,7 @@
 
 #include "kselftest_harness.h"
 #include "kbits_test.h"
+#include "kbits_rawnl.h"
 
 #define SECRET_NAME	"secret-display-name-7f3a"
 #define SECRET_DESC	"secret-description-91bc"
@@ -791,6 +795,468 @@ TEST_F(nl, refused_operations_send_no_event)
 	for (i = 0; i < self->r->n; i++) {
 		EXPECT_NE(0, memcmp(self->r->m[i].id, id, 16))
 			TH_LOG("event %u after a refused operation", self->r->m[i].event);
+	}
+}
+
+/* ---- who hears which events ------------------------------------------------------------- */
+
+#define MON_MAX 128
+
+struct mon_seen {
+	__u8 id[16];
+	__u32 owner, event;
+};
+
+/* What a monitor in a child process heard; in kb_shared() memory. */
+struct monitor {
+	volatile int ready, stop;
+	int err;		/* setting up the socket: 0 or -errno */
+	int n;			/* events heard (at most MON_MAX kept) */
+	struct mon_seen ev[MON_MAX];
+};
+
+enum mon_how {
+	MON_LIKE_LIBKBITS,	/* the group if allowed, else SUBSCRIBE */
+	MON_GROUP,		/* the group only */
+	MON_SUBSCRIBE,		/* SUBSCRIBE only */
+};
+
+static void monitor_drain(int fd, int family, struct monitor *m)
+{
+	static char buf[65536];
+	struct nlattr *tb[KBITS_A_MAX + 1];
+	struct nlmsghdr *h;
+	ssize_t len;
+
+	while ((len = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0 || (len < 0 && errno == ENOBUFS)) {
+		if (len < 0)
+			continue;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
+			struct genlmsghdr *g = NLMSG_DATA(h);
+			struct mon_seen *e;
+
+			if (h->nlmsg_type != family || g->cmd != KBITS_CMD_EVENT ||
+			    genlmsg_parse(h, 0, tb, KBITS_A_MAX, NULL) || !tb[KBITS_A_JOB_ID])
+				continue;
+			if (m->n++ >= MON_MAX)
+				continue;
+			e = &m->ev[m->n - 1];
+			memcpy(e->id, nla_data(tb[KBITS_A_JOB_ID]), 16);
+			e->owner = tb[KBITS_A_OWNER_UID] ? nla_get_u32(tb[KBITS_A_OWNER_UID]) : ~0u;
+			e->event = tb[KBITS_A_EVENT] ? nla_get_u32(tb[KBITS_A_EVENT]) : 0;
+		}
+	}
+}
+
+/*
+ * Fork a monitor as @uid (root: 0), in a new user namespace with
+ * KB_AS_USERNS, listening @how. Returns its pid once it listens, or -errno;
+ * m->err says why it could not listen.
+ */
+static pid_t monitor_start(struct monitor *m, uid_t uid, int userns, enum mon_how how)
+{
+	int family, group, i;
+	pid_t pid;
+
+	if (kbnl_resolve(&family, &group))
+		return -ENOENT;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int fd;
+
+		if ((userns && kb_leave_chroot()) || (uid && kb_drop_to(uid, uid)) ||
+		    (userns && kb_enter_userns()))
+			_exit(253);
+		if (how == MON_LIKE_LIBKBITS) {
+			fd = kbnl_events(family, group, 0);
+		} else {
+			fd = kbnl_socket(0, how == MON_GROUP ? group : 0);
+			if (fd >= 0 && how == MON_SUBSCRIBE) {
+				int r = kbnl_subscribe(fd, family);
+
+				if (r) {
+					close(fd);
+					fd = r;
+				}
+			}
+		}
+		m->err = fd < 0 ? fd : 0;
+		m->ready = 1;
+		if (fd < 0)
+			_exit(0);
+		/* Events are queued when they happen: what is there at stop is all. */
+		for (i = 0; i < 3000 && !m->stop; i++)
+			usleep(10000);
+		monitor_drain(fd, family, m);
+		_exit(0);
+	}
+	for (i = 0; i < 1000 && !m->ready; i++)
+		usleep(10000);
+	return pid;
+}
+
+/* Tell the monitor that everything happened; wait for its report. */
+static int monitor_stop(struct monitor *m, pid_t pid)
+{
+	int status;
+
+	m->stop = 1;
+	if (waitpid(pid, &status, 0) != pid)
+		return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : KB_CHILD_SETUP_FAILED;
+}
+
+static int monitor_heard(const struct monitor *m, const __u8 id[16])
+{
+	int i, n = 0;
+
+	for (i = 0; i < m->n && i < MON_MAX; i++)
+		n += !memcmp(m->ev[i].id, id, 16);
+	return n;
+}
+
+static int monitor_heard_event(const struct monitor *m, const __u8 id[16], __u32 ev)
+{
+	int i;
+
+	for (i = 0; i < m->n && i < MON_MAX; i++)
+		if (!memcmp(m->ev[i].id, id, 16) && m->ev[i].event == ev)
+			return i;
+	return -1;
+}
+
+/* Jobs of root, of KB_USER2 and last of KB_USER, each with a CREATED event. */
+struct three_jobs {
+	__u8 root[16], other[16], user[16];
+};
+
+static int create_three_jobs(int fd, struct three_jobs *j)
+{
+	int r = kb_create(fd, KBITS_JOB_DOWNLOAD, "root's", j->root);
+
+	if (!r)
+		r = kb_create_as(KB_USER2, 0, j->other);
+	if (!r)
+		r = kb_create_as(KB_USER, 0, j->user);
+	return r;
+}
+
+TEST_F(nl, a_users_monitor_hears_its_own_jobs_only)
+{
+	struct monitor *m = kb_shared(sizeof(*m));
+	struct three_jobs j;
+	pid_t pid;
+	int i;
+
+	ASSERT_NE(NULL, m);
+	pid = monitor_start(m, KB_USER, 0, MON_LIKE_LIBKBITS);
+	ASSERT_LT(0, pid);
+	ASSERT_OK(m->err) TH_LOG("uid %d cannot listen: %s", KB_USER, kb_err(m->err));
+	ASSERT_OK(create_three_jobs(self->fd, &j));
+	ASSERT_OK(monitor_stop(m, pid));
+	EXPECT_EQ(0, monitor_heard(m, j.root)) TH_LOG("uid %d heard of root's job", KB_USER);
+	EXPECT_EQ(0, monitor_heard(m, j.other))
+		TH_LOG("uid %d heard of uid %d's job", KB_USER, KB_USER2);
+	i = monitor_heard_event(m, j.user, KBITS_EVENT_CREATED);
+	ASSERT_LE(0, i) TH_LOG("uid %d did not hear of its own job (%d events)", KB_USER, m->n);
+	EXPECT_EQ(KB_USER, m->ev[i].owner);
+	for (i = 0; i < m->n && i < MON_MAX; i++) {
+		EXPECT_EQ(KB_USER, m->ev[i].owner) TH_LOG("event %u of uid %u's job",
+							  m->ev[i].event, m->ev[i].owner);
+	}
+}
+
+TEST_F(nl, root_of_a_user_namespace_hears_its_own_jobs_only)
+{
+	struct monitor *m = kb_shared(sizeof(*m));
+	struct three_jobs j;
+	pid_t pid;
+	int i;
+
+	ASSERT_NE(NULL, m);
+	pid = monitor_start(m, KB_USER, 1, MON_LIKE_LIBKBITS);
+	ASSERT_LT(0, pid);
+	ASSERT_OK(m->err) TH_LOG("root of a user namespace cannot listen: %s", kb_err(m->err));
+	ASSERT_OK(create_three_jobs(self->fd, &j));
+	ASSERT_OK(monitor_stop(m, pid));
+	EXPECT_EQ(0, monitor_heard(m, j.root)) TH_LOG("root of a user namespace heard of root's job");
+	EXPECT_EQ(0, monitor_heard(m, j.other))
+		TH_LOG("root of a user namespace heard of uid %d's job", KB_USER2);
+	i = monitor_heard_event(m, j.user, KBITS_EVENT_CREATED);
+	ASSERT_LE(0, i) TH_LOG("the namespace's own (uid %d) job was not heard", KB_USER);
+	/* uid 1000 is root inside: uids are the subscriber's namespace's */
+	EXPECT_EQ(0, m->ev[i].owner);
+}
+
+TEST_F(nl, the_events_group_is_refused_to_users_and_to_root_of_a_user_namespace)
+{
+	struct monitor *m = kb_shared(sizeof(*m));
+	pid_t pid;
+
+	ASSERT_NE(NULL, m);
+	pid = monitor_start(m, KB_USER, 0, MON_GROUP);
+	ASSERT_LT(0, pid);
+	ASSERT_OK(monitor_stop(m, pid));
+	EXPECT_ERR(EPERM, m->err);
+	memset(m, 0, sizeof(*m));
+	pid = monitor_start(m, KB_USER, 1, MON_GROUP);
+	ASSERT_LT(0, pid);
+	ASSERT_OK(monitor_stop(m, pid));
+	EXPECT_ERR(EPERM, m->err);
+}
+
+TEST_F(nl, an_admin_hears_every_users_jobs_in_the_group_and_by_subscribing)
+{
+	static const enum mon_how hows[] = { MON_GROUP, MON_SUBSCRIBE };
+	struct monitor *m = kb_shared(sizeof(*m));
+	struct three_jobs j;
+	unsigned int k;
+	pid_t pid;
+	int i;
+
+	ASSERT_NE(NULL, m);
+	for (k = 0; k < 2; k++) {
+		memset(m, 0, sizeof(*m));
+		pid = monitor_start(m, 0, 0, hows[k]);
+		ASSERT_LT(0, pid);
+		ASSERT_OK(m->err) TH_LOG("root cannot listen (%s)", k ? "subscribe" : "group");
+		ASSERT_OK(create_three_jobs(self->fd, &j));
+		ASSERT_OK(monitor_stop(m, pid));
+		i = monitor_heard_event(m, j.root, KBITS_EVENT_CREATED);
+		ASSERT_LE(0, i) TH_LOG("no event of root's job (%s)", k ? "subscribe" : "group");
+		EXPECT_EQ(0, m->ev[i].owner);
+		i = monitor_heard_event(m, j.other, KBITS_EVENT_CREATED);
+		ASSERT_LE(0, i) TH_LOG("no event of uid %d's job", KB_USER2);
+		EXPECT_EQ(KB_USER2, m->ev[i].owner);
+		i = monitor_heard_event(m, j.user, KBITS_EVENT_CREATED);
+		ASSERT_LE(0, i) TH_LOG("no event of uid %d's job", KB_USER);
+		EXPECT_EQ(KB_USER, m->ev[i].owner);
+	}
+}
+
+/* A socket bound to @portid (0: any), optionally subscribed; the fd or -errno. */
+static int bound_socket(__u32 portid, int family, int subscribe)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_pid = portid };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC), r;
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (subscribe) {
+		r = kbnl_subscribe(fd, family);
+		if (r) {
+			close(fd);
+			return r;
+		}
+	}
+	return fd;
+}
+
+TEST_F(nl, a_subscription_ends_with_its_socket)
+{
+	static char buf[8192];
+	__u32 portid = 0x4b420000u | (getpid() & 0xffff);
+	long live = kb_param_get("live_objects");
+	int fd, n;
+	__u8 id[16];
+
+	ASSERT_LE(0, live);
+	fd = bound_socket(portid, self->c.family, 1);
+	ASSERT_LE(0, fd) TH_LOG("subscribe: %s", kb_err(fd));
+	EXPECT_EQ(live + 1, kb_param_get("live_objects")) TH_LOG("a subscription is an object");
+	close(fd);
+	EXPECT_EQ(live, kb_param_get("live_objects")) TH_LOG("closing did not end the subscription");
+	/* Another socket on the same port id hears nothing it did not ask for. */
+	fd = bound_socket(portid, self->c.family, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "after close", id));
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	EXPECT_EQ(-1, n) TH_LOG("a new socket on a closed monitor's port id got %d bytes", n);
+	close(fd);
+}
+
+static int child_subscribe_many(void *p)
+{
+	int *got = p, fds[KBITS_MONITORS_PER_USER + 1], family, i, r = 0;
+
+	if (kbnl_resolve(&family, NULL))
+		return -ENOENT;
+	for (i = 0; i < KBITS_MONITORS_PER_USER; i++) {
+		fds[i] = bound_socket(0, family, 1);
+		if (fds[i] < 0)
+			return fds[i];
+	}
+	got[0] = kbnl_subscribe(fds[0], family);	/* a second time */
+	fds[i] = bound_socket(0, family, 1);
+	got[1] = fds[i] < 0 ? fds[i] : 0;
+	close(fds[0]);
+	fds[0] = bound_socket(0, family, 1);	/* room again */
+	got[2] = fds[0] < 0 ? fds[0] : 0;
+	for (i = 0; i <= KBITS_MONITORS_PER_USER; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return r;
+}
+
+TEST_F(nl, subscriptions_are_bounded_per_user)
+{
+	int *got = kb_shared(3 * sizeof(int));
+	long live = kb_param_get("live_objects");
+
+	ASSERT_NE(NULL, got);
+	ASSERT_OK(kb_run_as(KB_USER, child_subscribe_many, got));
+	EXPECT_ERR(EALREADY, got[0]) TH_LOG("subscribing one socket twice");
+	EXPECT_ERR(EMFILE, got[1]) TH_LOG("subscription %d of one user", KBITS_MONITORS_PER_USER + 1);
+	EXPECT_OK(got[2]) TH_LOG("a subscription after one was closed");
+	EXPECT_EQ(live, kb_param_get("live_objects")) TH_LOG("subscriptions outlived their sockets");
+}
+
+/* ---- dumps are judged as their requester ---------------------------------------------- */
+
+struct dump_seen {
+	int n, done, err;
+	__u8 id[64][16];
+	__u32 owner[64];
+	__u32 uid[64];
+};
+
+/*
+ * Ask for a dump of @cmd as uid KB_USER (euid only; the socket opened by
+ * that user or by root) on a socket whose receive buffer is already full,
+ * so that the kernel cannot build any of it yet; then read it all as root,
+ * which makes the kernel build it while root reads.
+ */
+static int dump_asked_by_user_read_by_root(int family, __u8 cmd, int user_opens,
+					   struct dump_seen *d)
+{
+	static char buf[65536];
+	struct timeval tv = { .tv_sec = 5 };
+	int sk, rcv = 1, i, r = 0;
+
+	memset(d, 0, sizeof(*d));
+	if (user_opens && setresuid(-1, KB_USER, -1))
+		return -errno;
+	sk = kbnl_socket(0, 0);
+	if (!user_opens && setresuid(-1, KB_USER, -1))
+		r = -errno;
+	if (sk >= 0 && !r) {
+		setsockopt(sk, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+		setsockopt(sk, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		for (i = 0; i < 64 && !r; i++)
+			r = kbnl_send(sk, family, KBITS_CMD_GET_VERSION, 0, NULL, 100 + i);
+		if (!r)
+			r = kbnl_send(sk, family, cmd, NLM_F_DUMP, NULL, 1);
+	}
+	if (setresuid(-1, 0, -1))
+		return -errno;
+	if (sk < 0)
+		return sk;
+	for (i = 0; !r && !d->done && i < 10000; i++) {
+		ssize_t len = recv(sk, buf, sizeof(buf), 0);
+		struct nlattr *tb[KBITS_A_MAX + 1];
+		struct nlmsghdr *h;
+
+		if (len < 0 && errno == ENOBUFS)
+			continue;	/* the version replies that did not fit */
+		if (len < 0) {
+			r = -errno;
+			break;
+		}
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
+			struct genlmsghdr *g = NLMSG_DATA(h);
+
+			if (h->nlmsg_type == NLMSG_DONE) {
+				d->done = 1;
+				break;
+			}
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(h);
+
+				/* The dump could not start in a full buffer: it goes on later. */
+				if (e->error != -ENOBUFS)
+					d->err = e->error;
+				continue;
+			}
+			if (h->nlmsg_type != family || g->cmd != cmd ||
+			    genlmsg_parse(h, 0, tb, KBITS_A_MAX, NULL))
+				continue;
+			if (d->n < 64) {
+				if (tb[KBITS_A_JOB_ID])
+					memcpy(d->id[d->n], nla_data(tb[KBITS_A_JOB_ID]), 16);
+				d->owner[d->n] = tb[KBITS_A_OWNER_UID] ?
+						 nla_get_u32(tb[KBITS_A_OWNER_UID]) : ~0u;
+				d->uid[d->n] = tb[KBITS_A_UID] ? nla_get_u32(tb[KBITS_A_UID]) : ~0u;
+			}
+			d->n++;
+		}
+	}
+	close(sk);
+	return r;
+}
+
+static void check_job_dump_is_the_users(struct __test_metadata *_metadata,
+					FIXTURE_DATA(nl) *self, int user_opens)
+{
+	struct dump_seen *d = kb_shared(sizeof(*d));
+	__u8 mine[2][16];
+	struct three_jobs j;
+	int i;
+
+	ASSERT_NE(NULL, d);
+	ASSERT_OK(create_three_jobs(self->fd, &j));
+	ASSERT_OK(kb_create_as(KB_USER, 0, mine[1]));
+	memcpy(mine[0], j.user, 16);
+	ASSERT_OK(dump_asked_by_user_read_by_root(self->c.family, KBITS_CMD_GET_JOB, user_opens, d));
+	ASSERT_TRUE(d->done) TH_LOG("the dump did not end (error %d)", d->err);
+	EXPECT_OK(d->err);
+	for (i = 0; i < d->n && i < 64; i++) {
+		EXPECT_EQ(KB_USER, d->owner[i])
+			TH_LOG("uid %d's dump, read by root, has a job of uid %u", KB_USER, d->owner[i]);
+	}
+	EXPECT_EQ(2, d->n) TH_LOG("uid %d has 2 jobs; its dump read by root has %d", KB_USER, d->n);
+	for (i = 0; i < 2; i++) {
+		int k, found = 0;
+
+		for (k = 0; k < d->n && k < 64; k++)
+			found |= !memcmp(d->id[k], mine[i], 16);
+		EXPECT_TRUE(found) TH_LOG("uid %d's job %d is missing", KB_USER, i);
+	}
+}
+
+TEST_F(nl, a_job_dump_asked_by_a_user_and_read_by_root_has_the_users_jobs_only)
+{
+	check_job_dump_is_the_users(_metadata, self, 1);
+}
+
+TEST_F(nl, a_job_dump_asked_by_a_user_on_roots_socket_has_the_users_jobs_only)
+{
+	check_job_dump_is_the_users(_metadata, self, 0);
+}
+
+TEST_F(nl, an_account_dump_asked_by_a_user_and_read_by_root_has_the_users_account_only)
+{
+	struct dump_seen *d = kb_shared(sizeof(*d));
+	struct three_jobs j;
+	int k;
+
+	ASSERT_NE(NULL, d);
+	ASSERT_OK(create_three_jobs(self->fd, &j));
+	for (k = 0; k < 2; k++) {
+		ASSERT_OK(dump_asked_by_user_read_by_root(self->c.family, KBITS_CMD_GET_ACCOUNT,
+							  !k, d));
+		ASSERT_TRUE(d->done) TH_LOG("the dump did not end (error %d)", d->err);
+		EXPECT_OK(d->err);
+		ASSERT_EQ(1, d->n) TH_LOG("uid %d's account dump read by root has %d accounts (%s socket)",
+					  KB_USER, d->n, k ? "root's" : "the user's");
+		EXPECT_EQ(KB_USER, d->uid[0]);
 	}
 }
 

@@ -285,7 +285,7 @@ static void *listener_main(void *p)
 {
 	static __thread char buf[65536];
 	struct nlthread *n = p;
-	int fd = kbnl_socket(0, n->group);
+	int fd = kbnl_events(n->family, n->group, 0);
 	struct timeval tv = { .tv_usec = 100000 };
 	struct nlmsghdr *h;
 	ssize_t len;

@@ -138,8 +138,8 @@ int verb_monitor(struct cli *c, int argc, char **argv)
 					break;
 				continue;
 			}
-			/* Other users' events unless asked (the kernel's GET applies
-			 * permissions; events are for everybody but not our business). */
+			/* The kernel sends a user their own jobs' events only; an
+			 * administrator gets everybody's, shown when asked. */
 			if (!all && ev.job.owner_uid != me)
 				continue;
 			print_event(c, kbits_event_name(ev.event), &ev);

@@ -11,8 +11,9 @@
  *  - struct kbits_nl       a generic netlink socket of the family "kbits":
  *                          job and account queries (dumps);
  *  - struct kbits_events   a generic netlink socket subscribed to the
- *                          "events" group: a file descriptor to poll and a
- *                          call that returns one decoded event.
+ *                          events of the caller's jobs (every user's for
+ *                          an administrator): a file descriptor to poll
+ *                          and a call that returns one decoded event.
  *
  * Conventions
  * ===========
@@ -467,12 +468,16 @@ struct kbits_event_msg {
 };
 
 /*
- * kbits_events_open - subscribe to the "events" group (-ENOENT: kbits.ko
- * is not loaded). The socket is non-blocking.
+ * kbits_events_open - subscribe to the events of the jobs the caller may
+ * see: its own, or every user's for an administrator (CAP_SYS_ADMIN in the
+ * initial user namespace), judged now (-ENOENT: kbits.ko is not loaded;
+ * -EMFILE: the user has KBITS_MONITORS_PER_USER subscriptions open). The
+ * socket is non-blocking; closing it ends the subscription.
  * kbits_events_fd - the descriptor to poll() for POLLIN.
  * kbits_events_read - 1 and *ev for the next event, 0 when none is
- * waiting (poll again), -errno. Events of every user arrive; filter on
- * ev->job.owner_uid to see only one's own.
+ * waiting (poll again), -errno. Owner uids are in the user namespace of
+ * the opener. An administrator filters on ev->job.owner_uid to see only
+ * its own.
  * kbits_events_close - close it; NULL allowed.
  */
 KBITS_API int kbits_events_open(struct kbits_events **out);

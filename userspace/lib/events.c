@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Events: a socket in the "events" multicast group, read without blocking,
- * one decoded event per call. When the socket's buffer overflowed the
- * kernel dropped events (recv() fails with ENOBUFS); the caller is told to
- * resynchronise with a dump and reading goes on.
+ * Events: a socket subscribed (KBITS_CMD_SUBSCRIBE) to the events of the
+ * jobs the caller may see (its own; every user's for an administrator),
+ * read without blocking, one decoded event per call. When the socket's
+ * buffer overflowed the kernel dropped events (recv() fails with ENOBUFS);
+ * the caller is told to resynchronise with a dump and reading goes on.
+ *
+ * A kbits.ko without subscriptions (EOPNOTSUPP) sends every event to the
+ * "events" group, which is joined instead.
  *
  * recv() is called directly on libnl's socket rather than through
  * nl_recv(): libnl folds ENOBUFS into NLE_NOMEM, and an overflow must not
@@ -22,10 +26,60 @@
 struct kbits_events {
 	struct nl_sock *sk;
 	int family;
+	/* Events came before the kernel answered SUBSCRIBE and were skipped. */
+	int lost;
 	/* The datagram being decoded and where the next message starts. */
 	size_t len, off;
 	unsigned char buf[EVENT_BUF];
 };
+
+/*
+ * Send SUBSCRIBE and wait for the kernel's answer on the still blocking
+ * socket: 0 or the kernel's -errno. Events of the caller's jobs may come
+ * first; they are not kept, and the first read says so (a resync).
+ */
+static int subscribe(struct kbits_events *evs)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+	int fd = nl_socket_get_fd(evs->sk), err;
+	uint32_t seq;
+
+	if (!msg)
+		return -ENOMEM;
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, evs->family, 0,
+			 NLM_F_REQUEST | NLM_F_ACK, KBITS_CMD_SUBSCRIBE, KBITS_GENL_VERSION)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	err = nl_send_auto(evs->sk, msg);
+	seq = nlmsg_hdr(msg)->nlmsg_seq;
+	nlmsg_free(msg);
+	if (err < 0)
+		return kbits__nl_errno(err);
+	for (;;) {
+		ssize_t n = recv(fd, evs->buf, sizeof(evs->buf), 0);
+		int left;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				evs->lost = 1;
+				continue;
+			}
+			return -errno;
+		}
+		left = (int)n;
+		for (struct nlmsghdr *nlh = (struct nlmsghdr *)evs->buf; nlmsg_ok(nlh, left);
+		     nlh = nlmsg_next(nlh, &left)) {
+			if (nlh->nlmsg_type == NLMSG_ERROR && nlh->nlmsg_seq == seq &&
+			    nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+				return ((struct nlmsgerr *)nlmsg_data(nlh))->error;
+			if (nlh->nlmsg_type == evs->family)
+				evs->lost = 1;
+		}
+	}
+}
 
 int kbits_events_open(struct kbits_events **out)
 {
@@ -40,22 +94,23 @@ int kbits_events_open(struct kbits_events **out)
 	err = kbits__nl_connect(&evs->sk, &evs->family);
 	if (err)
 		goto out_free;
-	grp = genl_ctrl_resolve_grp(evs->sk, KBITS_GENL_NAME, KBITS_GENL_MCGRP_EVENTS);
-	if (grp < 0) {
-		err = kbits__nl_errno(grp);
-		goto out_sock;
-	}
-	/* Multicast messages carry no sequence number of ours. */
+	/* Events carry no sequence number of ours. */
 	nl_socket_disable_seq_check(evs->sk);
 	err = nl_socket_set_buffer_size(evs->sk, EVENT_RCVBUF, 0);
-	if (!err)
-		err = nl_socket_add_membership(evs->sk, grp);
-	if (!err)
-		err = nl_socket_set_nonblocking(evs->sk);
 	if (err) {
 		err = kbits__nl_errno(err);
 		goto out_sock;
 	}
+	err = subscribe(evs);
+	if (err == -EOPNOTSUPP) {
+		grp = genl_ctrl_resolve_grp(evs->sk, KBITS_GENL_NAME, KBITS_GENL_MCGRP_EVENTS);
+		err = grp < 0 ? grp : nl_socket_add_membership(evs->sk, grp);
+		err = kbits__nl_errno(err);
+	}
+	if (!err)
+		err = kbits__nl_errno(nl_socket_set_nonblocking(evs->sk));
+	if (err)
+		goto out_sock;
 	*out = evs;
 	return 0;
 
@@ -105,6 +160,13 @@ int kbits_events_read(struct kbits_events *evs, struct kbits_event_msg *ev)
 {
 	if (!evs || !ev)
 		return -EINVAL;
+	if (evs->lost) {
+		evs->lost = 0;
+		memset(ev, 0, sizeof(*ev));
+		ev->event = KBITS_EVENT_LIB_RESYNC;
+		ev->file_index = ~0u;
+		return 1;
+	}
 	for (;;) {
 		while (evs->off < evs->len) {
 			struct nlmsghdr *nlh = (struct nlmsghdr *)(evs->buf + evs->off);

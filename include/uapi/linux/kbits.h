@@ -73,8 +73,7 @@
  * GUIDs are in RFC 4122 byte order (uuid_t), printed as the kernel's %pUb.
  * Display names may be empty. Credentials are "user:password" for HTTP
  * authentication. KBITS_SET_JOB_FLAGS replaces the whole flags word.
- * Events go to every listener of the group (they name no files or URLs);
- * monitors filter by owner and fetch details with GET_JOB.
+ * Events follow the same rule (see "Who hears which events" below).
  *
  * ioctls for everybody
  * ====================
@@ -144,7 +143,10 @@
  *
  * Generic netlink family "kbits", version KBITS_GENL_VERSION
  * ==========================================================
- * Not per-netns-privileged; queries apply the job permissions above.
+ * Not per-netns-privileged; queries apply the job permissions above. A
+ * dump is judged once, as the process that asked for it (its euid, user
+ * namespace and administrator status when the request is processed), not
+ * as whichever process later reads the socket.
  *
  * KBITS_CMD_GET_VERSION (doit)
  *   Reply: KBITS_A_ABI_VERSION, KBITS_A_FEATURES, KBITS_A_INSTANCE_ID.
@@ -160,12 +162,34 @@
  *   Reply: KBITS_A_UID, KBITS_A_ACCT_JOBS, KBITS_A_ACCT_FILES,
  *   KBITS_A_ACCT_BYTES_DOWN, KBITS_A_ACCT_BYTES_UP, KBITS_A_ACCT_REFUSALS.
  *
- * Multicast group "events": one message per event, command KBITS_CMD_EVENT,
- * KBITS_A_EVENT (enum kbits_event) plus the job attributes of GET_JOB
- * (ids, owner, type, priority, state, progress, error code and context;
- * never names, URLs or paths). Progress events are rate-limited to two per
- * second per job. Listeners must be able to ask GET_JOB for the details,
- * which applies the usual permissions.
+ * KBITS_CMD_SUBSCRIBE (doit, no attributes; ask for an ACK)
+ *   The sending socket hears, from then on, the events of the jobs its
+ *   sender may see: its own (owner = its euid), every job for an
+ *   administrator. Euid, user namespace (owner uids in the events are
+ *   translated into it) and administrator status are judged once, now.
+ *   Closing the socket ends the subscription. Errors: -EALREADY (this
+ *   socket is subscribed), -EMFILE (a user who is not an administrator
+ *   has KBITS_MONITORS_PER_USER subscribed sockets), -ENOMEM.
+ *
+ * Events: one message per event, command KBITS_CMD_EVENT, KBITS_A_EVENT
+ * (enum kbits_event) plus the job attributes of GET_JOB (ids, owner, type,
+ * priority, state, progress, error code and context; never names, URLs or
+ * paths). Progress events are rate-limited to two per second per job.
+ * Details are fetched with GET_JOB, which applies the usual permissions.
+ *
+ * Who hears which events
+ * ----------------------
+ *  - a subscribed socket (KBITS_CMD_SUBSCRIBE): the events of its
+ *    subscriber's jobs, or of every job for an administrator; delivered
+ *    without blocking: a socket that does not read loses events and its
+ *    reader gets ENOBUFS once (the socket's drop counter counts them);
+ *  - the multicast group "events" (KBITS_GENL_MCGRP_EVENTS): every event,
+ *    owner uid in the initial user namespace. Only administrators may join
+ *    it (-EPERM); root of a user namespace is not one. On kernels without
+ *    GENL_MCAST_CAP_SYS_ADMIN (before 6.1.64 and 6.6.3) the module cannot
+ *    keep others out, so the group exists but stays silent there.
+ * From TakeOwnership on (its OWNERSHIP event included) a job's events go
+ * to its new owner, no longer to the previous one.
  */
 #ifndef _UAPI_LINUX_KBITS_H
 #define _UAPI_LINUX_KBITS_H
@@ -179,7 +203,9 @@
 
 #define KBITS_GENL_NAME		"kbits"
 #define KBITS_GENL_VERSION	1
-#define KBITS_GENL_MCGRP_EVENTS	"events"
+#define KBITS_GENL_MCGRP_EVENTS	"events"	/* administrators only */
+/* Subscriptions (KBITS_CMD_SUBSCRIBE) a user who is not an administrator may hold. */
+#define KBITS_MONITORS_PER_USER	16
 
 /* Features, reported by KBITS_IOC_VERSION and KBITS_CMD_GET_VERSION. */
 #define KBITS_FEATURE_NETLINK		_BITULL(0)	/* family "kbits" */
@@ -582,7 +608,8 @@ enum kbits_genl_cmd {
 	KBITS_CMD_GET_VERSION,
 	KBITS_CMD_GET_JOB,
 	KBITS_CMD_GET_ACCOUNT,
-	KBITS_CMD_EVENT,	/* multicast only */
+	KBITS_CMD_EVENT,	/* sent by the kernel only */
+	KBITS_CMD_SUBSCRIBE,	/* this socket: events of the caller's jobs */
 	__KBITS_CMD_MAX,
 };
 
