@@ -32,8 +32,8 @@
 #include "engine.h"
 #include "fileops.h"
 #include "http.h"
+#include "httpreq.h"
 #include "log.h"
-#include "netopt.h"
 #include "sched.h"
 #include "upload.h"
 
@@ -59,7 +59,7 @@ struct xfer {
 	uint32_t idx;
 	CURL *easy;
 	struct curl_slist *hdrs;
-	char errbuf[CURL_ERROR_SIZE];
+	struct kb_httpreq req;	/* its setup (httpreq.h) */
 	int fd;
 	uint64_t req_off;	/* Range start asked for, 0: whole */
 	/* the response being received (reset at every status line) */
@@ -529,6 +529,8 @@ static size_t on_header(char *p, size_t sz, size_t nmemb, void *arg)
 		} else if (!strncmp(tmp, "bytes */", 8)) {
 			x->cr_total = strtoull(tmp + 8, NULL, 10);
 		}
+	} else if ((len == 2 && p[0] == '\r') || (len == 1 && p[0] == '\n')) {
+		return kb_httpreq_stop_at_headers(&x->req, x->status) ? 0 : len;
 	}
 	return len;
 }
@@ -659,16 +661,13 @@ static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
 	return len;
 }
 
-/* TCP-LP for background priorities where the kernel has it. */
-static int on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+/* A new connection: TCP-LP for background priorities where the kernel has it. */
+static void on_new_socket(void *arg, curl_socket_t fd)
 {
 	struct xfer *x = arg;
 
-	if (purpose == CURLSOCKTYPE_IPCXN) {
-		x->sock = fd;
-		kb_sched_sockopt(&x->ej->e->sched, fd, x->ej->job->priority);
-	}
-	return CURL_SOCKOPT_OK;
+	x->sock = fd;
+	kb_sched_sockopt(&x->ej->e->sched, fd, x->ej->job->priority);
 }
 
 /* ---- one transfer ------------------------------------------------------- */
@@ -812,13 +811,13 @@ static void xfer_curl_done(struct xfer *x, CURLcode rc)
 	char *url = NULL;
 	long status = 0;
 
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	rc = kb_httpreq_result(&x->req, x->easy, rc, &status);
 	if (curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url &&
 	    (!f->final_url || strcmp(f->final_url, url)))
 		kb_strset(&f->final_url, url);
 	if (x->outcome == XO_NONE) {
 		if (rc != CURLE_OK) {
-			kb_error_curl(&err, rc, x->errbuf, f->url);
+			kb_httpreq_error(&x->req, x->easy, rc, 0, &err);
 			xfer_fail(x, XO_ERR, &err);
 		} else if (status >= 200 && status < 300) {
 			if (x->body || begin_body(x) == 0) {
@@ -838,11 +837,7 @@ static void xfer_curl_done(struct xfer *x, CURLcode rc)
 		} else if (status == 416) {
 			xfer_fail(x, XO_RESTART, NULL);
 		} else {
-			curl_off_t ra = 0;
-
-			kb_error_http(&err, status, f->url);
-			if (curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
-				err.retry_after = ra > 86400 * 30 ? 86400 * 30 : (uint32_t)ra;
+			kb_httpreq_error(&x->req, x->easy, CURLE_OK, status, &err);
 			xfer_fail(x, XO_ERR, &err);
 		}
 	}
@@ -882,73 +877,36 @@ static void xfer_abort(struct xfer *x)
 	xfer_advance(x);
 }
 
-static int add_headers(struct xfer *x, const char *list)
-{
-	const char *p = list;
-
-	while (p && *p) {
-		size_t n = strcspn(p, "\r\n");
-
-		if (n) {
-			char *line = strndup(p, n);
-			struct curl_slist *l;
-
-			if (!line)
-				return -ENOMEM;
-			l = curl_slist_append(x->hdrs, line);
-			free(line);
-			if (!l)
-				return -ENOMEM;
-			x->hdrs = l;
-		}
-		p += n;
-		p += strspn(p, "\r\n");
-	}
-	return 0;
-}
-
 static int xfer_setup_curl(struct xfer *x)
 {
 	struct kb_engine *e = x->ej->e;
 	struct kb_job *job = x->ej->job;
 	struct kb_file *f = &job->files[x->idx];
 	CURL *c = x->easy;
+	struct kb_httpreq *r = &x->req;
 	char range[48];
 
-	curl_easy_setopt(c, CURLOPT_URL, f->url);
+	r->job = job;
+	r->url = f->url;
+	r->ca_file = e->cfg.ca_file;
+	r->connect_timeout = e->cfg.connect_timeout;
+	r->low_speed_time = e->cfg.low_speed_time;
+	r->verbose = e->cfg.verbose;
+	r->arg = x;
+	r->header = on_header;
+	r->body = on_body;
+	r->socket = on_new_socket;
+	if (kb_httpreq_setup(c, r, &x->hdrs) < 0)
+		return -ENOMEM;
 	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
-	curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, x);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)e->cfg.max_redirects);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, e->cfg.connect_timeout);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, e->cfg.low_speed_time);
 	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "kbits/1");
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	/* Waiting to multiplex only makes sense where ALPN can offer h2: over
 	 * http:// a second file of a host would wait for the first to end. */
 	curl_easy_setopt(c, CURLOPT_PIPEWAIT, strncasecmp(f->url, "https:", 6) ? 0L : 1L);
-	if (e->cfg.ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, e->cfg.ca_file);
-	if (e->cfg.verbose > 2) {
-		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
-		curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, kb_netopt_debug);	/* no secrets */
-	}
 	if (job->max_download_size)
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)job->max_download_size);
-	if (add_headers(x, job->strings[KBITS_STR_HTTP_HEADERS]) < 0)
-		return -ENOMEM;
 	if (x->req_off) {
 		const char *v = strong_etag(f->etag) ? f->etag : f->last_modified;
 		char *h;
@@ -964,13 +922,7 @@ static int xfer_setup_curl(struct xfer *x)
 	}
 	if (x->hdrs)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdrs);
-	/* Credentials: "user:password" (see Documentation/kbitsd.md). */
-	if (job->strings[KBITS_STR_CREDENTIALS]) {
-		curl_easy_setopt(c, CURLOPT_USERPWD, job->strings[KBITS_STR_CREDENTIALS]);
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_ANY);
-		curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
-	}
-	return kb_netopt_proxy(c, job);	/* netopt.h */
+	return 0;
 }
 
 /* Opens the temporary file as the owner and decides where to resume. */

@@ -37,6 +37,7 @@
 
 #include "fileops.h"
 #include "http.h"
+#include "httpreq.h"
 #include "log.h"
 #include "upload.h"
 
@@ -61,11 +62,16 @@ struct ujob {
 	CURL *easy;
 	struct curl_slist *hdrs;
 	char *url;			/* of the request in flight */
-	char errbuf[CURL_ERROR_SIZE];
+	struct kb_httpreq req;		/* its setup (httpreq.h) */
 	enum req kind;
 	uint64_t body_off, body_end, read_pos, next_check;
 	bool need_sync;			/* the server may hold more than we know */
-	bool close_again;		/* a Close-Session may have reached the server before */
+	/*
+	 * Evidence that a Close-Session reached the server: its answer began
+	 * (close_heard) before the transfer failed. Only then does a later
+	 * "session not found" mean "closed"; otherwise the upload starts over.
+	 */
+	bool close_heard, close_again;
 	bool hostid_off;		/* fell back to the original URL */
 	uint64_t hostid_first_fail;
 	unsigned int resyncs;
@@ -84,7 +90,10 @@ struct ucancel {
 	struct ucancel *next;
 	CURL *easy;
 	struct curl_slist *hdrs;
-	char *url, *sid, *creds;
+	struct kb_job *job;		/* a copy: credentials, headers, proxy */
+	struct kb_httpreq req;
+	char *url, *sid;
+	long status;
 	unsigned int tries;
 	struct kb_timer timer;
 };
@@ -139,24 +148,6 @@ static bool is_put(const struct kb_job *job)
 static struct kb_file *src(struct ujob *uj)
 {
 	return &uj->job->files[0];
-}
-
-/* The URL without user information, query or fragment, for messages. */
-static void url_safe(const char *url, char *out, size_t len)
-{
-	const char *p = url ? strstr(url, "://") : NULL, *host, *at, *end;
-
-	if (!p) {
-		snprintf(out, len, "(no URL)");
-		return;
-	}
-	host = p + 3;
-	end = host + strcspn(host, "/?#");
-	at = memchr(host, '@', (size_t)(end - host));
-	if (at)
-		host = at + 1;
-	snprintf(out, len, "%.*s://%.*s%.*s", (int)(p - url), url, (int)(end - host), host,
-		 (int)strcspn(end, "?#"), end);
 }
 
 int kb_upload_reply_path(const struct kb_job *job, char *out, size_t len)
@@ -244,7 +235,7 @@ static void fail_proto(struct ujob *uj, const char *what)
 	struct kb_error err = { .context = KBITS_ERROR_CONTEXT_REMOTE_APPLICATION, .code = -EPROTO };
 	char u[200];
 
-	url_safe(uj->url ? uj->url : src(uj)->url, u, sizeof(u));
+	kb_url_safe(uj->url ? uj->url : src(uj)->url, u, sizeof(u));
 	snprintf(err.desc, sizeof(err.desc), "%s: %s: %s", u, req_name[uj->kind], what);
 	ujob_fail(uj, &err);
 }
@@ -271,9 +262,9 @@ static void fail_http(struct ujob *uj, long status)
 	struct kb_error err = { 0 };
 	uint32_t code, ctx = KBITS_ERROR_CONTEXT_REMOTE_APPLICATION;
 	curl_off_t ra = 0;
-	char u[200];
+	char u[320];
 
-	url_safe(uj->url ? uj->url : src(uj)->url, u, sizeof(u));
+	kb_url_safe(uj->url ? uj->url : src(uj)->url, u, sizeof(u));
 	if (uj->kind != R_REPLY && uj->kind != R_PUT && parse_hex(uj->r_ecode, &code) == 0) {
 		if (parse_hex(uj->r_ectx, &ctx) < 0 || ctx == 0 || ctx > KBITS_ERROR_CONTEXT_REMOTE_APPLICATION)
 			ctx = KBITS_ERROR_CONTEXT_REMOTE_APPLICATION;
@@ -282,15 +273,15 @@ static void fail_http(struct ujob *uj, long status)
 		err.transient = status == 408 || status == 429 || status == 503;
 		snprintf(err.desc, sizeof(err.desc), "%s: %s: HTTP %ld, BITS error 0x%08x (context 0x%x)",
 			 u, req_name[uj->kind], status, code, ctx);
+		if (curl_easy_getinfo(uj->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+			err.retry_after = ra > 86400 * 30 ? 86400 * 30 : (uint32_t)ra;
 	} else {
-		kb_error_http(&err, status, uj->url ? uj->url : src(uj)->url);
+		kb_httpreq_error(&uj->req, uj->easy, CURLE_OK, status, &err);
 		if (uj->kind == R_PING && (status == 405 || status == 501 || status == 400))
 			snprintf(err.desc, sizeof(err.desc),
 				 "%s: HTTP %ld to BITS_POST: the server does not speak the BITS upload "
 				 "protocol (plain PUT: KBITS_JOB_F_HTTP_PUT)", u, status);
 	}
-	if (uj->easy && curl_easy_getinfo(uj->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
-		err.retry_after = ra > 86400 * 30 ? 86400 * 30 : (uint32_t)ra;
 	err.file = 0;
 	ujob_fail(uj, &err);
 }
@@ -460,6 +451,8 @@ static size_t on_header(char *p, size_t sz, size_t nmemb, void *arg)
 #undef W
 	};
 
+	if (uj->kind == R_CLOSE)
+		uj->close_heard = true;	/* the server answers: it got the Close */
 	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
 		const char *sp = memchr(p, ' ', len);
 
@@ -468,6 +461,8 @@ static size_t on_header(char *p, size_t sz, size_t nmemb, void *arg)
 			((char *)uj + want[i].off)[0] = '\0';
 		return len;
 	}
+	if ((len == 2 && p[0] == '\r') || (len == 1 && p[0] == '\n'))
+		return kb_httpreq_stop_at_headers(&uj->req, uj->status) ? 0 : len;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		if ((v = kb_http_header_value(p, len, want[i].name, &n))) {
 			take((char *)uj + want[i].off, want[i].cap, v, n);
@@ -539,46 +534,19 @@ static size_t on_read(char *buf, size_t sz, size_t nmemb, void *arg)
 	return (size_t)r;
 }
 
+/* A 401 or 407 answer: libcurl sends the body again from offset. */
+static int on_rewind(void *arg, curl_off_t offset)
+{
+	struct ujob *uj = arg;
+
+	if ((uint64_t)offset > uj->body_end - uj->body_off)
+		return -EINVAL;
+	uj->read_pos = uj->body_off + (uint64_t)offset;
+	uj->next_check = uj->read_pos + CHECK_EVERY;
+	return 0;
+}
+
 /* ---- requests ------------------------------------------------------------------ */
-
-static int add_line(struct curl_slist **l, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int add_line(struct curl_slist **l, const char *fmt, ...)
-{
-	struct curl_slist *n;
-	va_list ap;
-	char *s;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	n = curl_slist_append(*l, s);
-	free(s);
-	if (!n)
-		return -ENOMEM;
-	*l = n;
-	return 0;
-}
-
-static int add_custom_headers(struct curl_slist **l, const char *list)
-{
-	const char *p = list;
-	int budget = 10000;
-
-	while (p && *p && budget-- > 0) {
-		size_t n = strcspn(p, "\r\n");
-
-		if (n && add_line(l, "%.*s", (int)n, p) < 0)
-			return -ENOMEM;
-		p += n;
-		p += strspn(p, "\r\n");
-	}
-	return 0;
-}
 
 /* The URL of BITS requests: the job's, with the host replaced by the
  * server's BITS-Host-Id ("name" or "name:port") while it is honoured. */
@@ -625,48 +593,17 @@ static char *resolve_url(const char *base, const char *rel)
 	return res;
 }
 
-static void common_opts(struct ujob *uj, CURL *c)
+/* The request's setup as every request of the job has it (httpreq.h). */
+static void req_init(struct kb_httpreq *r, const struct kb_uploads *u, const struct kb_job *job,
+		     const char *url, void *arg)
 {
-	const struct kb_engine_config *cfg = uj->u->cfg;
-	const struct kb_job *job = uj->job;
-
-	curl_easy_setopt(c, CURLOPT_URL, uj->url);
-	curl_easy_setopt(c, CURLOPT_PRIVATE, uj);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, uj);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, uj);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, uj->errbuf);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, cfg->connect_timeout ? cfg->connect_timeout : 30L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, cfg->low_speed_time ? cfg->low_speed_time : 60L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "kbits/1");
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (cfg->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
-	if (cfg->verbose > 2)
-		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
-	if (job->strings[KBITS_STR_CREDENTIALS]) {
-		curl_easy_setopt(c, CURLOPT_USERPWD, job->strings[KBITS_STR_CREDENTIALS]);
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_ANY);
-		curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
-	}
-	if (job->proxy_usage == KBITS_PROXY_NO_PROXY) {
-		curl_easy_setopt(c, CURLOPT_PROXY, "");
-	} else if (job->proxy_usage == KBITS_PROXY_OVERRIDE && job->strings[KBITS_STR_PROXY_LIST]) {
-		const char *list = job->strings[KBITS_STR_PROXY_LIST];
-		char *first = strndup(list, strcspn(list, " ;,"));
-
-		if (first)
-			curl_easy_setopt(c, CURLOPT_PROXY, first);
-		free(first);
-		if (job->strings[KBITS_STR_PROXY_BYPASS])
-			curl_easy_setopt(c, CURLOPT_NOPROXY, job->strings[KBITS_STR_PROXY_BYPASS]);
-	}
+	r->job = job;
+	r->url = url;
+	r->ca_file = u->cfg->ca_file;
+	r->connect_timeout = u->cfg->connect_timeout;
+	r->low_speed_time = u->cfg->low_speed_time;
+	r->verbose = u->cfg->verbose;
+	r->arg = arg;
 }
 
 static void start_request(struct ujob *uj, enum req kind)
@@ -681,7 +618,6 @@ static void start_request(struct ujob *uj, enum req kind)
 	uj->kind = kind;
 	uj->status = 0;
 	uj->local_err = 0;
-	uj->errbuf[0] = '\0';
 	if (kind == R_REPLY)
 		uj->url = strdup(up->reply_url);
 	else if (kind == R_PUT || uj->hostid_off)
@@ -691,9 +627,20 @@ static void start_request(struct ujob *uj, enum req kind)
 	c = uj->easy = curl_easy_init();
 	if (!uj->url || !c)
 		goto nomem;
-	common_opts(uj, c);
-	err |= add_custom_headers(&uj->hdrs, job->strings[KBITS_STR_HTTP_HEADERS]);
-	err |= add_line(&uj->hdrs, "Expect:");
+	req_init(&uj->req, uj->u, job, uj->url, uj);
+	uj->req.header = on_header;
+	uj->req.body = on_body;
+	if (kind == R_PUT || kind == R_FRAGMENT) {
+		uj->req.read = on_read;
+		uj->req.rewind = on_rewind;
+	} else {
+		uj->req.read = NULL;
+		uj->req.rewind = NULL;
+	}
+	if (kind == R_CLOSE)
+		uj->close_heard = false;
+	err |= kb_httpreq_setup(c, &uj->req, &uj->hdrs);
+	err |= kb_httpreq_add_line(&uj->hdrs, "Expect:");
 	switch (kind) {
 	case R_REPLY:
 		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
@@ -706,44 +653,39 @@ static void start_request(struct ujob *uj, enum req kind)
 		uj->next_check = CHECK_EVERY;
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up->src_size);
-		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(c, CURLOPT_READDATA, uj);
 		break;
 	default:
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "BITS_POST");
-		err |= add_line(&uj->hdrs, "Content-Type:");
-		err |= add_line(&uj->hdrs, "BITS-Packet-Type: %s", req_name[kind]);
+		err |= kb_httpreq_add_line(&uj->hdrs, "Content-Type:");
+		err |= kb_httpreq_add_line(&uj->hdrs, "BITS-Packet-Type: %s", req_name[kind]);
 		if (kind == R_CREATE)
-			err |= add_line(&uj->hdrs, "BITS-Supported-Protocols: %s", KB_BITS_PROTOCOL);
+			err |= kb_httpreq_add_line(&uj->hdrs, "BITS-Supported-Protocols: %s", KB_BITS_PROTOCOL);
 		if (kind == R_FRAGMENT || kind == R_CLOSE)
-			err |= add_line(&uj->hdrs, "BITS-Session-Id: %s", up->session_id);
+			err |= kb_httpreq_add_line(&uj->hdrs, "BITS-Session-Id: %s", up->session_id);
 		/*
-		 * libcurl silently sends a request again when a reused
-		 * connection dies before the answer. A Close-Session sent twice
-		 * that way looks like a failure (no session left); on a fresh
-		 * connection a lost answer is a transport error we see, and
-		 * the next Close knows it may be a repeat (close_again).
+		 * Close-Session goes on the connection the fragments used: a
+		 * server may keep sessions per connection, and a
+		 * single-threaded one serves no second connection while the
+		 * first is open. libcurl may send it again on a new
+		 * connection when the reused one dies before any answer; the
+		 * "session not found" that may get is handled in ujob_done.
 		 */
-		if (kind == R_CLOSE)
-			curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 		if (kind == R_FRAGMENT) {
 			const char *base = strrchr(f->path, '/');
 
 			if (uj->body_off == 0)
-				err |= add_line(&uj->hdrs, "Content-Name: %s", base ? base + 1 : f->path);
+				err |= kb_httpreq_add_line(&uj->hdrs, "Content-Name: %s", base ? base + 1 : f->path);
 			if (uj->body_end == uj->body_off)
-				err |= add_line(&uj->hdrs, "Content-Range: bytes */%llu",
+				err |= kb_httpreq_add_line(&uj->hdrs, "Content-Range: bytes */%llu",
 						(unsigned long long)up->src_size);
 			else
-				err |= add_line(&uj->hdrs, "Content-Range: bytes %llu-%llu/%llu",
+				err |= kb_httpreq_add_line(&uj->hdrs, "Content-Range: bytes %llu-%llu/%llu",
 						(unsigned long long)uj->body_off,
 						(unsigned long long)uj->body_end - 1,
 						(unsigned long long)up->src_size);
 			uj->read_pos = uj->body_off;
 			uj->next_check = uj->body_off + CHECK_EVERY;
 			curl_easy_setopt(c, CURLOPT_POST, 1L);
-			curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-			curl_easy_setopt(c, CURLOPT_READDATA, uj);
 			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 					 (curl_off_t)(uj->body_end - uj->body_off));
 		} else {
@@ -784,6 +726,24 @@ static void send_fragment(struct ujob *uj)
 	uj->body_off = acked;
 	uj->body_end = acked + (len < size - acked ? len : size - acked);
 	start_request(uj, R_FRAGMENT);
+}
+
+/* The session is gone and nothing says it was closed: a new one. */
+static void restart_upload(struct ujob *uj)
+{
+	struct kb_upload_state *up = &uj->job->up;
+
+	req_cleanup(uj);
+	close_fds(uj);
+	kb_strset(&up->session_id, NULL);
+	kb_strset(&up->host_id, NULL);
+	kb_strset(&up->reply_url, NULL);
+	up->phase = KB_UP_NONE;
+	src(uj)->bytes_transferred = 0;
+	src(uj)->flags &= ~KBITS_FILE_COMPLETED;
+	uj->close_again = false;
+	save(uj);
+	ujob_start(uj);
 }
 
 static void finish_transferred(struct ujob *uj)
@@ -847,7 +807,6 @@ static void ujob_start(struct ujob *uj)
 	uj->need_sync = true;
 	uj->resyncs = 0;
 	if (up->phase == KB_UP_CLOSING) {	/* the reply is saved, the bytes are there */
-		uj->close_again = true;
 		start_request(uj, R_CLOSE);
 		return;
 	}
@@ -935,7 +894,9 @@ static void on_transport_error(struct ujob *uj, CURLcode rc)
 		}
 		return;
 	}
-	kb_error_curl(&err, rc, uj->errbuf, uj->url ? uj->url : src(uj)->url);
+	if (uj->kind == R_CLOSE && uj->close_heard)
+		uj->close_again = true;	/* its answer began: the server has it */
+	kb_httpreq_error(&uj->req, uj->easy, rc, 0, &err);
 	err.file = 0;
 	ujob_fail(uj, &err);
 }
@@ -1015,7 +976,7 @@ static void ujob_done(struct ujob *uj, CURLcode rc)
 	uint32_t ecode;
 	long status = 0;
 
-	curl_easy_getinfo(uj->easy, CURLINFO_RESPONSE_CODE, &status);
+	rc = kb_httpreq_result(&uj->req, uj->easy, rc, &status);
 	uj->status = status;
 	if (rc != CURLE_OK) {
 		on_transport_error(uj, rc);
@@ -1026,15 +987,27 @@ static void ujob_done(struct ujob *uj, CURLcode rc)
 		on_fragment_ack(uj);
 		return;
 	}
-	if (uj->kind == R_CLOSE && uj->close_again && status >= 400 && status < 500 &&
+	if (uj->kind == R_CLOSE && status >= 400 && status < 500 &&
 	    parse_hex(uj->r_ecode, &ecode) == 0 && ecode == KB_BG_E_SESSION_NOT_FOUND) {
+		if (uj->close_again) {
+			/*
+			 * Every byte was acknowledged and the server began to
+			 * answer an earlier Close-Session before the answer
+			 * was lost: that Close ended the session.
+			 */
+			kb_dbg("upload: the session was closed before: %s", up->session_id);
+			finish_transferred(uj);
+			return;
+		}
 		/*
-		 * Every byte was acknowledged and an earlier Close-Session (whose
-		 * answer a crash or a dropped connection lost) ended the session:
-		 * asking again finds none. The upload is closed.
+		 * Nothing says an earlier Close arrived (it may have been
+		 * refused, or the server restarted and lost the session):
+		 * closed or lost cannot be told, and a lost upload must not
+		 * pass for a done one. Start over with a new session.
 		 */
-		kb_dbg("upload: the session was closed before: %s", up->session_id);
-		finish_transferred(uj);
+		kb_info("upload: the server has no session %s and no Close is known to have reached it: "
+			"uploading again", up->session_id);
+		restart_upload(uj);
 		return;
 	}
 	if (status < 200 || status >= 300) {
@@ -1130,7 +1103,7 @@ static void cancel_free(struct ucancel *c)
 	curl_slist_free_all(c->hdrs);
 	free(c->url);
 	free(c->sid);
-	free(c->creds);
+	kb_job_free(c->job);
 	free(c);
 }
 
@@ -1139,11 +1112,19 @@ static void cancel_timer(struct kb_timer *t)
 	cancel_send((struct ucancel *)((char *)t - offsetof(struct ucancel, timer)));
 }
 
-static size_t discard(char *p, size_t sz, size_t n, void *arg)
+static size_t cancel_header(char *p, size_t sz, size_t n, void *arg)
 {
-	(void)p;
-	(void)arg;
-	return sz * n;
+	struct ucancel *c = arg;
+	size_t len = sz * n;
+
+	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
+		const char *sp = memchr(p, ' ', len);
+
+		c->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+	} else if ((len == 2 && p[0] == '\r') || (len == 1 && p[0] == '\n')) {
+		return kb_httpreq_stop_at_headers(&c->req, c->status) ? 0 : len;
+	}
+	return len;
 }
 
 static void cancel_send(struct ucancel *c)
@@ -1153,30 +1134,26 @@ static void cancel_send(struct ucancel *c)
 	c->tries++;
 	curl_slist_free_all(c->hdrs);
 	c->hdrs = NULL;
-	if (!e || add_line(&c->hdrs, "BITS-Packet-Type: Cancel-Session") < 0 ||
-	    add_line(&c->hdrs, "BITS-Session-Id: %s", c->sid) < 0 || add_line(&c->hdrs, "Content-Type:") < 0) {
+	c->status = 0;
+	if (e) {
+		req_init(&c->req, c->u, c->job, c->url, c);
+		c->req.header = cancel_header;
+	}
+	if (!e || kb_httpreq_setup(e, &c->req, &c->hdrs) < 0 ||
+	    kb_httpreq_add_line(&c->hdrs, "Expect:") < 0 ||
+	    kb_httpreq_add_line(&c->hdrs, "BITS-Packet-Type: Cancel-Session") < 0 ||
+	    kb_httpreq_add_line(&c->hdrs, "BITS-Session-Id: %s", c->sid) < 0 ||
+	    kb_httpreq_add_line(&c->hdrs, "Content-Type:") < 0) {
 		if (e)
 			curl_easy_cleanup(e);
 		cancel_free(c);
 		return;
 	}
-	curl_easy_setopt(e, CURLOPT_URL, c->url);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, c);
 	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "BITS_POST");
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdrs);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "kbits/1");
-	if (c->u->cfg->ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, c->u->cfg->ca_file);
-	if (c->creds) {
-		curl_easy_setopt(e, CURLOPT_USERPWD, c->creds);
-		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_ANY);
-	}
 	c->easy = e;
 	if (curl_multi_add_handle(c->u->multi, e)) {
 		c->easy = NULL;
@@ -1189,7 +1166,7 @@ static void cancel_done(struct ucancel *c, CURLcode rc)
 {
 	long status = 0;
 
-	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+	rc = kb_httpreq_result(&c->req, c->easy, rc, &status);
 	curl_multi_remove_handle(c->u->multi, c->easy);
 	curl_easy_cleanup(c->easy);
 	c->easy = NULL;
@@ -1218,11 +1195,10 @@ static int cancel_session_u(struct kb_uploads *u, const struct kb_job *job)
 	c->timer.cb = cancel_timer;
 	c->url = request_url(job->files[0].url, job->up.host_id);
 	c->sid = strdup(job->up.session_id);
-	if (job->strings[KBITS_STR_CREDENTIALS])
-		c->creds = strdup(job->strings[KBITS_STR_CREDENTIALS]);
+	c->job = kb_job_dup(job);
 	c->next = u->cancels;
 	u->cancels = c;
-	if (!c->url || !c->sid) {
+	if (!c->url || !c->sid || !c->job) {
 		cancel_free(c);
 		return -ENOMEM;
 	}
@@ -1370,6 +1346,7 @@ int kb_uploads_run(struct kb_uploads *u, const struct kb_job *job)
 	}
 	kb_owner_init(&uj->owner, nj->owner_uid, nj->owner_gid);
 	uj->last_progress = kb_now();
+	uj->close_again = false;	/* nothing known of an earlier run's Close */
 	uj->hostid_off = false;
 	uj->hostid_first_fail = 0;
 	nj->state = KBITS_STATE_QUEUED;
