@@ -10,7 +10,7 @@
 #include "harness.h"
 
 #include "engine.h"
-#include "fileops.h"
+#include "commit.h"
 #include "log.h"
 #include "loop.h"
 #include "store.h"
@@ -502,7 +502,7 @@ static void test_modified(void)
 	check(st == KBITS_STATE_ERROR && obs.err.context == KBITS_ERROR_CONTEXT_LOCAL_FILE && obs.err.code == -ESTALE,
 	      "modified: ERROR, LOCAL_FILE, -ESTALE (state %d, context %u, code %d: %s)", (int)st, obs.err.context,
 	      obs.err.code, obs.err.desc);
-	for (int i = 0; i < 100 && kb_upload_cancels_pending(engine); i++)
+	for (int i = 0; i < 100 && kb_engine_cancels_pending(engine); i++)
 		kb_loop_run_once(loop, 50000000ull);
 	check(bits_log("mod.bin", "CANCEL", 1, log, sizeof(log)) == 1 &&
 	      bits_log("mod.bin", "CLOSE", 0, log, sizeof(log)) == 0,
@@ -582,8 +582,8 @@ static void test_cancel(void)
 		kb_loop_run_once(loop, 50000000ull);
 	last = finish(job->id);
 	check(obs.stopped == 1, "cancel: the job stopped");
-	check(last && kb_upload_cancel_session(engine, last) == 0, "cancel: Cancel-Session sent");
-	for (int i = 0; i < 100 && kb_upload_cancels_pending(engine); i++)
+	check(last && kb_engine_cancel_session(engine, last) == 0, "cancel: Cancel-Session sent");
+	for (int i = 0; i < 100 && kb_engine_cancels_pending(engine); i++)
 		kb_loop_run_once(loop, 50000000ull);
 	check(bits_log("cancel.bin", "CANCEL", 1, log, sizeof(log)) == 1, "cancel: the server dropped the session");
 	kb_job_free(last);
@@ -609,7 +609,7 @@ static uint32_t run_one(struct kb_job *job, uint32_t mask, double secs)
 
 #define ANY_ERROR (DONE_MASK | 1u << KBITS_STATE_TRANSIENT_ERROR)
 
-/* Bug: upload.c turned on CURLOPT_VERBOSE without the redacting callback. */
+/* Bug: uploads turned on CURLOPT_VERBOSE without the redacting callback. */
 static void test_verbose_hides_credentials(void)
 {
 	struct kb_engine_config vc = cfg;
@@ -680,7 +680,7 @@ static void test_credentials_upload(void)
 	kb_job_free(job);
 }
 
-/* Bug: upload.c handed the BITS bypass list to curl unconverted. */
+/* Bug: uploads handed the BITS bypass list to curl unconverted. */
 static void test_proxy_bypass_local(void)
 {
 	struct kb_job *job = up_make(KBITS_JOB_UPLOAD, bits_url("bypass.bin", NULL), "src/1m");
@@ -714,8 +714,8 @@ static void test_cancel_through_proxy(void)
 	for (int i = 0; i < 200 && obs.acked == 0; i++)
 		kb_loop_run_once(loop, 50000000ull);
 	last = finish(job->id);
-	check(last && kb_upload_cancel_session(engine, last) == 0, "cancel through a proxy: Cancel-Session sent");
-	for (int i = 0; i < 100 && kb_upload_cancels_pending(engine); i++)
+	check(last && kb_engine_cancel_session(engine, last) == 0, "cancel through a proxy: Cancel-Session sent");
+	for (int i = 0; i < 100 && kb_engine_cancels_pending(engine); i++)
 		kb_loop_run_once(loop, 50000000ull);
 	bits_log("cproxy.bin", "Fragment", 1, log, sizeof(log));
 	check(strstr(log, "via=proxy") && !strstr(log, "via=direct"), "cancel through a proxy: fragments via the proxy");

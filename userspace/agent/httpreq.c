@@ -89,6 +89,19 @@ static size_t drop_body(char *p, size_t sz, size_t n, void *arg)
 	return sz * n;
 }
 
+void kb_httpreq_init(struct kb_httpreq *r, const struct kb_engine_config *cfg, const struct kb_job *job,
+		     const char *url, void *arg)
+{
+	memset(r, 0, sizeof(*r));
+	r->job = job;
+	r->url = url;
+	r->ca_file = cfg->ca_file;
+	r->connect_timeout = cfg->connect_timeout;
+	r->low_speed_time = cfg->low_speed_time;
+	r->verbose = cfg->verbose;
+	r->arg = arg;
+}
+
 int kb_httpreq_setup(CURL *c, struct kb_httpreq *r, struct curl_slist **hdrs)
 {
 	const struct kb_job *job = r->job;
@@ -98,6 +111,7 @@ int kb_httpreq_setup(CURL *c, struct kb_httpreq *r, struct curl_slist **hdrs)
 	r->stopped = false;
 	r->stopped_status = 0;
 	curl_easy_setopt(c, CURLOPT_URL, r->url);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, r);	/* curlio.c: r->done */
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, r->header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r->arg);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, r->body ? r->body : drop_body);

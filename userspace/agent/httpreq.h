@@ -10,7 +10,7 @@
  * 407 challenge (it sends the request again, with credentials).
  *
  * The caller keeps its struct kb_httpreq alive as long as the easy handle:
- * curl's socket callback gets it.
+ * it is the handle's CURLOPT_PRIVATE, and curl's socket callback gets it.
  */
 #ifndef KBITSD_HTTPREQ_H
 #define KBITSD_HTTPREQ_H
@@ -20,6 +20,7 @@
 
 #include "error.h"
 #include "job.h"
+#include "transfer.h"
 
 struct kb_httpreq {
 	/* set by the caller before kb_httpreq_setup */
@@ -39,12 +40,19 @@ struct kb_httpreq {
 	int (*rewind)(void *arg, curl_off_t offset);
 	/* A new connection's socket (after the errbuf is cleared); NULL: none. */
 	void (*socket)(void *arg, curl_socket_t fd);
+	/* curl is done with the request (curlio.c calls it; never from
+	 * inside curl): rc as curl has it, see kb_httpreq_result. */
+	void (*done)(void *arg, CURLcode rc);
 	/* kept by kb_httpreq_* */
 	char errbuf[CURL_ERROR_SIZE];
 	unsigned int challenges;	/* 401 and 407 answers seen */
 	bool stopped;			/* the answer ended at its headers */
 	long stopped_status;
 };
+
+/* Fills the request's fields from the configuration (zeroing the rest). */
+void kb_httpreq_init(struct kb_httpreq *r, const struct kb_engine_config *cfg, const struct kb_job *job,
+		     const char *url, void *arg);
 
 /*
  * Sets every option of the request on c: URL, callbacks, job policy,

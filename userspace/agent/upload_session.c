@@ -22,7 +22,7 @@
  * server never closes a mix.
  *
  * Nothing calls back into curl from a curl callback: requests start from
- * kb_uploads_run, timers, and kb_uploads_msg (the engine's check_multi).
+ * kb_uploads_run, timers, and the requests' done callbacks (curlio.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,14 +35,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fileops.h"
+#include "bits_proto.h"
+#include "commit.h"
+#include "curlio.h"
 #include "http.h"
 #include "httpreq.h"
 #include "log.h"
+#include "owner.h"
+#include "tempfile.h"
 #include "upload.h"
+#include "upload_cancel.h"
 
 uint64_t kb_upload_fragment_size = 1 << 20;
-unsigned int kb_upload_cancel_tries = 3;
 
 #define CHECK_EVERY	(1u << 20)	/* source identity check while reading */
 #define MAX_RESYNCS	8		/* 416s in a row without progress */
@@ -85,32 +89,18 @@ struct ujob {
 	uint64_t r_got, reply_reported;
 };
 
-struct ucancel {
-	struct kb_uploads *u;
-	struct ucancel *next;
-	CURL *easy;
-	struct curl_slist *hdrs;
-	struct kb_job *job;		/* a copy: credentials, headers, proxy */
-	struct kb_httpreq req;
-	char *url, *sid;
-	long status;
-	unsigned int tries;
-	struct kb_timer timer;
-};
-
 struct kb_uploads {
 	struct kb_loop *loop;
-	CURLM *multi;
+	struct kb_curlio *io;
 	const struct kb_engine_config *cfg;
 	const struct kb_engine_ops *const *ops;
 	void *ctx;
 	struct ujob *jobs;
-	struct ucancel *cancels;
+	struct kb_cancels *cancels;	/* upload_cancel.c */
 };
 
 static void ujob_start(struct ujob *uj);
-static void cancel_send(struct ucancel *c);
-static int cancel_session_u(struct kb_uploads *u, const struct kb_job *job);
+static void ujob_done(struct ujob *uj, CURLcode rc);
 
 #define OPS(u)	(*(u)->ops)
 
@@ -150,29 +140,10 @@ static struct kb_file *src(struct ujob *uj)
 	return &uj->job->files[0];
 }
 
-int kb_upload_reply_path(const struct kb_job *job, char *out, size_t len)
-{
-	const char *r = job->strings[KBITS_STR_REPLY_FILE];
-	int n;
-
-	if (r && r[0])
-		n = snprintf(out, len, "%s", r);
-	else if (job->nr_files && job->files[0].path)
-		n = snprintf(out, len, "%s.reply", job->files[0].path);
-	else
-		return -EINVAL;
-	if (n < 0 || (size_t)n >= len || out[0] != '/')
-		return -ENAMETOOLONG;
-	return 0;
-}
-
 static void req_cleanup(struct ujob *uj)
 {
-	if (uj->easy) {
-		curl_multi_remove_handle(uj->u->multi, uj->easy);
-		curl_easy_cleanup(uj->easy);
-		uj->easy = NULL;
-	}
+	kb_curlio_remove(uj->u->io, uj->easy);
+	uj->easy = NULL;
 	curl_slist_free_all(uj->hdrs);
 	uj->hdrs = NULL;
 	free(uj->url);
@@ -240,21 +211,6 @@ static void fail_proto(struct ujob *uj, const char *what)
 	ujob_fail(uj, &err);
 }
 
-static int parse_hex(const char *s, uint32_t *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (!s[0])
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 16);	/* "0x80070005" or "80070005" */
-	if (errno || *end || v > 0xffffffffUL)
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
-}
-
 /* A non-2xx answer: BITS-Error-Code / BITS-Error-Context when the server
  * gave them, else as for downloads. */
 static void fail_http(struct ujob *uj, long status)
@@ -265,8 +221,8 @@ static void fail_http(struct ujob *uj, long status)
 	char u[320];
 
 	kb_url_safe(uj->url ? uj->url : src(uj)->url, u, sizeof(u));
-	if (uj->kind != R_REPLY && uj->kind != R_PUT && parse_hex(uj->r_ecode, &code) == 0) {
-		if (parse_hex(uj->r_ectx, &ctx) < 0 || ctx == 0 || ctx > KBITS_ERROR_CONTEXT_REMOTE_APPLICATION)
+	if (uj->kind != R_REPLY && uj->kind != R_PUT && kb_bits_parse_hex(uj->r_ecode, &code) == 0) {
+		if (kb_bits_parse_hex(uj->r_ectx, &ctx) < 0 || ctx == 0 || ctx > KBITS_ERROR_CONTEXT_REMOTE_APPLICATION)
 			ctx = KBITS_ERROR_CONTEXT_REMOTE_APPLICATION;
 		err.context = ctx;
 		err.code = (int32_t)code;
@@ -310,7 +266,7 @@ static void fail_changed(struct ujob *uj)
 	struct kb_error err = { .context = KBITS_ERROR_CONTEXT_LOCAL_FILE, .code = -ESTALE, .file = 0 };
 
 	if (up->session_id && !is_put(uj->job))
-		cancel_session_u(uj->u, uj->job);
+		kb_cancel_session(uj->u->cancels, uj->job);
 	kb_strset(&up->session_id, NULL);
 	kb_strset(&up->host_id, NULL);
 	kb_strset(&up->reply_url, NULL);
@@ -429,14 +385,6 @@ static int open_reply(struct ujob *uj)
 
 /* ---- curl callbacks ------------------------------------------------------------ */
 
-static void take(char *dst, size_t cap, const char *v, size_t n)
-{
-	if (n >= cap)
-		n = 0;		/* too long to be anything we use */
-	memcpy(dst, v, n);
-	dst[n] = '\0';
-}
-
 static size_t on_header(char *p, size_t sz, size_t nmemb, void *arg)
 {
 	struct ujob *uj = arg;
@@ -453,19 +401,16 @@ static size_t on_header(char *p, size_t sz, size_t nmemb, void *arg)
 
 	if (uj->kind == R_CLOSE)
 		uj->close_heard = true;	/* the server answers: it got the Close */
-	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
-		const char *sp = memchr(p, ' ', len);
-
-		uj->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+	if (kb_http_status_line(p, len, &uj->status)) {
 		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 			((char *)uj + want[i].off)[0] = '\0';
 		return len;
 	}
-	if ((len == 2 && p[0] == '\r') || (len == 1 && p[0] == '\n'))
+	if (kb_http_headers_end(p, len))
 		return kb_httpreq_stop_at_headers(&uj->req, uj->status) ? 0 : len;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		if ((v = kb_http_header_value(p, len, want[i].name, &n))) {
-			take((char *)uj + want[i].off, want[i].cap, v, n);
+			kb_http_copy_value((char *)uj + want[i].off, want[i].cap, v, n);
 			break;
 		}
 	}
@@ -548,62 +493,10 @@ static int on_rewind(void *arg, curl_off_t offset)
 
 /* ---- requests ------------------------------------------------------------------ */
 
-/* The URL of BITS requests: the job's, with the host replaced by the
- * server's BITS-Host-Id ("name" or "name:port") while it is honoured. */
-static char *request_url(const char *url, const char *host_id)
+/* curlio.c: curl is done with the job's request. */
+static void ujob_req_done(void *arg, CURLcode rc)
 {
-	CURLU *h;
-	char *out = NULL, *res = NULL, *host = NULL;
-	const char *colon;
-
-	if (!host_id || !host_id[0])
-		return strdup(url);
-	h = curl_url();
-	if (!h)
-		return NULL;
-	colon = strrchr(host_id, ':');
-	if (colon && host_id[0] != '[' && strchr(host_id, ':') == colon)
-		host = strndup(host_id, (size_t)(colon - host_id));
-	else
-		host = strdup(host_id), colon = NULL;
-	if (host && !curl_url_set(h, CURLUPART_URL, url, 0) &&
-	    !curl_url_set(h, CURLUPART_HOST, host, 0) &&
-	    (!colon || !curl_url_set(h, CURLUPART_PORT, colon + 1, 0)) &&
-	    !curl_url_get(h, CURLUPART_URL, &out, 0))
-		res = strdup(out);
-	curl_free(out);
-	free(host);
-	curl_url_cleanup(h);
-	return res;
-}
-
-/* A BITS-Reply-URL, relative or absolute, against the URL it came from. */
-static char *resolve_url(const char *base, const char *rel)
-{
-	CURLU *h = curl_url();
-	char *out = NULL, *res = NULL;
-
-	if (!h)
-		return NULL;
-	if (!curl_url_set(h, CURLUPART_URL, base, 0) && !curl_url_set(h, CURLUPART_URL, rel, 0) &&
-	    !curl_url_get(h, CURLUPART_URL, &out, 0))
-		res = strdup(out);
-	curl_free(out);
-	curl_url_cleanup(h);
-	return res;
-}
-
-/* The request's setup as every request of the job has it (httpreq.h). */
-static void req_init(struct kb_httpreq *r, const struct kb_uploads *u, const struct kb_job *job,
-		     const char *url, void *arg)
-{
-	r->job = job;
-	r->url = url;
-	r->ca_file = u->cfg->ca_file;
-	r->connect_timeout = u->cfg->connect_timeout;
-	r->low_speed_time = u->cfg->low_speed_time;
-	r->verbose = u->cfg->verbose;
-	r->arg = arg;
+	ujob_done(arg, rc);
 }
 
 static void start_request(struct ujob *uj, enum req kind)
@@ -623,19 +516,17 @@ static void start_request(struct ujob *uj, enum req kind)
 	else if (kind == R_PUT || uj->hostid_off)
 		uj->url = strdup(f->url);
 	else
-		uj->url = request_url(f->url, up->host_id);
+		uj->url = kb_bits_request_url(f->url, up->host_id);
 	c = uj->easy = curl_easy_init();
 	if (!uj->url || !c)
 		goto nomem;
-	req_init(&uj->req, uj->u, job, uj->url, uj);
+	kb_httpreq_init(&uj->req, uj->u->cfg, job, uj->url, uj);
 	uj->req.header = on_header;
 	uj->req.body = on_body;
+	uj->req.done = ujob_req_done;
 	if (kind == R_PUT || kind == R_FRAGMENT) {
 		uj->req.read = on_read;
 		uj->req.rewind = on_rewind;
-	} else {
-		uj->req.read = NULL;
-		uj->req.rewind = NULL;
 	}
 	if (kind == R_CLOSE)
 		uj->close_heard = false;
@@ -697,7 +588,7 @@ static void start_request(struct ujob *uj, enum req kind)
 	if (err)
 		goto nomem;
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, uj->hdrs);
-	if (curl_multi_add_handle(uj->u->multi, c))
+	if (kb_curlio_add(uj->u->io, c) < 0)
 		goto nomem;
 	kb_dbg("upload: %s %s", req_name[kind], kind == R_FRAGMENT ? "" : "");
 	return;
@@ -940,7 +831,7 @@ static void on_fragment_ack(struct ujob *uj)
 	uj->need_sync = false;
 	f->bytes_transferred = recv;
 	if (uj->r_reply[0] && recv == up->src_size) {
-		char *r = resolve_url(uj->url, uj->r_reply);
+		char *r = kb_bits_resolve_url(uj->url, uj->r_reply);
 
 		if (!r || (strncasecmp(r, "http://", 7) && strncasecmp(r, "https://", 8))) {
 			free(r);
@@ -988,7 +879,7 @@ static void ujob_done(struct ujob *uj, CURLcode rc)
 		return;
 	}
 	if (uj->kind == R_CLOSE && status >= 400 && status < 500 &&
-	    parse_hex(uj->r_ecode, &ecode) == 0 && ecode == KB_BG_E_SESSION_NOT_FOUND) {
+	    kb_bits_parse_hex(uj->r_ecode, &ecode) == 0 && ecode == KB_BG_E_SESSION_NOT_FOUND) {
 		if (uj->close_again) {
 			/*
 			 * Every byte was acknowledged and the server began to
@@ -1083,147 +974,9 @@ static void ujob_done(struct ujob *uj, CURLcode rc)
 	}
 }
 
-/* ---- Cancel-Session in the background ------------------------------------------- */
-
-static void cancel_free(struct ucancel *c)
-{
-	struct ucancel **pp;
-
-	for (pp = &c->u->cancels; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	}
-	kb_timer_cancel(c->u->loop, &c->timer);
-	if (c->easy) {
-		curl_multi_remove_handle(c->u->multi, c->easy);
-		curl_easy_cleanup(c->easy);
-	}
-	curl_slist_free_all(c->hdrs);
-	free(c->url);
-	free(c->sid);
-	kb_job_free(c->job);
-	free(c);
-}
-
-static void cancel_timer(struct kb_timer *t)
-{
-	cancel_send((struct ucancel *)((char *)t - offsetof(struct ucancel, timer)));
-}
-
-static size_t cancel_header(char *p, size_t sz, size_t n, void *arg)
-{
-	struct ucancel *c = arg;
-	size_t len = sz * n;
-
-	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
-		const char *sp = memchr(p, ' ', len);
-
-		c->status = sp ? strtol(sp + 1, NULL, 10) : 0;
-	} else if ((len == 2 && p[0] == '\r') || (len == 1 && p[0] == '\n')) {
-		return kb_httpreq_stop_at_headers(&c->req, c->status) ? 0 : len;
-	}
-	return len;
-}
-
-static void cancel_send(struct ucancel *c)
-{
-	CURL *e = curl_easy_init();
-
-	c->tries++;
-	curl_slist_free_all(c->hdrs);
-	c->hdrs = NULL;
-	c->status = 0;
-	if (e) {
-		req_init(&c->req, c->u, c->job, c->url, c);
-		c->req.header = cancel_header;
-	}
-	if (!e || kb_httpreq_setup(e, &c->req, &c->hdrs) < 0 ||
-	    kb_httpreq_add_line(&c->hdrs, "Expect:") < 0 ||
-	    kb_httpreq_add_line(&c->hdrs, "BITS-Packet-Type: Cancel-Session") < 0 ||
-	    kb_httpreq_add_line(&c->hdrs, "BITS-Session-Id: %s", c->sid) < 0 ||
-	    kb_httpreq_add_line(&c->hdrs, "Content-Type:") < 0) {
-		if (e)
-			curl_easy_cleanup(e);
-		cancel_free(c);
-		return;
-	}
-	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "BITS_POST");
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdrs);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT, 30L);
-	c->easy = e;
-	if (curl_multi_add_handle(c->u->multi, e)) {
-		c->easy = NULL;
-		curl_easy_cleanup(e);
-		cancel_free(c);
-	}
-}
-
-static void cancel_done(struct ucancel *c, CURLcode rc)
-{
-	long status = 0;
-
-	rc = kb_httpreq_result(&c->req, c->easy, rc, &status);
-	curl_multi_remove_handle(c->u->multi, c->easy);
-	curl_easy_cleanup(c->easy);
-	c->easy = NULL;
-	/* done: answered 2xx, or a 4xx (the server does not know the session) */
-	if ((rc == CURLE_OK && status >= 200 && status < 500) || c->tries >= kb_upload_cancel_tries) {
-		kb_dbg("upload: Cancel-Session: curl %d, HTTP %ld after %u tries", rc, status, c->tries);
-		cancel_free(c);
-		return;
-	}
-	kb_timer_arm_in(c->u->loop, &c->timer, 1000000000ull);
-}
-
-static int cancel_session_u(struct kb_uploads *u, const struct kb_job *job)
-{
-	struct ucancel *c;
-
-	if (!u)
-		return -ENOTCONN;
-	if (job->type == KBITS_JOB_DOWNLOAD || is_put(job) || !job->up.session_id || job->nr_files != 1 ||
-	    !job->files[0].url || job->up.phase == KB_UP_DONE)
-		return 0;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->u = u;
-	c->timer.cb = cancel_timer;
-	c->url = request_url(job->files[0].url, job->up.host_id);
-	c->sid = strdup(job->up.session_id);
-	c->job = kb_job_dup(job);
-	c->next = u->cancels;
-	u->cancels = c;
-	if (!c->url || !c->sid || !c->job) {
-		cancel_free(c);
-		return -ENOMEM;
-	}
-	cancel_send(c);
-	return 0;
-}
-
-int kb_upload_cancel_session(struct kb_engine *e, const struct kb_job *job)
-{
-	return cancel_session_u(e ? kb_engine_uploads(e) : NULL, job);
-}
-
-unsigned int kb_upload_cancels_pending(struct kb_engine *e)
-{
-	struct kb_uploads *u = e ? kb_engine_uploads(e) : NULL;
-	unsigned int n = 0;
-
-	for (struct ucancel *c = u ? u->cancels : NULL; c; c = c->next)
-		n++;
-	return n;
-}
-
 /* ---- the interface ---------------------------------------------------------------- */
 
-struct kb_uploads *kb_uploads_new(struct kb_loop *loop, CURLM *multi,
+struct kb_uploads *kb_uploads_new(struct kb_loop *loop, struct kb_curlio *io,
 				  const struct kb_engine_config *cfg,
 				  const struct kb_engine_ops *const *ops, void *ctx)
 {
@@ -1231,8 +984,13 @@ struct kb_uploads *kb_uploads_new(struct kb_loop *loop, CURLM *multi,
 
 	if (!u)
 		return NULL;
+	u->cancels = kb_cancels_new(loop, io, cfg);
+	if (!u->cancels) {
+		free(u);
+		return NULL;
+	}
 	u->loop = loop;
-	u->multi = multi;
+	u->io = io;
 	u->cfg = cfg;
 	u->ops = ops;
 	u->ctx = ctx;
@@ -1272,28 +1030,18 @@ void kb_uploads_free(struct kb_uploads *u)
 		return;
 	while (u->jobs && budget-- > 0)
 		ujob_free(u->jobs);
-	while (u->cancels && budget-- > 0)
-		cancel_free(u->cancels);
+	kb_cancels_free(u->cancels);
 	free(u);
 }
 
-bool kb_uploads_msg(struct kb_uploads *u, CURL *easy, CURLcode rc)
+int kb_uploads_cancel_session(struct kb_uploads *u, const struct kb_job *job)
 {
-	if (!u)
-		return false;
-	for (struct ujob *uj = u->jobs; uj; uj = uj->next) {
-		if (uj->easy == easy) {
-			ujob_done(uj, rc);
-			return true;
-		}
-	}
-	for (struct ucancel *c = u->cancels; c; c = c->next) {
-		if (c->easy == easy) {
-			cancel_done(c, rc);
-			return true;
-		}
-	}
-	return false;
+	return kb_cancel_session(u ? u->cancels : NULL, job);
+}
+
+unsigned int kb_uploads_cancels_pending(struct kb_uploads *u)
+{
+	return kb_cancels_pending(u ? u->cancels : NULL);
 }
 
 int kb_uploads_run(struct kb_uploads *u, const struct kb_job *job)
@@ -1324,7 +1072,7 @@ int kb_uploads_run(struct kb_uploads *u, const struct kb_job *job)
 			nj->files[0].bytes_transferred = old->files[0].bytes_transferred;
 			nj->files[0].flags = old->files[0].flags;
 		} else if (!is_put(old)) {
-			cancel_session_u(u, old);
+			kb_cancel_session(u->cancels, old);
 		}
 		req_cleanup(uj);
 		close_fds(uj);
@@ -1382,51 +1130,4 @@ unsigned int kb_uploads_count(struct kb_uploads *u)
 	for (struct ujob *uj = u ? u->jobs : NULL; uj; uj = uj->next)
 		n++;
 	return n;
-}
-
-/* ---- Complete and Cancel: no network ---------------------------------------------- */
-
-uint32_t kb_upload_complete_files(const struct kb_job *job, uint32_t *files_done, int *error)
-{
-	struct kb_owner o;
-	char path[KBITS_PATH_MAX + 16];
-	int ret;
-
-	*files_done = 0;
-	*error = 0;
-	if (job->nr_files != 1 || !(job->files[0].flags & KBITS_FILE_COMPLETED) ||
-	    job->up.phase != KB_UP_DONE) {
-		*error = -ENODATA;
-		kb_upload_cancel_files(job);
-		return KBITS_COMPLETE_FAILED;
-	}
-	if (job->type == KBITS_JOB_UPLOAD_REPLY) {
-		struct kb_file f = { .path = path, .temp_name = job->up.reply_temp };
-
-		ret = kb_upload_reply_path(job, path, sizeof(path));
-		if (!ret)
-			ret = job->up.reply_temp ? 0 : -ENODATA;
-		if (!ret) {
-			kb_owner_init(&o, job->owner_uid, job->owner_gid);
-			ret = kb_file_commit(&o, &f);
-		}
-		if (ret) {
-			*error = ret;
-			return KBITS_COMPLETE_FAILED;
-		}
-	}
-	*files_done = 1;
-	return KBITS_COMPLETE_ALL;
-}
-
-int kb_upload_cancel_files(const struct kb_job *job)
-{
-	struct kb_owner o;
-	char path[KBITS_PATH_MAX + 16];
-	struct kb_file f = { .path = path, .temp_name = job->up.reply_temp };
-
-	if (!job->up.reply_temp || kb_upload_reply_path(job, path, sizeof(path)) < 0)
-		return 0;
-	kb_owner_init(&o, job->owner_uid, job->owner_gid);
-	return kb_file_discard(&o, &f);
 }
