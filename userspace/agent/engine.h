@@ -40,15 +40,6 @@ const struct kb_job *kb_engine_job(struct kb_engine *e, const uint8_t id[16]);
 unsigned int kb_engine_active(struct kb_engine *e);
 unsigned int kb_engine_jobs(struct kb_engine *e);	/* jobs known */
 
-struct kb_engine_stats {
-	uint64_t pauses;		/* curl paused for back-pressure */
-	uint64_t writes;		/* IORING_OP_WRITE submitted */
-	uint64_t syncs;			/* IORING_OP_FSYNC submitted */
-	uint64_t polls;			/* IORING_OP_POLL_ADD submitted */
-	uint64_t transfers;		/* transfers started */
-	uint64_t lp_sockets;		/* sockets given TCP-LP */
-	uint64_t rlp_cuts;		/* receive windows halved (background) */
-};
 void kb_engine_get_stats(struct kb_engine *e, struct kb_engine_stats *st);
 /* The job's own bandwidth limit (B/s, 0: the configured per-job default).
  * The ABI has no such property yet: kbitsd sets the default only. */

@@ -11,11 +11,11 @@
 #include <stdint.h>
 #include <curl/curl.h>
 
-#include "engine.h"
 #include "httpreq.h"
 #include "loop.h"
 #include "owner.h"
 #include "sched.h"
+#include "transfer.h"
 
 enum { XO_NONE, XO_DONE, XO_ERR, XO_ABORT, XO_RESTART };
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What a job and its transfers share: the engine's configuration and the
- * events transfers report (struct kb_engine_ops). engine.c runs jobs; the
+ * What a job and its transfers share: the engine's configuration, the
+ * events transfers report (struct kb_engine_ops) and its counters. engine.c runs jobs; the
  * transfers of a type (downloads in download.c, uploads in upload_session.c) get
  * these and nothing else of the engine, so their code never calls the
  * engine back except through ops.
@@ -51,6 +51,17 @@ struct kb_engine_config {
 	uint64_t job_bandwidth;		/* B/s per job by default, 0: none */
 	unsigned int slice_ms;		/* equal priorities take turns (30000) */
 	bool no_rlp;			/* no receive-side yielding of background jobs */
+};
+
+/* What the engine counts (kb_engine_get_stats); transfers add to it. */
+struct kb_engine_stats {
+	uint64_t pauses;		/* curl paused for back-pressure */
+	uint64_t writes;		/* IORING_OP_WRITE submitted */
+	uint64_t syncs;			/* IORING_OP_FSYNC submitted */
+	uint64_t polls;			/* IORING_OP_POLL_ADD submitted */
+	uint64_t transfers;		/* transfers started */
+	uint64_t lp_sockets;		/* sockets given TCP-LP */
+	uint64_t rlp_cuts;		/* receive windows halved (background) */
 };
 
 #endif
