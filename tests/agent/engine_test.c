@@ -6,7 +6,7 @@
 #include "harness.h"
 
 #include "engine.h"
-#include "fileops.h"
+#include "commit.h"
 #include "loop.h"
 #include "log.h"
 

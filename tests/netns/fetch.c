@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "engine.h"
-#include "fileops.h"
+#include "commit.h"
 #include "log.h"
 #include "loop.h"
 #include "sched.h"

@@ -39,25 +39,45 @@ Fault injection by the upload URL's query string (one upload = one name):
   reply=1           an upload-reply: BITS-Reply-URL after the last fragment
   reply_pad=N       N more bytes in the reply
   noproto=1         answer Create-Session without BITS-Protocol
+  nolength=1        the injected status= answers carry no Content-Length and
+                    the connection stays open (as http.server-based BITS
+                    servers answer errors): the client must not wait for a body
+  auth=1            every request needs Basic credentials alice:s3cret (401
+                    with WWW-Authenticate otherwise, after reading the body)
+  proxy407=1        a request that came through a proxy (absolute URL in the
+                    request line: this server is its own proxy) without
+                    Proxy-Authorization gets 407
+  dropclose=partial close the session, send the Ack's headers and 3 of the 10
+                    bytes it announces, then drop the connection (once): an
+                    answer lost mid-way
+  killclose=1       on Close-Session: reset the connection and exit without
+                    handling it (a server killed before it handled the Close);
+                    once per name and --root
+
+Modes (command line):
+  --single          one connection at a time (no threads) and sessions kept
+                    per connection, as SimpleBITSServer does
 
 Log (--log): one line per event, name first:
-  <name> <packet|PUT|GET> <status> [range=...] [recv=N]
+  <name> <packet|PUT|GET> <status> [range=...] [recv=N] via=<direct|proxy>
   <name> DONE size=<n> sha256=<hex>       every byte arrived
   <name> CLOSE size=<n> sha256=<hex>      Close-Session: final
-  <name> CANCEL                           Cancel-Session
+  <name> CANCEL via=<direct|proxy>        Cancel-Session
   <name> PUTDONE size=<n> sha256=<hex>
 Finished uploads land in --root/<name>. The port is written to --port-file.
 """
 import argparse
+import base64
 import hashlib
 import os
 import socket
+import struct
 import sys
 import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 
 PROTOCOL = "{7df0354d-249b-430f-820d-3d2a9bef4931}"
 E_INVALIDARG = "0x80070057"
@@ -67,6 +87,7 @@ lock = threading.Lock()
 sessions = {}          # sid -> dict
 faults = {}            # name -> dict of fault state (drops done, counts)
 args = None
+CREDENTIALS = "Basic " + base64.b64encode(b"alice:s3cret").decode()
 
 
 def log_line(line):
@@ -92,11 +113,24 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *a):
         pass
 
-    def reply(self, status, extra=None, body=b""):
+    def setup(self):
+        super().setup()
+        self.conn_sessions = {}
+
+    def sess(self):
+        """The sessions this request may see: the server's, or (--single)
+        the connection's."""
+        return self.conn_sessions if args.single else sessions
+
+    def via(self):
+        return "proxy" if self.path.lower().startswith("http") else "direct"
+
+    def reply(self, status, extra=None, body=b"", length=True):
         self.send_response(status)
         for k, v in (extra or {}).items():
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
+        if length:
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if body and self.command != "HEAD":
             self.wfile.write(body)
@@ -140,6 +174,21 @@ class Handler(BaseHTTPRequestHandler):
                 return kept, True
         return kept, False
 
+    def refused(self, q, length):
+        """auth=1 / proxy407=1: the 401 or 407 when credentials are missing
+        (the body is read first, so the connection stays usable)."""
+        if q.get("proxy407") and self.via() == "proxy" and \
+                not self.headers.get("Proxy-Authorization"):
+            status, h = 407, {"Proxy-Authenticate": 'Basic realm="proxy"'}
+        elif q.get("auth") and self.headers.get("Authorization") != CREDENTIALS:
+            status, h = 401, {"WWW-Authenticate": 'Basic realm="bits"'}
+        else:
+            return 0
+        if length:
+            self.rfile.read(length)
+        self.reply(status, h)
+        return status
+
     # ---- BITS ----------------------------------------------------------------
     def do_BITS_POST(self):
         url, name, q = self.parse()
@@ -147,19 +196,21 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0") or 0)
         status, recv = 0, None
         try:
-            status, recv = self.bits(url, name, q, ptype, length)
+            status = self.refused(q, length)
+            if not status:
+                status, recv = self.bits(url, name, q, ptype, length)
         finally:
-            log_line("%s %s %d range=%s recv=%s" % (
+            log_line("%s %s %d range=%s recv=%s via=%s" % (
                 name, ptype or "-", status,
                 (self.headers.get("Content-Range") or "-").replace(" ", "_"),
-                "-" if recv is None else recv))
+                "-" if recv is None else recv, self.via()))
 
-    def error(self, status, code, context, sid=None):
+    def error(self, status, code, context, sid=None, length=True):
         h = {"BITS-Packet-Type": "Ack", "BITS-Error-Code": code,
              "BITS-Error-Context": context}
         if sid:
             h["BITS-Session-Id"] = sid
-        self.reply(status, h)
+        self.reply(status, h, length=length)
         return status, None
 
     def injected(self, name, q, ptype):
@@ -178,7 +229,8 @@ class Handler(BaseHTTPRequestHandler):
         if st is not None:
             if length:
                 self.rfile.read(length)
-            return self.error(st, q.get("code", "0x80004005"), q.get("context", "0x7"))
+            return self.error(st, q.get("code", "0x80004005"), q.get("context", "0x7"),
+                              length=not q.get("nolength"))
         if q.get("slow"):
             time.sleep(float(q["slow"]))
         p = ptype.lower()
@@ -193,7 +245,7 @@ class Handler(BaseHTTPRequestHandler):
             data = os.path.join(args.root, ".session-" + sid.strip("{}"))
             open(data, "wb").close()
             with lock:
-                sessions[sid] = {"name": name, "data": data, "recv": 0, "total": None,
+                self.sess()[sid] = {"name": name, "data": data, "recv": 0, "total": None,
                                  "reply": bool(q.get("reply")), "done": False,
                                  "pad": int(q.get("reply_pad", "0")), "sha": None}
             h = {"BITS-Packet-Type": "Ack", "BITS-Session-Id": sid}
@@ -207,7 +259,7 @@ class Handler(BaseHTTPRequestHandler):
             return 200, None
         sid = self.headers.get("BITS-Session-Id", "")
         with lock:
-            s = sessions.get(sid)
+            s = self.sess().get(sid)
         if p in ("fragment", "close-session", "cancel-session") and not s:
             if length:
                 self.rfile.read(length)
@@ -215,12 +267,20 @@ class Handler(BaseHTTPRequestHandler):
         if p == "fragment":
             return self.fragment(name, q, s, sid, length)
         if p == "close-session":
+            marker = os.path.join(args.root, ".killed-" + name)
+            if q.get("killclose") and not os.path.exists(marker):
+                open(marker, "w").close()     # once: the restarted server closes
+                log_line("%s KILLED-AT-CLOSE" % name)
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                self.connection.close()
+                os._exit(0)
             if not s["done"]:
                 return self.error(400, E_INVALIDARG, "0x7", sid)
             final = os.path.join(args.root, s["name"])
             os.rename(s["data"], final)
             with lock:
-                sessions.pop(sid, None)
+                self.sess().pop(sid, None)
             log_line("%s CLOSE size=%d sha256=%s" % (s["name"], s["recv"], s["sha"]))
             if q.get("dropclose"):
                 with lock:
@@ -228,6 +288,10 @@ class Handler(BaseHTTPRequestHandler):
                     first = not f.get("close_dropped")
                     f["close_dropped"] = True
                 if first:
+                    if q["dropclose"] == "partial":
+                        self.wfile.write(b"HTTP/1.1 200 OK\r\nBITS-Packet-Type: Ack\r\n"
+                                         b"Content-Length: 10\r\n\r\nAck")
+                        self.wfile.flush()
                     self.drop()
                     return 0, None
             self.reply(200, {"BITS-Packet-Type": "Ack", "BITS-Session-Id": sid})
@@ -238,8 +302,8 @@ class Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             with lock:
-                sessions.pop(sid, None)
-            log_line("%s CANCEL" % s["name"])
+                self.sess().pop(sid, None)
+            log_line("%s CANCEL via=%s" % (s["name"], self.via()))
             self.reply(200, {"BITS-Packet-Type": "Ack", "BITS-Session-Id": sid})
             return 200, None
         if length:
@@ -310,7 +374,7 @@ class Handler(BaseHTTPRequestHandler):
         if s["done"] and s["reply"]:
             h["BITS-Reply-URL"] = "/reply/%s" % sid.strip("{}")
             with lock:
-                sessions["reply:" + sid.strip("{}")] = s
+                self.sess()["reply:" + sid.strip("{}")] = s
         self.reply(200, h)
         return 200, s["recv"]
 
@@ -318,6 +382,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_PUT(self):
         url, name, q = self.parse()
         length = int(self.headers.get("Content-Length", "0") or 0)
+        if self.refused(q, length):
+            return
         data = os.path.join(args.root, ".put-" + name)
         drop_at = int(q["drop"].split(",")[0]) if "drop" in q else None
         with lock:
@@ -341,7 +407,7 @@ class Handler(BaseHTTPRequestHandler):
         url, name, q = self.parse()
         parts = url.path.strip("/").split("/")
         with lock:
-            s = sessions.get("reply:" + parts[-1]) if len(parts) == 2 and parts[0] == "reply" else None
+            s = self.sess().get("reply:" + parts[-1]) if len(parts) == 2 and parts[0] == "reply" else None
         if not s:
             self.reply(404, {}, b"not found\n")
             log_line("%s GET 404" % name)
@@ -358,9 +424,13 @@ def main():
     p.add_argument("--log", required=True)
     p.add_argument("--port-file", required=True)
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--single", action="store_true")
     args = p.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    srv.daemon_threads = True
+    if args.single:
+        srv = HTTPServer(("127.0.0.1", args.port), Handler)
+    else:
+        srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+        srv.daemon_threads = True
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])

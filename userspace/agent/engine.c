@@ -1,17 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The transfer engine: see engine.h.
- *
- * A job (struct ejob) runs up to files_per_job transfers (struct xfer), one
- * per file. A transfer owns a curl easy handle, the temporary file's fd and
- * a queue of write buffers in offset order. Body bytes are copied into a
- * buffer of write_chunk bytes; a full buffer (and, at the end of every loop
- * iteration, a partial one) becomes an IORING_OP_WRITE at its offset. With
- * max_writes_inflight writes queued the write callback pauses the easy
- * handle; completions resume it. Bytes on disk are the contiguous prefix of
- * completed writes; every sync_every bytes an fsync makes them durable and
- * file_saved tells the store. When curl is done the transfer drains its
- * writes, fsyncs once more, and concludes: done, error, abort or restart.
+ * The transfer engine: see engine.h. Jobs, scheduling, retry timers and
+ * the kb_engine_* interface; what each job type does is in job_types[]:
+ * a download job (struct ejob) runs up to files_per_job transfers (struct
+ * xfer, download.c, through engine_int.h), an upload job is upload.h's.
+ * curl runs on the loop through curlio.c.
  *
  * Nothing here is called from inside a curl callback that could re-enter
  * curl: aborts and handle removal happen from loop completions, timers and
@@ -19,126 +12,17 @@
  */
 #include <errno.h>
 #include <stddef.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "curlio.h"
 #include "engine.h"
-#include "fileops.h"
-#include "http.h"
+#include "engine_int.h"
 #include "log.h"
-#include "netopt.h"
 #include "sched.h"
 #include "upload.h"
 
-enum { XO_NONE, XO_DONE, XO_ERR, XO_ABORT, XO_RESTART };
-
-#define MAX_RESTARTS	3
 #define TAIL_FACTOR	4	/* files finishing (sync) per network slot */
-#define RECV_BUFFER	(256u << 10)	/* curl's receive buffer: its largest body chunk */
-
-struct wbuf {
-	struct kb_op op;
-	struct xfer *x;
-	struct wbuf *next;
-	uint64_t off;
-	uint32_t len, done, cap;
-	bool complete;
-	char data[];
-};
-
-struct xfer {
-	struct ejob *ej;
-	struct xfer *next_in_job, *next_all, **pprev_all;
-	uint32_t idx;
-	CURL *easy;
-	struct curl_slist *hdrs;
-	char errbuf[CURL_ERROR_SIZE];
-	int fd;
-	uint64_t req_off;	/* Range start asked for, 0: whole */
-	/* the response being received (reset at every status line) */
-	long status;
-	char etag[256], lm[128];
-	uint64_t clen, cr_start, cr_total;
-	bool cr_valid, accept_ranges;
-	/* bytes */
-	bool body;
-	uint64_t next_off;	/* offset of curl's next byte */
-	uint64_t on_disk;	/* contiguous bytes written */
-	struct wbuf *cur, *q_head, *q_tail;
-	unsigned int nq;
-	bool paused;
-	/* syncing */
-	struct kb_op sync_op;
-	bool syncing, final_sync_done;
-	uint64_t syncing_off;
-	/* end */
-	bool curl_done;
-	bool write_failed;	/* bytes after a failed write are not on disk */
-	int outcome;
-	struct kb_error err;
-	struct kb_rlp rlp;	/* receive-side yielding (sched.c) */
-	curl_socket_t sock;	/* the connection it opened, CURL_SOCKET_BAD: none */
-	struct kb_bucket bucket;	/* bandwidth (sched.c) */
-};
-
-struct ejob {
-	struct kb_engine *e;
-	struct ejob *next;
-	struct kb_job *job;
-	struct kb_job *replace;		/* a changed job waiting for the drain */
-	struct kb_owner owner;
-	struct xfer *xfers;
-	unsigned int nactive;
-	bool stopping, failing;
-	struct kb_error pending;
-	struct kb_timer retry;
-	uint64_t last_progress;
-	uint8_t *file_active, *restarts;
-	struct kb_sched_ent sched;	/* time, slices, bandwidth (sched.c) */
-};
-
-struct esock {
-	struct kb_engine *e;
-	curl_socket_t fd;
-	int want;
-	bool dirty;
-	struct esock *dirty_next;
-	struct pollop *op;
-};
-
-struct pollop {
-	struct kb_op op;
-	struct esock *s;	/* NULL: stale, free on completion */
-	unsigned int mask;
-};
-
-struct kb_engine {
-	struct kb_loop *loop;
-	struct kb_engine_config cfg;
-	const struct kb_engine_ops *ops;
-	void *ctx;
-	CURLM *multi;
-	struct kb_timer curl_timer;
-	struct ejob *jobs;		/* by priority, then arrival */
-	struct xfer *all;
-	struct esock *dirty;
-	unsigned int nactive, npolls, njobs;
-	struct kb_engine_stats stats;
-	bool need_schedule;
-	struct kb_sched sched;
-	struct kb_uploads *up;		/* upload jobs (upload.c) */
-};
-
-static void check_multi(struct kb_engine *e);
-static void xfer_advance(struct xfer *x);
-static void job_settle(struct ejob *ej);
 
 void kb_engine_config_default(struct kb_engine_config *c)
 {
@@ -167,934 +51,13 @@ static struct ejob *find_job(struct kb_engine *e, const uint8_t id[16])
 	return NULL;
 }
 
-static void job_set_state(struct ejob *ej, uint32_t state)
+void kb_job_set_state(struct ejob *ej, uint32_t state)
 {
 	if (ej->job->state == state)
 		return;
 	ej->job->state = state;
 	if (ej->e->ops->state)
 		ej->e->ops->state(ej->e->ctx, ej->job, state);
-}
-
-static void file_saved(struct xfer *x)
-{
-	struct kb_engine *e = x->ej->e;
-
-	if (e->ops->file_saved)
-		e->ops->file_saved(e->ctx, x->ej->job, x->idx);
-}
-
-/* ---- sockets and timer: curl on io_uring ---------------------------------- */
-
-static void sock_dirty(struct esock *s)
-{
-	if (s->dirty)
-		return;
-	s->dirty = true;
-	s->dirty_next = s->e->dirty;
-	s->e->dirty = s;
-}
-
-static void sock_undirty(struct esock *s)
-{
-	struct esock **pp;
-
-	if (!s->dirty)
-		return;
-	for (pp = &s->e->dirty; *pp; pp = &(*pp)->dirty_next) {
-		if (*pp == s) {
-			*pp = s->dirty_next;
-			break;
-		}
-	}
-	s->dirty = false;
-}
-
-static void poll_done(struct kb_op *op, int res)
-{
-	struct pollop *p = (struct pollop *)op;
-	struct esock *s = p->s;
-	struct kb_engine *e;
-	int flags = 0, running;
-
-	if (!s) {
-		free(p);
-		return;
-	}
-	e = s->e;
-	e->npolls--;
-	s->op = NULL;
-	free(p);
-	sock_dirty(s);		/* re-arm after the action */
-	if (res > 0) {
-		if (res & (POLLIN | POLLHUP))
-			flags |= CURL_CSELECT_IN;
-		if (res & POLLOUT)
-			flags |= CURL_CSELECT_OUT;
-		if (res & POLLERR)
-			flags |= CURL_CSELECT_ERR;
-	}
-	curl_multi_socket_action(e->multi, s->fd, flags, &running);
-	check_multi(e);
-}
-
-static void sock_stale(struct esock *s)
-{
-	if (!s->op)
-		return;
-	s->op->s = NULL;
-	s->e->npolls--;
-	kb_loop_poll_remove(s->e->loop, &s->op->op);
-	s->op = NULL;
-}
-
-static void arm_dirty(struct kb_engine *e)
-{
-	struct esock *s;
-	int budget = 100000;
-
-	while ((s = e->dirty) && budget-- > 0) {
-		unsigned int mask = 0;
-		struct pollop *p;
-
-		e->dirty = s->dirty_next;
-		s->dirty = false;
-		if (s->want & CURL_POLL_IN)
-			mask |= POLLIN;
-		if (s->want & CURL_POLL_OUT)
-			mask |= POLLOUT;
-		if (s->op && s->op->mask == mask)
-			continue;
-		sock_stale(s);
-		if (!mask)
-			continue;
-		p = calloc(1, sizeof(*p));
-		if (!p)
-			abort();	/* 32 bytes: nothing sensible to do */
-		p->op.cb = poll_done;
-		p->s = s;
-		p->mask = mask;
-		s->op = p;
-		e->npolls++;
-		e->stats.polls++;
-		kb_loop_poll(e->loop, &p->op, s->fd, mask);
-	}
-}
-
-static int on_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
-{
-	struct kb_engine *e = arg;
-	struct esock *s = sockp;
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (s) {
-			sock_stale(s);
-			sock_undirty(s);
-			curl_multi_assign(e->multi, fd, NULL);
-			free(s);
-		}
-		return 0;
-	}
-	if (!s) {
-		s = calloc(1, sizeof(*s));
-		if (!s)
-			return -1;
-		s->e = e;
-		s->fd = fd;
-		curl_multi_assign(e->multi, fd, s);
-	}
-	s->want = what;
-	sock_dirty(s);
-	return 0;
-}
-
-static void curl_timer_fired(struct kb_timer *t)
-{
-	struct kb_engine *e = (struct kb_engine *)((char *)t - offsetof(struct kb_engine, curl_timer));
-	int running;
-
-	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_multi(e);
-}
-
-static int on_timer(CURLM *multi, long timeout_ms, void *arg)
-{
-	struct kb_engine *e = arg;
-
-	(void)multi;
-	if (timeout_ms < 0)
-		kb_timer_cancel(e->loop, &e->curl_timer);
-	else
-		kb_timer_arm_in(e->loop, &e->curl_timer, (uint64_t)timeout_ms * 1000000ull);
-	return 0;
-}
-
-/* ---- writes -------------------------------------------------------------- */
-
-static void buf_submit(struct xfer *x, struct wbuf *b)
-{
-	x->ej->e->stats.writes++;
-	kb_loop_write(x->ej->e->loop, &b->op, x->fd, b->data + b->done, b->len - b->done,
-		      b->off + b->done);
-}
-
-static void xfer_fail(struct xfer *x, int outcome, const struct kb_error *err)
-{
-	if (x->outcome != XO_NONE && x->outcome != XO_DONE)
-		return;
-	x->outcome = outcome;
-	if (err)
-		x->err = *err;
-}
-
-static void xfer_stop_curl(struct xfer *x)
-{
-	struct kb_engine *e = x->ej->e;
-
-	if (x->curl_done)
-		return;
-	x->curl_done = true;
-	curl_multi_remove_handle(e->multi, x->easy);
-	curl_easy_cleanup(x->easy);
-	x->easy = NULL;
-}
-
-/*
- * The bytes a crash can cost are bounded by sync_every: an fsync starts
- * once half of it is unsynced, and the body callback pauses curl rather
- * than hold more than sync_every bytes beyond the synced mark.
- */
-static void maybe_sync(struct xfer *x)
-{
-	struct kb_file *f = &x->ej->job->files[x->idx];
-
-	if (x->syncing || x->on_disk < f->bytes_transferred + x->ej->e->cfg.sync_every / 2)
-		return;
-	x->syncing = true;
-	x->syncing_off = x->on_disk;
-	x->ej->e->stats.syncs++;
-	kb_loop_fsync(x->ej->e->loop, &x->sync_op, x->fd, true);
-}
-
-/* Too far ahead of the synced mark to take len more bytes now? */
-static bool beyond_sync_bound(const struct xfer *x, size_t len)
-{
-	uint64_t every = x->ej->e->cfg.sync_every;
-	uint64_t synced = x->ej->job->files[x->idx].bytes_transferred;
-
-	return len <= every / 2 && x->next_off + len > synced + every;
-}
-
-/* A transfer paused for back-pressure may take bytes again. */
-static bool may_continue(const struct xfer *x)
-{
-	return x->paused && !x->curl_done && x->outcome == XO_NONE &&
-	       x->nq <= x->ej->e->cfg.max_writes_inflight / 2 && !beyond_sync_bound(x, RECV_BUFFER);
-}
-
-static void write_done(struct kb_op *op, int res)
-{
-	struct wbuf *b = (struct wbuf *)op;
-	struct xfer *x = b->x;
-	struct ejob *ej = x->ej;
-	struct kb_engine *e = ej->e;
-	struct kb_error err = { 0 };
-
-	if (res == -EINTR || res == -EAGAIN) {
-		buf_submit(x, b);
-		return;
-	}
-	if (res <= 0) {
-		kb_error_local(&err, res ? res : -EIO, "cannot write", ej->job->files[x->idx].path);
-		err.file = x->idx;
-		xfer_fail(x, XO_ERR, &err);
-		x->write_failed = true;
-		b->complete = true;
-	} else if ((uint32_t)res < b->len - b->done) {
-		b->done += (uint32_t)res;
-		buf_submit(x, b);
-		return;
-	} else {
-		b->done = b->len;
-		b->complete = true;
-	}
-	while ((b = x->q_head) && b->complete) {
-		x->q_head = b->next;
-		if (!x->q_head)
-			x->q_tail = NULL;
-		if (b->done == b->len && !x->write_failed)
-			x->on_disk = b->off + b->len;
-		x->nq--;
-		free(b);
-	}
-	ej->last_progress = kb_now();
-	if (e->ops->progress && !x->write_failed)
-		e->ops->progress(e->ctx, ej->job, x->idx, x->on_disk);
-	if (x->write_failed) {
-		xfer_stop_curl(x);
-	} else {
-		maybe_sync(x);
-		if (may_continue(x)) {
-			x->paused = false;
-			curl_easy_pause(x->easy, CURLPAUSE_CONT);
-			check_multi(e);	/* may conclude x: do not touch it after */
-			return;
-		}
-	}
-	xfer_advance(x);
-}
-
-static struct wbuf *buf_new(struct xfer *x)
-{
-	uint32_t cap = x->ej->e->cfg.write_chunk;
-	struct wbuf *b = malloc(sizeof(*b) + cap);
-
-	if (!b)
-		return NULL;
-	memset(b, 0, sizeof(*b));
-	b->op.cb = write_done;
-	b->x = x;
-	b->cap = cap;
-	b->off = x->next_off;
-	return b;
-}
-
-static void buf_queue(struct xfer *x)
-{
-	struct wbuf *b = x->cur;
-
-	if (!b || !b->len)
-		return;
-	x->cur = NULL;
-	if (x->q_tail)
-		x->q_tail->next = b;
-	else
-		x->q_head = b;
-	x->q_tail = b;
-	x->nq++;
-	buf_submit(x, b);
-}
-
-/* ---- the response ---------------------------------------------------------- */
-
-static void copy_value(char *dst, size_t cap, const char *v, size_t n)
-{
-	if (n >= cap)
-		n = 0;		/* too long to be a validator we trust */
-	memcpy(dst, v, n);
-	dst[n] = '\0';
-}
-
-static size_t on_header(char *p, size_t sz, size_t nmemb, void *arg)
-{
-	struct xfer *x = arg;
-	size_t len = sz * nmemb, n;
-	const char *v;
-	char tmp[64];
-
-	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
-		const char *sp = memchr(p, ' ', len);
-
-		x->status = sp ? strtol(sp + 1, NULL, 10) : 0;
-		x->etag[0] = x->lm[0] = '\0';
-		x->clen = x->cr_total = KBITS_UNKNOWN;
-		x->cr_start = 0;
-		x->cr_valid = x->accept_ranges = false;
-	} else if ((v = kb_http_header_value(p, len, "etag", &n))) {
-		copy_value(x->etag, sizeof(x->etag), v, n);
-	} else if ((v = kb_http_header_value(p, len, "last-modified", &n))) {
-		copy_value(x->lm, sizeof(x->lm), v, n);
-	} else if ((v = kb_http_header_value(p, len, "content-length", &n))) {
-		copy_value(tmp, sizeof(tmp), v, n);
-		if (tmp[0] >= '0' && tmp[0] <= '9')
-			x->clen = strtoull(tmp, NULL, 10);
-	} else if ((v = kb_http_header_value(p, len, "accept-ranges", &n))) {
-		copy_value(tmp, sizeof(tmp), v, n);
-		x->accept_ranges = strstr(tmp, "bytes") != NULL;
-	} else if ((v = kb_http_header_value(p, len, "content-range", &n))) {
-		unsigned long long s, t;
-		char *end;
-
-		copy_value(tmp, sizeof(tmp), v, n);
-		if (!strncmp(tmp, "bytes ", 6) && tmp[6] >= '0' && tmp[6] <= '9') {
-			s = strtoull(tmp + 6, &end, 10);
-			if (*end == '-' && (end = strchr(end, '/'))) {
-				x->cr_start = s;
-				x->cr_valid = true;
-				if (end[1] >= '0' && end[1] <= '9') {
-					t = strtoull(end + 1, NULL, 10);
-					x->cr_total = t;
-				}
-			}
-		} else if (!strncmp(tmp, "bytes */", 8)) {
-			x->cr_total = strtoull(tmp + 8, NULL, 10);
-		}
-	}
-	return len;
-}
-
-static bool strong_etag(const char *etag)
-{
-	return etag && etag[0] == '"';
-}
-
-/* The first body byte (or the end of an empty body) of a 2xx response. */
-static int begin_body(struct xfer *x)
-{
-	struct ejob *ej = x->ej;
-	struct kb_job *job = ej->job;
-	struct kb_file *f = &job->files[x->idx];
-	bool dynamic = job->job_flags & KBITS_JOB_F_DYNAMIC_CONTENT;
-	uint64_t total;
-
-	x->body = true;
-	if (x->status == 206) {
-		if (!x->req_off || !x->cr_valid || x->cr_start != x->req_off ||
-		    (f->etag && x->etag[0] && strcmp(f->etag, x->etag))) {
-			kb_info("%s: the ranged answer does not continue our bytes: restart", f->path);
-			xfer_fail(x, XO_RESTART, NULL);
-			return -1;
-		}
-		f->ranges_ok = true;
-		total = x->cr_total;
-		x->next_off = x->req_off;
-	} else {
-		if (x->req_off) {
-			kb_info("%s: the server sent the whole file (changed, or no ranges): restart from 0",
-				f->path);
-			if (ftruncate(x->fd, 0) < 0) {
-				struct kb_error err = { 0 };
-
-				kb_error_local(&err, -errno, "cannot truncate", f->path);
-				err.file = x->idx;
-				xfer_fail(x, XO_ERR, &err);
-				return -1;
-			}
-		}
-		x->next_off = x->on_disk = 0;
-		f->ranges_ok = x->accept_ranges;
-		total = dynamic ? KBITS_UNKNOWN : x->clen;
-		f->bytes_transferred = 0;
-	}
-	kb_strset(&f->etag, x->etag[0] ? x->etag : NULL);
-	kb_strset(&f->last_modified, x->lm[0] ? x->lm : NULL);
-	f->bytes_total = total;
-	if (job->max_download_size && total != KBITS_UNKNOWN && total > job->max_download_size) {
-		struct kb_error err = { 0 };
-
-		err.context = KBITS_ERROR_CONTEXT_REMOTE_FILE;
-		err.code = -EFBIG;
-		err.file = x->idx;
-		snprintf(err.desc, sizeof(err.desc), "%s: %llu bytes exceed the job's maximum download size %llu",
-			 f->path, (unsigned long long)total, (unsigned long long)job->max_download_size);
-		xfer_fail(x, XO_ERR, &err);
-		return -1;
-	}
-	file_saved(x);
-	job_set_state(ej, KBITS_STATE_TRANSFERRING);
-	return 0;
-}
-
-static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
-{
-	struct xfer *x = arg;
-	struct kb_engine *e = x->ej->e;
-	struct kb_job *job = x->ej->job;
-	size_t len = sz * nmemb, left = len;
-
-	if (x->outcome != XO_NONE)
-		return 0;
-	if (x->status < 200 || x->status >= 300)
-		return len;		/* an error page: the status says it all */
-	if (!x->body && begin_body(x) < 0)
-		return 0;
-	if (x->bucket.rate) {
-		uint64_t wait = kb_bucket_take(&x->bucket, len, kb_now());
-
-		if (wait) {
-			kb_timer_arm_in(e->loop, &x->bucket.timer, wait);
-			return CURL_WRITEFUNC_PAUSE;
-		}
-	}
-	if (x->nq >= e->cfg.max_writes_inflight || beyond_sync_bound(x, len)) {
-		x->paused = true;
-		e->stats.pauses++;
-		return CURL_WRITEFUNC_PAUSE;
-	}
-	if (job->max_download_size && x->next_off + len > job->max_download_size) {
-		struct kb_error err = { .context = KBITS_ERROR_CONTEXT_REMOTE_FILE, .code = -EFBIG };
-
-		err.file = x->idx;
-		snprintf(err.desc, sizeof(err.desc), "%s: more than the job's maximum download size",
-			 job->files[x->idx].path);
-		xfer_fail(x, XO_ERR, &err);
-		return 0;
-	}
-	while (left) {
-		struct wbuf *b = x->cur;
-		size_t n;
-
-		if (!b) {
-			b = x->cur = buf_new(x);
-			if (!b) {
-				struct kb_error err = { .context = KBITS_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER,
-							.code = -ENOMEM, .transient = true };
-
-				snprintf(err.desc, sizeof(err.desc), "out of memory for write buffers");
-				xfer_fail(x, XO_ERR, &err);
-				return 0;
-			}
-		}
-		n = b->cap - b->len;
-		if (n > left)
-			n = left;
-		memcpy(b->data + b->len, p, n);
-		b->len += (uint32_t)n;
-		p += n;
-		left -= n;
-		x->next_off += n;
-		if (b->len == b->cap)
-			buf_queue(x);
-	}
-	return len;
-}
-
-/* TCP-LP for background priorities where the kernel has it. */
-static int on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
-{
-	struct xfer *x = arg;
-
-	if (purpose == CURLSOCKTYPE_IPCXN) {
-		x->sock = fd;
-		kb_sched_sockopt(&x->ej->e->sched, fd, x->ej->job->priority);
-	}
-	return CURL_SOCKOPT_OK;
-}
-
-/* ---- one transfer ------------------------------------------------------- */
-
-static void xfer_free(struct xfer *x)
-{
-	struct ejob *ej = x->ej;
-	struct xfer **pp;
-
-	for (pp = &ej->xfers; *pp; pp = &(*pp)->next_in_job) {
-		if (*pp == x) {
-			*pp = x->next_in_job;
-			break;
-		}
-	}
-	if (x->next_all)
-		x->next_all->pprev_all = x->pprev_all;
-	*x->pprev_all = x->next_all;
-	free(x->cur);
-	kb_timer_cancel(ej->e->loop, &x->bucket.timer);
-	if (x->fd >= 0)
-		close(x->fd);
-	curl_slist_free_all(x->hdrs);
-	ej->file_active[x->idx] = 0;
-	ej->nactive--;
-	ej->e->nactive--;
-	free(x);
-}
-
-static void job_fail(struct ejob *ej, const struct kb_error *err);
-
-static void xfer_conclude(struct xfer *x)
-{
-	struct ejob *ej = x->ej;
-	struct kb_engine *e = ej->e;
-	struct kb_file *f = &ej->job->files[x->idx];
-	struct kb_error err = x->err;
-	uint32_t idx = x->idx;
-	int outcome = x->outcome;
-
-	switch (outcome) {
-	case XO_DONE:
-		if (f->bytes_total == KBITS_UNKNOWN)
-			f->bytes_total = x->on_disk;
-		f->bytes_transferred = x->on_disk;
-		f->flags |= KBITS_FILE_COMPLETED;
-		if (fchmod(x->fd, 0644) < 0)
-			kb_dbg("fchmod: %m");
-		ej->restarts[idx] = 0;
-		break;
-	case XO_RESTART:
-		f->bytes_transferred = 0;
-		kb_strset(&f->etag, NULL);
-		kb_strset(&f->last_modified, NULL);
-		f->ranges_ok = false;
-		if (++ej->restarts[idx] > MAX_RESTARTS) {
-			memset(&err, 0, sizeof(err));
-			err.context = KBITS_ERROR_CONTEXT_REMOTE_FILE;
-			err.code = -ESTALE;
-			err.transient = true;
-			snprintf(err.desc, sizeof(err.desc),
-				 "%s: the remote file changed during every one of %d attempts", f->path,
-				 MAX_RESTARTS);
-			outcome = XO_ERR;
-			ej->restarts[idx] = 0;
-		}
-		break;
-	default:	/* XO_ERR, XO_ABORT: keep what is synced */
-		break;
-	}
-	file_saved(x);
-	xfer_free(x);
-	if (outcome == XO_DONE && e->ops->file_done)
-		e->ops->file_done(e->ctx, ej->job, idx);
-	if (outcome == XO_ERR) {
-		err.file = idx;
-		job_fail(ej, &err);
-	}
-	job_settle(ej);
-}
-
-static void sync_done(struct kb_op *op, int res)
-{
-	struct xfer *x = (struct xfer *)((char *)op - offsetof(struct xfer, sync_op));
-	struct kb_file *f = &x->ej->job->files[x->idx];
-
-	x->syncing = false;
-	if (res < 0) {
-		struct kb_error err = { 0 };
-
-		kb_error_local(&err, res, "cannot sync", f->path);
-		xfer_fail(x, XO_ERR, &err);
-		xfer_stop_curl(x);
-	} else if (x->outcome != XO_RESTART && x->syncing_off > f->bytes_transferred) {
-		f->bytes_transferred = x->syncing_off;
-		if (!x->curl_done)
-			file_saved(x);
-		if (!x->curl_done) {
-			maybe_sync(x);
-			if (may_continue(x)) {
-				x->paused = false;
-				curl_easy_pause(x->easy, CURLPAUSE_CONT);
-				check_multi(x->ej->e);	/* may conclude x: do not touch it after */
-				return;
-			}
-		}
-	}
-	xfer_advance(x);
-}
-
-/* After curl is done: drain writes, sync, conclude. */
-static void xfer_advance(struct xfer *x)
-{
-	if (!x->curl_done)
-		return;
-	/* bytes received before a transport error are good: keep them */
-	if (x->outcome != XO_RESTART && !x->write_failed)
-		buf_queue(x);
-	else if (x->cur) {
-		free(x->cur);
-		x->cur = NULL;
-	}
-	if (x->nq || x->syncing)
-		return;
-	if (!x->final_sync_done && x->outcome != XO_RESTART && x->on_disk > 0) {
-		x->final_sync_done = true;
-		x->syncing = true;
-		x->syncing_off = x->on_disk;
-		x->ej->e->stats.syncs++;
-		kb_loop_fsync(x->ej->e->loop, &x->sync_op, x->fd, true);
-		return;
-	}
-	xfer_conclude(x);
-}
-
-static void xfer_curl_done(struct xfer *x, CURLcode rc)
-{
-	struct kb_job *job = x->ej->job;
-	struct kb_file *f = &job->files[x->idx];
-	struct kb_error err = { 0 };
-	char *url = NULL;
-	long status = 0;
-
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url &&
-	    (!f->final_url || strcmp(f->final_url, url)))
-		kb_strset(&f->final_url, url);
-	if (x->outcome == XO_NONE) {
-		if (rc != CURLE_OK) {
-			kb_error_curl(&err, rc, x->errbuf, f->url);
-			xfer_fail(x, XO_ERR, &err);
-		} else if (status >= 200 && status < 300) {
-			if (x->body || begin_body(x) == 0) {
-				bool dynamic = job->job_flags & KBITS_JOB_F_DYNAMIC_CONTENT;
-
-				if (!dynamic && f->bytes_total != KBITS_UNKNOWN && x->next_off != f->bytes_total) {
-					kb_error_curl(&err, CURLE_PARTIAL_FILE, "body shorter than announced", f->url);
-					xfer_fail(x, XO_ERR, &err);
-				} else {
-					x->outcome = XO_DONE;
-				}
-			}
-		} else if (status == 416 && x->req_off && x->cr_total == x->req_off) {
-			/* If-Range matched and we hold every byte already. */
-			f->bytes_total = x->req_off;
-			x->outcome = XO_DONE;
-		} else if (status == 416) {
-			xfer_fail(x, XO_RESTART, NULL);
-		} else {
-			curl_off_t ra = 0;
-
-			kb_error_http(&err, status, f->url);
-			if (curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
-				err.retry_after = ra > 86400 * 30 ? 86400 * 30 : (uint32_t)ra;
-			xfer_fail(x, XO_ERR, &err);
-		}
-	}
-	x->curl_done = true;
-	curl_multi_remove_handle(x->ej->e->multi, x->easy);
-	curl_easy_cleanup(x->easy);
-	x->easy = NULL;
-	/* its network slot is free while its last writes and fsync finish */
-	x->ej->e->need_schedule = true;
-	xfer_advance(x);
-}
-
-static void check_multi(struct kb_engine *e)
-{
-	CURLMsg *msg;
-	int left, budget = 100000;
-
-	while ((msg = curl_multi_info_read(e->multi, &left)) && budget-- > 0) {
-		struct xfer *x = NULL;
-
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		if (kb_uploads_msg(e->up, msg->easy_handle, msg->data.result))
-			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-		if (x)
-			xfer_curl_done(x, msg->data.result);
-	}
-	arm_dirty(e);
-}
-
-static void xfer_abort(struct xfer *x)
-{
-	if (x->outcome == XO_NONE)	/* a finished file stays finished */
-		x->outcome = XO_ABORT;
-	xfer_stop_curl(x);
-	xfer_advance(x);
-}
-
-static int add_headers(struct xfer *x, const char *list)
-{
-	const char *p = list;
-
-	while (p && *p) {
-		size_t n = strcspn(p, "\r\n");
-
-		if (n) {
-			char *line = strndup(p, n);
-			struct curl_slist *l;
-
-			if (!line)
-				return -ENOMEM;
-			l = curl_slist_append(x->hdrs, line);
-			free(line);
-			if (!l)
-				return -ENOMEM;
-			x->hdrs = l;
-		}
-		p += n;
-		p += strspn(p, "\r\n");
-	}
-	return 0;
-}
-
-static int xfer_setup_curl(struct xfer *x)
-{
-	struct kb_engine *e = x->ej->e;
-	struct kb_job *job = x->ej->job;
-	struct kb_file *f = &job->files[x->idx];
-	CURL *c = x->easy;
-	char range[48];
-
-	curl_easy_setopt(c, CURLOPT_URL, f->url);
-	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
-	curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, x);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)e->cfg.max_redirects);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, e->cfg.connect_timeout);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, e->cfg.low_speed_time);
-	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "kbits/1");
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	/* Waiting to multiplex only makes sense where ALPN can offer h2: over
-	 * http:// a second file of a host would wait for the first to end. */
-	curl_easy_setopt(c, CURLOPT_PIPEWAIT, strncasecmp(f->url, "https:", 6) ? 0L : 1L);
-	if (e->cfg.ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, e->cfg.ca_file);
-	if (e->cfg.verbose > 2) {
-		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
-		curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, kb_netopt_debug);	/* no secrets */
-	}
-	if (job->max_download_size)
-		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)job->max_download_size);
-	if (add_headers(x, job->strings[KBITS_STR_HTTP_HEADERS]) < 0)
-		return -ENOMEM;
-	if (x->req_off) {
-		const char *v = strong_etag(f->etag) ? f->etag : f->last_modified;
-		char *h;
-
-		snprintf(range, sizeof(range), "%llu-", (unsigned long long)x->req_off);
-		curl_easy_setopt(c, CURLOPT_RANGE, range);
-		if (asprintf(&h, "If-Range: %s", v) < 0)
-			return -ENOMEM;
-		x->hdrs = curl_slist_append(x->hdrs, h);
-		free(h);
-		if (!x->hdrs)
-			return -ENOMEM;
-	}
-	if (x->hdrs)
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdrs);
-	/* Credentials: "user:password" (see Documentation/kbitsd.md). */
-	if (job->strings[KBITS_STR_CREDENTIALS]) {
-		curl_easy_setopt(c, CURLOPT_USERPWD, job->strings[KBITS_STR_CREDENTIALS]);
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_ANY);
-		curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
-	}
-	return kb_netopt_proxy(c, job);	/* netopt.h */
-}
-
-/* Opens the temporary file as the owner and decides where to resume. */
-static int xfer_open(struct xfer *x, struct kb_error *err)
-{
-	struct ejob *ej = x->ej;
-	struct kb_job *job = ej->job;
-	struct kb_file *f = &job->files[x->idx];
-	struct kb_creds_saved saved;
-	const char *base;
-	bool fresh = false;
-	struct stat st;
-	uint64_t off;
-	int dirfd, fd, ret;
-
-	ret = kb_creds_enter(&ej->owner, &saved);
-	if (ret < 0) {
-		kb_error_local(err, ret, "cannot take the owner's credentials for", f->path);
-		return ret;
-	}
-	dirfd = kb_dir_open(f->path, &base);
-	if (dirfd < 0) {
-		kb_creds_leave(&saved);
-		kb_error_local(err, dirfd, "cannot open the directory of", f->path);
-		return dirfd;
-	}
-	fd = kb_temp_open(dirfd, base, &f->temp_name, &fresh);
-	close(dirfd);
-	kb_creds_leave(&saved);
-	if (fd < 0) {
-		kb_error_local(err, fd, "cannot create a temporary file for", f->path);
-		return fd;
-	}
-	x->fd = fd;
-	if (fresh) {
-		f->bytes_transferred = 0;
-		kb_strset(&f->etag, NULL);
-		kb_strset(&f->last_modified, NULL);
-		f->ranges_ok = false;
-		file_saved(x);
-	}
-	off = f->bytes_transferred;
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < off)
-		off = 0;
-	if ((job->job_flags & KBITS_JOB_F_DYNAMIC_CONTENT) || !f->ranges_ok ||
-	    !(strong_etag(f->etag) || f->last_modified))
-		off = 0;
-	if (ftruncate(fd, (off_t)off) < 0) {
-		kb_error_local(err, -errno, "cannot truncate the temporary file of", f->path);
-		return -errno;
-	}
-	x->req_off = x->next_off = x->on_disk = off;
-	kb_dbg("%s: start at %llu of %llu (ranges %d, etag %s)", f->path, (unsigned long long)off,
-	       (unsigned long long)f->bytes_transferred, f->ranges_ok, f->etag ? "yes" : "no");
-	return 0;
-}
-
-/* The bandwidth limit paused a transfer: its time has come. */
-static void bucket_fired(struct kb_timer *t)
-{
-	struct xfer *x = (struct xfer *)((char *)t - offsetof(struct xfer, bucket.timer));
-
-	if (!x->easy || x->curl_done)
-		return;
-	curl_easy_pause(x->easy, CURLPAUSE_CONT);
-	check_multi(x->ej->e);
-}
-
-static int xfer_start(struct ejob *ej, uint32_t idx)
-{
-	struct kb_engine *e = ej->e;
-	struct kb_error err = { 0 };
-	struct xfer *x = calloc(1, sizeof(*x));
-	int ret;
-
-	if (!x)
-		return -ENOMEM;
-	x->ej = ej;
-	x->idx = idx;
-	x->fd = -1;
-	kb_rlp_init(&x->rlp);
-	x->sock = CURL_SOCKET_BAD;
-	x->bucket.timer.cb = bucket_fired;
-	x->sync_op.cb = sync_done;
-	x->clen = x->cr_total = KBITS_UNKNOWN;
-	e->stats.transfers++;
-	x->next_in_job = ej->xfers;
-	ej->xfers = x;
-	x->next_all = e->all;
-	if (e->all)
-		e->all->pprev_all = &x->next_all;
-	x->pprev_all = &e->all;
-	e->all = x;
-	ej->file_active[idx] = 1;
-	ej->nactive++;
-	e->nactive++;
-	x->curl_done = true;	/* until the handle is in the multi */
-
-	ret = xfer_open(x, &err);
-	if (ret == 0) {
-		x->easy = curl_easy_init();
-		if (!x->easy || xfer_setup_curl(x) < 0 || curl_multi_add_handle(e->multi, x->easy)) {
-			if (x->easy)
-				curl_easy_cleanup(x->easy);
-			x->easy = NULL;
-			memset(&err, 0, sizeof(err));
-			err.context = KBITS_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
-			err.code = -ENOMEM;
-			err.transient = true;
-			snprintf(err.desc, sizeof(err.desc), "cannot set up a transfer");
-			ret = -ENOMEM;
-		} else {
-			x->curl_done = false;
-		}
-	}
-	if (ret < 0) {
-		err.file = idx;
-		xfer_fail(x, XO_ERR, &err);
-		xfer_advance(x);
-		return ret;
-	}
-	job_set_state(ej, ej->job->state == KBITS_STATE_TRANSFERRING ?
-		      KBITS_STATE_TRANSFERRING : KBITS_STATE_CONNECTING);
-	return 0;
 }
 
 /* ---- jobs ----------------------------------------------------------------- */
@@ -1107,7 +70,6 @@ static bool job_runnable(const struct ejob *ej)
 	       (s == KBITS_STATE_QUEUED || s == KBITS_STATE_CONNECTING || s == KBITS_STATE_TRANSFERRING);
 }
 
-static void job_fail(struct ejob *ej, const struct kb_error *err);
 static void job_unlink(struct ejob *ej);
 static void job_link(struct kb_engine *e, struct ejob *ej);
 
@@ -1153,7 +115,7 @@ static void schedule(struct kb_engine *e)
 		kb_sched_account(&ej->sched, ej->nactive, now);
 		if (job_runnable(ej) && ej->nactive &&
 		    kb_sched_expired(&ej->sched, ej->job->max_download_time, &err))
-			job_fail(ej, &err);
+			kb_job_fail(ej, &err);
 	}
 	/* grants in order; a job whose slice is over while one of its
 	 * priority waits goes to the back of its priority, once per pass */
@@ -1189,7 +151,7 @@ static void schedule(struct kb_engine *e)
 		for (struct xfer *x = ej->xfers, *xn; x && live > ej->sched.grant; x = xn) {
 			xn = x->next_in_job;
 			if (x->outcome == XO_NONE && !x->curl_done) {
-				xfer_abort(x);
+				kb_xfer_abort(x);
 				live--;
 			}
 		}
@@ -1206,16 +168,16 @@ static void schedule(struct kb_engine *e)
 			    ej->nactive >= TAIL_FACTOR * e->cfg.files_per_job ||
 			    e->nactive >= TAIL_FACTOR * e->cfg.max_transfers)
 				break;
-			if (xfer_start(ej, i) < 0 || !job_runnable(ej))
+			if (kb_xfer_start(ej, i) < 0 || !job_runnable(ej))
 				break;
 			e_live++;
 		}
 		if (done == job->nr_files && !ej->nactive) {
 			job->transfer_completion_time = 0;	/* the module stamps it */
-			job_set_state(ej, KBITS_STATE_TRANSFERRED);
+			kb_job_set_state(ej, KBITS_STATE_TRANSFERRED);
 		} else if (!ej->nactive && (job->state == KBITS_STATE_CONNECTING ||
 					    job->state == KBITS_STATE_TRANSFERRING)) {
-			job_set_state(ej, KBITS_STATE_QUEUED);	/* waits for its turn */
+			kb_job_set_state(ej, KBITS_STATE_QUEUED);	/* waits for its turn */
 		}
 	}
 	/* running state, deadlines, bandwidth */
@@ -1272,7 +234,7 @@ static void retry_fired(struct kb_timer *t)
 	struct ejob *ej = (struct ejob *)((char *)t - offsetof(struct ejob, retry));
 
 	if (ej->job->state == KBITS_STATE_TRANSIENT_ERROR) {
-		job_set_state(ej, KBITS_STATE_QUEUED);
+		kb_job_set_state(ej, KBITS_STATE_QUEUED);
 		ej->e->need_schedule = true;
 	}
 }
@@ -1298,7 +260,7 @@ static void job_finish_error(struct ejob *ej)
 	kb_info("job error (%s): %s", fatal ? "fatal" : "transient", err.desc);
 	if (e->ops->error)
 		e->ops->error(e->ctx, job, &err);
-	job_set_state(ej, fatal ? KBITS_STATE_ERROR : KBITS_STATE_TRANSIENT_ERROR);
+	kb_job_set_state(ej, fatal ? KBITS_STATE_ERROR : KBITS_STATE_TRANSIENT_ERROR);
 	if (!fatal) {
 		uint64_t delay = job->min_retry_delay;
 
@@ -1308,7 +270,7 @@ static void job_finish_error(struct ejob *ej)
 	}
 }
 
-static void job_fail(struct ejob *ej, const struct kb_error *err)
+void kb_job_fail(struct ejob *ej, const struct kb_error *err)
 {
 	struct xfer *x, *next;
 
@@ -1318,7 +280,7 @@ static void job_fail(struct ejob *ej, const struct kb_error *err)
 	ej->pending = *err;
 	for (x = ej->xfers; x; x = next) {
 		next = x->next_in_job;
-		xfer_abort(x);
+		kb_xfer_abort(x);
 	}
 }
 
@@ -1401,7 +363,7 @@ static struct ejob *job_new(struct kb_engine *e, const struct kb_job *job)
 	return ej;
 }
 
-static void job_settle(struct ejob *ej)
+void kb_job_settle(struct ejob *ej)
 {
 	struct kb_engine *e = ej->e;
 
@@ -1444,12 +406,10 @@ static void job_settle(struct ejob *ej)
 	e->need_schedule = true;
 }
 
-int kb_engine_run(struct kb_engine *e, const struct kb_job *job)
+static int download_run(struct kb_engine *e, const struct kb_job *job)
 {
 	struct ejob *ej = find_job(e, job->id);
 
-	if (job->type != KBITS_JOB_DOWNLOAD)
-		return kb_uploads_run(e->up, job);
 	if (ej) {
 		struct kb_job *nj = kb_job_dup(job);
 		struct xfer *x, *next;
@@ -1464,10 +424,10 @@ int kb_engine_run(struct kb_engine *e, const struct kb_job *job)
 		kb_timer_cancel(e->loop, &ej->retry);
 		for (x = ej->xfers; x; x = next) {
 			next = x->next_in_job;
-			xfer_abort(x);
+			kb_xfer_abort(x);
 		}
 		if (!ej->nactive)
-			job_settle(ej);
+			kb_job_settle(ej);
 		ej->last_progress = kb_now();
 		return 0;
 	}
@@ -1478,6 +438,42 @@ int kb_engine_run(struct kb_engine *e, const struct kb_job *job)
 	job_link(e, ej);
 	e->need_schedule = true;
 	return 0;
+}
+
+static int download_cancel(struct kb_engine *e, const struct kb_job *job)
+{
+	(void)e;
+	(void)job;
+	return 0;	/* nothing on the server to cancel */
+}
+
+static int upload_run(struct kb_engine *e, const struct kb_job *job)
+{
+	return kb_uploads_run(e->up, job);
+}
+
+static int upload_cancel(struct kb_engine *e, const struct kb_job *job)
+{
+	return kb_uploads_cancel_session(e->up, job);
+}
+
+/* What the engine does with a job, by its type. */
+static const struct {
+	int (*run)(struct kb_engine *e, const struct kb_job *job);
+	int (*cancel)(struct kb_engine *e, const struct kb_job *job);
+} job_types[] = {
+	[KBITS_JOB_DOWNLOAD] = { download_run, download_cancel },
+	[KBITS_JOB_UPLOAD] = { upload_run, upload_cancel },
+	[KBITS_JOB_UPLOAD_REPLY] = { upload_run, upload_cancel },
+};
+
+#define KNOWN_TYPE(t)	((t) < sizeof(job_types) / sizeof(job_types[0]))
+
+int kb_engine_run(struct kb_engine *e, const struct kb_job *job)
+{
+	if (!KNOWN_TYPE(job->type))
+		return -EINVAL;
+	return job_types[job->type].run(e, job);
 }
 
 int kb_engine_stop(struct kb_engine *e, const uint8_t id[16])
@@ -1494,12 +490,12 @@ int kb_engine_stop(struct kb_engine *e, const uint8_t id[16])
 	/* The last abort may settle the job and free ej: look it up again. */
 	for (x = ej->xfers; x; x = next) {
 		next = x->next_in_job;
-		xfer_abort(x);
+		kb_xfer_abort(x);
 		if (find_job(e, id) != ej)
 			return 0;
 	}
 	if (!ej->nactive)
-		job_settle(ej);
+		kb_job_settle(ej);
 	return 0;
 }
 
@@ -1510,9 +506,18 @@ const struct kb_job *kb_engine_job(struct kb_engine *e, const uint8_t id[16])
 	return ej ? ej->job : kb_uploads_job(e->up, id);
 }
 
-struct kb_uploads *kb_engine_uploads(struct kb_engine *e)
+int kb_engine_cancel_session(struct kb_engine *e, const struct kb_job *job)
 {
-	return e->up;
+	if (!e)
+		return -ENOTCONN;
+	if (!KNOWN_TYPE(job->type))
+		return -EINVAL;
+	return job_types[job->type].cancel(e, job);
+}
+
+unsigned int kb_engine_cancels_pending(struct kb_engine *e)
+{
+	return e ? kb_uploads_cancels_pending(e->up) : 0;
 }
 
 unsigned int kb_engine_active(struct kb_engine *e)
@@ -1532,6 +537,7 @@ unsigned int kb_engine_jobs(struct kb_engine *e)
 void kb_engine_get_stats(struct kb_engine *e, struct kb_engine_stats *st)
 {
 	*st = e->stats;
+	st->polls = kb_curlio_polls(e->io);
 	st->lp_sockets = e->sched.lp_sockets;
 	st->rlp_cuts = e->sched.rlp_cuts;
 }
@@ -1556,23 +562,17 @@ static void engine_idle(void *arg)
 	/* Partial buffers go to disk once per loop iteration. */
 	for (struct xfer *x = e->all; x; x = x->next_all)
 		if (!x->curl_done && x->cur && x->cur->len && x->outcome == XO_NONE)
-			buf_queue(x);
+			kb_xfer_flush(x);
 	if (e->need_schedule)
 		schedule(e);
-	arm_dirty(e);
+	kb_curlio_arm(e->io);
 }
 
 struct kb_engine *kb_engine_new(struct kb_loop *loop, const struct kb_engine_config *c,
 				const struct kb_engine_ops *ops, void *ctx)
 {
-	static bool curl_ready;
 	struct kb_engine *e;
 
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT))
-			return NULL;
-		curl_ready = true;
-	}
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
@@ -1589,7 +589,6 @@ struct kb_engine *kb_engine_new(struct kb_loop *loop, const struct kb_engine_con
 		e->cfg.write_chunk = 4096;
 	e->ops = ops;
 	e->ctx = ctx;
-	e->curl_timer.cb = curl_timer_fired;
 	e->sched.timer.cb = sched_timer_fired;
 	e->sched.tick.cb = sched_tick_fired;
 	e->sched.cfg = (struct kb_sched_cfg){
@@ -1597,19 +596,14 @@ struct kb_engine *kb_engine_new(struct kb_loop *loop, const struct kb_engine_con
 		.max_bandwidth = e->cfg.max_bandwidth, .job_bandwidth = e->cfg.job_bandwidth,
 		.slice_ns = (uint64_t)e->cfg.slice_ms * 1000000ull, .rlp = !e->cfg.no_rlp,
 	};
-	e->multi = curl_multi_init();
-	if (!e->multi) {
+	e->io = kb_curlio_new(loop, (long)e->cfg.max_transfers * 2);
+	if (!e->io) {
 		free(e);
 		return NULL;
 	}
-	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
-	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
-	curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)e->cfg.max_transfers * 2);
-	e->up = kb_uploads_new(loop, e->multi, &e->cfg, &e->ops, ctx);
+	e->up = kb_uploads_new(loop, e->io, &e->cfg, &e->ops, ctx);
 	if (!e->up) {
-		curl_multi_cleanup(e->multi);
+		kb_curlio_free(e->io);
 		free(e);
 		return NULL;
 	}
@@ -1632,15 +626,10 @@ void kb_engine_free(struct kb_engine *e)
 		kb_loop_run_once(e->loop, 100000000ull);
 	kb_uploads_free(e->up);
 	e->up = NULL;
-	curl_multi_cleanup(e->multi);
-	e->multi = NULL;
-	kb_timer_cancel(e->loop, &e->curl_timer);
 	kb_timer_cancel(e->loop, &e->sched.timer);
 	kb_timer_cancel(e->loop, &e->sched.tick);
-	arm_dirty(e);
-	/* stale polls complete with -ECANCELED: let them, bounded */
-	for (int i = 0; i < 20; i++)
-		kb_loop_run_once(e->loop, 10000000ull);
 	kb_loop_set_idle(e->loop, NULL, NULL);
+	kb_curlio_free(e->io);	/* runs the loop for stale polls */
+	e->io = NULL;
 	free(e);
 }

@@ -18,46 +18,9 @@
 #include "error.h"
 #include "job.h"
 #include "loop.h"
+#include "transfer.h"
 
 struct kb_engine;
-
-struct kb_engine_ops {
-	/* CONNECTING, TRANSFERRING, TRANSIENT_ERROR, ERROR, TRANSFERRED, QUEUED */
-	void (*state)(void *ctx, const struct kb_job *job, uint32_t state);
-	/* Bytes of the file on disk (written, maybe not yet synced); called
-	 * for every completed write: rate-limit in the callee. */
-	void (*progress)(void *ctx, const struct kb_job *job, uint32_t file, uint64_t on_disk);
-	/* Durable facts of a file changed (temporary name, synced bytes,
-	 * validators, size, final URL, completion): persist them. */
-	void (*file_saved)(void *ctx, const struct kb_job *job, uint32_t file);
-	/* The file is complete and synced. */
-	void (*file_done)(void *ctx, const struct kb_job *job, uint32_t file);
-	/* An error, before the state it leads to (ERROR or TRANSIENT_ERROR). */
-	void (*error)(void *ctx, const struct kb_job *job, const struct kb_error *err);
-	/* A stopped job has no I/O left; the engine forgot it. */
-	void (*stopped)(void *ctx, const uint8_t id[16]);
-	/* UPLOAD_REPLY: bytes of the server's reply saved (total KBITS_UNKNOWN
-	 * until known); see upload.h. */
-	void (*reply_progress)(void *ctx, const struct kb_job *job, uint64_t total, uint64_t done);
-};
-
-struct kb_engine_config {
-	unsigned int files_per_job;	/* concurrent files of one job (4) */
-	unsigned int max_transfers;	/* concurrent files overall (16) */
-	unsigned int write_chunk;	/* bytes per IORING_OP_WRITE (256 KiB) */
-	unsigned int max_writes_inflight;	/* per file; pause curl beyond (16) */
-	uint64_t sync_every;		/* fsync after this many bytes (8 MiB) */
-	unsigned int max_redirects;	/* 10 */
-	long connect_timeout;		/* s (30) */
-	long low_speed_time;		/* s without a byte: stalled (60) */
-	const char *ca_file;		/* NULL: the system's */
-	int verbose;
-	/* scheduling (sched.h) */
-	uint64_t max_bandwidth;		/* B/s over all transfers, 0: none */
-	uint64_t job_bandwidth;		/* B/s per job by default, 0: none */
-	unsigned int slice_ms;		/* equal priorities take turns (30000) */
-	bool no_rlp;			/* no receive-side yielding of background jobs */
-};
 
 void kb_engine_config_default(struct kb_engine_config *c);
 struct kb_engine *kb_engine_new(struct kb_loop *loop, const struct kb_engine_config *c,
@@ -77,18 +40,18 @@ const struct kb_job *kb_engine_job(struct kb_engine *e, const uint8_t id[16]);
 unsigned int kb_engine_active(struct kb_engine *e);
 unsigned int kb_engine_jobs(struct kb_engine *e);	/* jobs known */
 
-struct kb_engine_stats {
-	uint64_t pauses;		/* curl paused for back-pressure */
-	uint64_t writes;		/* IORING_OP_WRITE submitted */
-	uint64_t syncs;			/* IORING_OP_FSYNC submitted */
-	uint64_t polls;			/* IORING_OP_POLL_ADD submitted */
-	uint64_t transfers;		/* transfers started */
-	uint64_t lp_sockets;		/* sockets given TCP-LP */
-	uint64_t rlp_cuts;		/* receive windows halved (background) */
-};
 void kb_engine_get_stats(struct kb_engine *e, struct kb_engine_stats *st);
 /* The job's own bandwidth limit (B/s, 0: the configured per-job default).
  * The ABI has no such property yet: kbitsd sets the default only. */
 int kb_engine_set_job_bandwidth(struct kb_engine *e, const uint8_t id[16], uint64_t bps);
+
+/*
+ * Cancel of an upload job: Cancel-Session for its open session in the
+ * background (kb_upload_cancel_tries attempts, 1 s apart), on a copy.
+ * 0 when sent or nothing to cancel, -errno otherwise (e may be NULL).
+ */
+int kb_engine_cancel_session(struct kb_engine *e, const struct kb_job *job);
+/* Cancel-Session requests still on their way. */
+unsigned int kb_engine_cancels_pending(struct kb_engine *e);
 
 #endif

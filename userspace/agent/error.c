@@ -7,7 +7,7 @@
 #include "error.h"
 
 /* URLs may carry user:password@: print scheme://host/path only. */
-static void url_safe(const char *url, char *out, size_t len)
+void kb_url_safe(const char *url, char *out, size_t len)
 {
 	const char *p = url ? strstr(url, "://") : NULL, *at, *end;
 
@@ -35,11 +35,20 @@ void kb_error_http(struct kb_error *e, long status, const char *url)
 {
 	char u[320];
 
-	url_safe(url, u, sizeof(u));
+	kb_url_safe(url, u, sizeof(u));
 	e->context = KBITS_ERROR_CONTEXT_REMOTE_FILE;
 	e->code = (int32_t)status;
 	e->transient = kb_http_status_transient(status);
 	snprintf(e->desc, sizeof(e->desc), "HTTP status %ld from %s", status, u);
+}
+
+void kb_error_proxy(struct kb_error *e, long status, const char *proxy)
+{
+	e->context = KBITS_ERROR_CONTEXT_GENERAL_TRANSPORT;
+	e->code = (int32_t)status;
+	e->transient = false;	/* credentials do not mend themselves */
+	snprintf(e->desc, sizeof(e->desc), "proxy %s refused the request: HTTP status %ld "
+		 "(it wants credentials; give them in the proxy URL)", proxy, status);
 }
 
 void kb_error_curl(struct kb_error *e, CURLcode rc, const char *detail, const char *url)
@@ -48,7 +57,7 @@ void kb_error_curl(struct kb_error *e, CURLcode rc, const char *detail, const ch
 	int code;
 	bool transient = true;
 
-	url_safe(url, u, sizeof(u));
+	kb_url_safe(url, u, sizeof(u));
 	e->context = KBITS_ERROR_CONTEXT_GENERAL_TRANSPORT;
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:

@@ -21,6 +21,11 @@ struct kb_error {
 };
 
 void kb_error_http(struct kb_error *e, long status, const char *url);
+/* A proxy refused the request (407: it wants credentials it did not get
+ * or take); proxy as kb_url_safe prints it. */
+void kb_error_proxy(struct kb_error *e, long status, const char *proxy);
+/* url without user information, query or fragment, for messages. */
+void kb_url_safe(const char *url, char *out, size_t len);
 void kb_error_curl(struct kb_error *e, CURLcode rc, const char *detail, const char *url);
 void kb_error_local(struct kb_error *e, int neg_errno, const char *what, const char *path);
 bool kb_http_status_transient(long status);

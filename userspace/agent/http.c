@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -18,4 +19,28 @@ const char *kb_http_header_value(const char *line, size_t len, const char *name,
 		end--;
 	*vlen = (size_t)(end - v);
 	return v;
+}
+
+bool kb_http_status_line(const char *line, size_t len, long *status)
+{
+	const char *sp;
+
+	if (len < 5 || strncmp(line, "HTTP/", 5))
+		return false;
+	sp = memchr(line, ' ', len);
+	*status = sp ? strtol(sp + 1, NULL, 10) : 0;
+	return true;
+}
+
+bool kb_http_headers_end(const char *line, size_t len)
+{
+	return (len == 2 && line[0] == '\r') || (len == 1 && line[0] == '\n');
+}
+
+void kb_http_copy_value(char *dst, size_t cap, const char *v, size_t n)
+{
+	if (n >= cap)
+		n = 0;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
 }

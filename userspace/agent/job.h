@@ -27,7 +27,7 @@ struct kb_file {
 	bool ranges_ok;			/* the server answered a Range with 206 */
 };
 
-/* What only upload jobs have (see upload.c); kept in the store's uploads
+/* What only upload jobs have (see upload_session.c); kept in the store's uploads
  * table. Strings may be NULL. */
 struct kb_upload_state {
 	char *session_id;		/* BITS-Session-Id of the open session */
@@ -39,8 +39,15 @@ struct kb_upload_state {
 	uint64_t reply_total;		/* KBITS_UNKNOWN until known */
 	uint64_t reply_done;
 	uint32_t host_id_timeout;	/* s; ~0: no fallback */
-	uint32_t phase;			/* KB_UP_* (upload.h) */
+	uint32_t phase;			/* KB_UP_* */
 };
+
+/* struct kb_upload_state.phase */
+#define KB_UP_NONE	0	/* no session yet */
+#define KB_UP_SENDING	1	/* a session is open: fragments */
+#define KB_UP_REPLY	2	/* every byte acknowledged: fetching the reply */
+#define KB_UP_CLOSING	3	/* reply saved (or none wanted): Close-Session */
+#define KB_UP_DONE	4	/* closed: TRANSFERRED */
 
 struct kb_job {
 	uint8_t id[16];

@@ -18,12 +18,11 @@
 
 #include "channel.h"
 #include "engine.h"
-#include "fileops.h"
+#include "commit.h"
 #include "log.h"
 #include "notify.h"
 #include "notify_cmd.h"
 #include "store.h"
-#include "upload.h"
 
 #define REPORT_INTERVAL_NS	500000000ull	/* progress per job: 2 per second */
 
@@ -174,8 +173,7 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 	d->bytes_transferred = s->bytes_transferred;
 	d->flags = s->flags;
 	d->ranges_ok = s->ranges_ok;
-	if (job->type != KBITS_JOB_DOWNLOAD)	/* session, reply: upload.c */
-		kb_upload_state_copy(&k->job->up, &job->up);
+	kb_upload_state_copy(&k->job->up, &job->up);	/* uploads: session, reply */
 	kb_store_put_file(a->store, k->job, idx);
 	if (new_temp) {
 		agent_sync(a);
@@ -238,8 +236,8 @@ static void do_cancel(struct agent *a, struct known *k)
 	uint8_t id[16];
 	int err = kb_job_cancel_files(k->job);
 
-	if (k->job->type != KBITS_JOB_DOWNLOAD && a->engine)	/* Cancel-Session, in the background */
-		kb_upload_cancel_session(a->engine, k->job);
+	if (a->engine)	/* an upload's Cancel-Session, in the background */
+		kb_engine_cancel_session(a->engine, k->job);
 
 	memcpy(id, k->job->id, 16);
 	if (err)
@@ -323,8 +321,8 @@ static struct kb_job *learn_job(struct agent *a, const struct kbits_work *w)
 		/* the store's synced count is what is on disk for sure */
 		n->bytes_transferred = o->bytes_transferred;
 		n->flags = o->flags;
-		if (i == 0 && job->type != KBITS_JOB_DOWNLOAD && job->type == k->job->type)
-			kb_upload_state_copy(&job->up, &k->job->up);	/* the open session */
+		if (i == 0 && job->type == k->job->type)
+			kb_upload_state_copy(&job->up, &k->job->up);	/* an upload's open session */
 	}
 	return job;
 }

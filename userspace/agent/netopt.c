@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "error.h"
 #include "netopt.h"
 
 #define SEPS	" \t\r\n;,"
@@ -79,6 +80,28 @@ int kb_netopt_proxy(CURL *c, const struct kb_job *job)
 		break;
 	}
 	return 0;
+}
+
+void kb_netopt_proxy_name(const struct kb_job *job, const char *url, char *out, size_t len)
+{
+	const char *list = job->strings[KBITS_STR_PROXY_LIST], *env = NULL;
+	char first[KBITS_URL_MAX + 1];
+
+	if (job->proxy_usage == KBITS_PROXY_OVERRIDE && list) {
+		const char *p = list + strspn(list, SEPS);
+
+		snprintf(first, sizeof(first), "%.*s", (int)strcspn(p, SEPS), p);
+		env = first;
+	} else if (job->proxy_usage != KBITS_PROXY_NO_PROXY) {
+		/* libcurl's variables, in its order */
+		env = getenv(url && !strncasecmp(url, "https:", 6) ? "https_proxy" : "http_proxy");
+		if (!env || !*env)
+			env = getenv("all_proxy");
+	}
+	if (env && *env)
+		kb_url_safe(env, out, len);
+	else
+		snprintf(out, len, "a proxy");
 }
 
 /* Masks the user information of URLs (scheme, "://", user:pw, "@"), in place. */

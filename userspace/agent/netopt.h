@@ -25,6 +25,10 @@
  */
 int kb_netopt_proxy(CURL *c, const struct kb_job *job);
 
+/* The proxy a request to url goes through as the job sets it (for
+ * messages: no user information), "a proxy" when it cannot be told. */
+void kb_netopt_proxy_name(const struct kb_job *job, const char *url, char *out, size_t len);
+
 /* Converts a BITS bypass list to libcurl's comma-separated form. */
 void kb_netopt_bypass(const char *bits, char *out, size_t len);
 

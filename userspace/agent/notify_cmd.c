@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fileops.h"
+#include "owner.h"
 #include "log.h"
 #include "notify_cmd.h"
 

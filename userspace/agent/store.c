@@ -13,7 +13,7 @@
 
 #define SCHEMA_VERSION	2
 
-/* Version 2: upload jobs (upload.c): their session and reply, one row per job. */
+/* Version 2: upload jobs (upload_session.c): their session and reply, one row per job. */
 static const char schema_v2[] =
 	"CREATE TABLE IF NOT EXISTS uploads ("
 	"  job_id BLOB PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"

@@ -22,7 +22,7 @@
  * server never closes a mix.
  *
  * Nothing calls back into curl from a curl callback: requests start from
- * kb_uploads_run, timers, and kb_uploads_msg (the engine's check_multi).
+ * kb_uploads_run, timers, and the requests' done callbacks (curlio.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,13 +35,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fileops.h"
+#include "bits_proto.h"
+#include "commit.h"
+#include "curlio.h"
 #include "http.h"
+#include "httpreq.h"
 #include "log.h"
+#include "owner.h"
+#include "tempfile.h"
 #include "upload.h"
+#include "upload_cancel.h"
 
 uint64_t kb_upload_fragment_size = 1 << 20;
-unsigned int kb_upload_cancel_tries = 3;
 
 #define CHECK_EVERY	(1u << 20)	/* source identity check while reading */
 #define MAX_RESYNCS	8		/* 416s in a row without progress */
@@ -61,11 +66,16 @@ struct ujob {
 	CURL *easy;
 	struct curl_slist *hdrs;
 	char *url;			/* of the request in flight */
-	char errbuf[CURL_ERROR_SIZE];
+	struct kb_httpreq req;		/* its setup (httpreq.h) */
 	enum req kind;
 	uint64_t body_off, body_end, read_pos, next_check;
 	bool need_sync;			/* the server may hold more than we know */
-	bool close_again;		/* a Close-Session may have reached the server before */
+	/*
+	 * Evidence that a Close-Session reached the server: its answer began
+	 * (close_heard) before the transfer failed. Only then does a later
+	 * "session not found" mean "closed"; otherwise the upload starts over.
+	 */
+	bool close_heard, close_again;
 	bool hostid_off;		/* fell back to the original URL */
 	uint64_t hostid_first_fail;
 	unsigned int resyncs;
@@ -79,29 +89,18 @@ struct ujob {
 	uint64_t r_got, reply_reported;
 };
 
-struct ucancel {
-	struct kb_uploads *u;
-	struct ucancel *next;
-	CURL *easy;
-	struct curl_slist *hdrs;
-	char *url, *sid, *creds;
-	unsigned int tries;
-	struct kb_timer timer;
-};
-
 struct kb_uploads {
 	struct kb_loop *loop;
-	CURLM *multi;
+	struct kb_curlio *io;
 	const struct kb_engine_config *cfg;
 	const struct kb_engine_ops *const *ops;
 	void *ctx;
 	struct ujob *jobs;
-	struct ucancel *cancels;
+	struct kb_cancels *cancels;	/* upload_cancel.c */
 };
 
 static void ujob_start(struct ujob *uj);
-static void cancel_send(struct ucancel *c);
-static int cancel_session_u(struct kb_uploads *u, const struct kb_job *job);
+static void ujob_done(struct ujob *uj, CURLcode rc);
 
 #define OPS(u)	(*(u)->ops)
 
@@ -141,47 +140,10 @@ static struct kb_file *src(struct ujob *uj)
 	return &uj->job->files[0];
 }
 
-/* The URL without user information, query or fragment, for messages. */
-static void url_safe(const char *url, char *out, size_t len)
-{
-	const char *p = url ? strstr(url, "://") : NULL, *host, *at, *end;
-
-	if (!p) {
-		snprintf(out, len, "(no URL)");
-		return;
-	}
-	host = p + 3;
-	end = host + strcspn(host, "/?#");
-	at = memchr(host, '@', (size_t)(end - host));
-	if (at)
-		host = at + 1;
-	snprintf(out, len, "%.*s://%.*s%.*s", (int)(p - url), url, (int)(end - host), host,
-		 (int)strcspn(end, "?#"), end);
-}
-
-int kb_upload_reply_path(const struct kb_job *job, char *out, size_t len)
-{
-	const char *r = job->strings[KBITS_STR_REPLY_FILE];
-	int n;
-
-	if (r && r[0])
-		n = snprintf(out, len, "%s", r);
-	else if (job->nr_files && job->files[0].path)
-		n = snprintf(out, len, "%s.reply", job->files[0].path);
-	else
-		return -EINVAL;
-	if (n < 0 || (size_t)n >= len || out[0] != '/')
-		return -ENAMETOOLONG;
-	return 0;
-}
-
 static void req_cleanup(struct ujob *uj)
 {
-	if (uj->easy) {
-		curl_multi_remove_handle(uj->u->multi, uj->easy);
-		curl_easy_cleanup(uj->easy);
-		uj->easy = NULL;
-	}
+	kb_curlio_remove(uj->u->io, uj->easy);
+	uj->easy = NULL;
 	curl_slist_free_all(uj->hdrs);
 	uj->hdrs = NULL;
 	free(uj->url);
@@ -244,24 +206,9 @@ static void fail_proto(struct ujob *uj, const char *what)
 	struct kb_error err = { .context = KBITS_ERROR_CONTEXT_REMOTE_APPLICATION, .code = -EPROTO };
 	char u[200];
 
-	url_safe(uj->url ? uj->url : src(uj)->url, u, sizeof(u));
+	kb_url_safe(uj->url ? uj->url : src(uj)->url, u, sizeof(u));
 	snprintf(err.desc, sizeof(err.desc), "%s: %s: %s", u, req_name[uj->kind], what);
 	ujob_fail(uj, &err);
-}
-
-static int parse_hex(const char *s, uint32_t *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (!s[0])
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 16);	/* "0x80070005" or "80070005" */
-	if (errno || *end || v > 0xffffffffUL)
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
 }
 
 /* A non-2xx answer: BITS-Error-Code / BITS-Error-Context when the server
@@ -271,26 +218,26 @@ static void fail_http(struct ujob *uj, long status)
 	struct kb_error err = { 0 };
 	uint32_t code, ctx = KBITS_ERROR_CONTEXT_REMOTE_APPLICATION;
 	curl_off_t ra = 0;
-	char u[200];
+	char u[320];
 
-	url_safe(uj->url ? uj->url : src(uj)->url, u, sizeof(u));
-	if (uj->kind != R_REPLY && uj->kind != R_PUT && parse_hex(uj->r_ecode, &code) == 0) {
-		if (parse_hex(uj->r_ectx, &ctx) < 0 || ctx == 0 || ctx > KBITS_ERROR_CONTEXT_REMOTE_APPLICATION)
+	kb_url_safe(uj->url ? uj->url : src(uj)->url, u, sizeof(u));
+	if (uj->kind != R_REPLY && uj->kind != R_PUT && kb_bits_parse_hex(uj->r_ecode, &code) == 0) {
+		if (kb_bits_parse_hex(uj->r_ectx, &ctx) < 0 || ctx == 0 || ctx > KBITS_ERROR_CONTEXT_REMOTE_APPLICATION)
 			ctx = KBITS_ERROR_CONTEXT_REMOTE_APPLICATION;
 		err.context = ctx;
 		err.code = (int32_t)code;
 		err.transient = status == 408 || status == 429 || status == 503;
 		snprintf(err.desc, sizeof(err.desc), "%s: %s: HTTP %ld, BITS error 0x%08x (context 0x%x)",
 			 u, req_name[uj->kind], status, code, ctx);
+		if (curl_easy_getinfo(uj->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+			err.retry_after = ra > 86400 * 30 ? 86400 * 30 : (uint32_t)ra;
 	} else {
-		kb_error_http(&err, status, uj->url ? uj->url : src(uj)->url);
+		kb_httpreq_error(&uj->req, uj->easy, CURLE_OK, status, &err);
 		if (uj->kind == R_PING && (status == 405 || status == 501 || status == 400))
 			snprintf(err.desc, sizeof(err.desc),
 				 "%s: HTTP %ld to BITS_POST: the server does not speak the BITS upload "
 				 "protocol (plain PUT: KBITS_JOB_F_HTTP_PUT)", u, status);
 	}
-	if (uj->easy && curl_easy_getinfo(uj->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
-		err.retry_after = ra > 86400 * 30 ? 86400 * 30 : (uint32_t)ra;
 	err.file = 0;
 	ujob_fail(uj, &err);
 }
@@ -319,7 +266,7 @@ static void fail_changed(struct ujob *uj)
 	struct kb_error err = { .context = KBITS_ERROR_CONTEXT_LOCAL_FILE, .code = -ESTALE, .file = 0 };
 
 	if (up->session_id && !is_put(uj->job))
-		cancel_session_u(uj->u, uj->job);
+		kb_cancel_session(uj->u->cancels, uj->job);
 	kb_strset(&up->session_id, NULL);
 	kb_strset(&up->host_id, NULL);
 	kb_strset(&up->reply_url, NULL);
@@ -438,14 +385,6 @@ static int open_reply(struct ujob *uj)
 
 /* ---- curl callbacks ------------------------------------------------------------ */
 
-static void take(char *dst, size_t cap, const char *v, size_t n)
-{
-	if (n >= cap)
-		n = 0;		/* too long to be anything we use */
-	memcpy(dst, v, n);
-	dst[n] = '\0';
-}
-
 static size_t on_header(char *p, size_t sz, size_t nmemb, void *arg)
 {
 	struct ujob *uj = arg;
@@ -460,17 +399,18 @@ static size_t on_header(char *p, size_t sz, size_t nmemb, void *arg)
 #undef W
 	};
 
-	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
-		const char *sp = memchr(p, ' ', len);
-
-		uj->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+	if (uj->kind == R_CLOSE)
+		uj->close_heard = true;	/* the server answers: it got the Close */
+	if (kb_http_status_line(p, len, &uj->status)) {
 		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 			((char *)uj + want[i].off)[0] = '\0';
 		return len;
 	}
+	if (kb_http_headers_end(p, len))
+		return kb_httpreq_stop_at_headers(&uj->req, uj->status) ? 0 : len;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		if ((v = kb_http_header_value(p, len, want[i].name, &n))) {
-			take((char *)uj + want[i].off, want[i].cap, v, n);
+			kb_http_copy_value((char *)uj + want[i].off, want[i].cap, v, n);
 			break;
 		}
 	}
@@ -539,134 +479,24 @@ static size_t on_read(char *buf, size_t sz, size_t nmemb, void *arg)
 	return (size_t)r;
 }
 
+/* A 401 or 407 answer: libcurl sends the body again from offset. */
+static int on_rewind(void *arg, curl_off_t offset)
+{
+	struct ujob *uj = arg;
+
+	if ((uint64_t)offset > uj->body_end - uj->body_off)
+		return -EINVAL;
+	uj->read_pos = uj->body_off + (uint64_t)offset;
+	uj->next_check = uj->read_pos + CHECK_EVERY;
+	return 0;
+}
+
 /* ---- requests ------------------------------------------------------------------ */
 
-static int add_line(struct curl_slist **l, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int add_line(struct curl_slist **l, const char *fmt, ...)
+/* curlio.c: curl is done with the job's request. */
+static void ujob_req_done(void *arg, CURLcode rc)
 {
-	struct curl_slist *n;
-	va_list ap;
-	char *s;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	n = curl_slist_append(*l, s);
-	free(s);
-	if (!n)
-		return -ENOMEM;
-	*l = n;
-	return 0;
-}
-
-static int add_custom_headers(struct curl_slist **l, const char *list)
-{
-	const char *p = list;
-	int budget = 10000;
-
-	while (p && *p && budget-- > 0) {
-		size_t n = strcspn(p, "\r\n");
-
-		if (n && add_line(l, "%.*s", (int)n, p) < 0)
-			return -ENOMEM;
-		p += n;
-		p += strspn(p, "\r\n");
-	}
-	return 0;
-}
-
-/* The URL of BITS requests: the job's, with the host replaced by the
- * server's BITS-Host-Id ("name" or "name:port") while it is honoured. */
-static char *request_url(const char *url, const char *host_id)
-{
-	CURLU *h;
-	char *out = NULL, *res = NULL, *host = NULL;
-	const char *colon;
-
-	if (!host_id || !host_id[0])
-		return strdup(url);
-	h = curl_url();
-	if (!h)
-		return NULL;
-	colon = strrchr(host_id, ':');
-	if (colon && host_id[0] != '[' && strchr(host_id, ':') == colon)
-		host = strndup(host_id, (size_t)(colon - host_id));
-	else
-		host = strdup(host_id), colon = NULL;
-	if (host && !curl_url_set(h, CURLUPART_URL, url, 0) &&
-	    !curl_url_set(h, CURLUPART_HOST, host, 0) &&
-	    (!colon || !curl_url_set(h, CURLUPART_PORT, colon + 1, 0)) &&
-	    !curl_url_get(h, CURLUPART_URL, &out, 0))
-		res = strdup(out);
-	curl_free(out);
-	free(host);
-	curl_url_cleanup(h);
-	return res;
-}
-
-/* A BITS-Reply-URL, relative or absolute, against the URL it came from. */
-static char *resolve_url(const char *base, const char *rel)
-{
-	CURLU *h = curl_url();
-	char *out = NULL, *res = NULL;
-
-	if (!h)
-		return NULL;
-	if (!curl_url_set(h, CURLUPART_URL, base, 0) && !curl_url_set(h, CURLUPART_URL, rel, 0) &&
-	    !curl_url_get(h, CURLUPART_URL, &out, 0))
-		res = strdup(out);
-	curl_free(out);
-	curl_url_cleanup(h);
-	return res;
-}
-
-static void common_opts(struct ujob *uj, CURL *c)
-{
-	const struct kb_engine_config *cfg = uj->u->cfg;
-	const struct kb_job *job = uj->job;
-
-	curl_easy_setopt(c, CURLOPT_URL, uj->url);
-	curl_easy_setopt(c, CURLOPT_PRIVATE, uj);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, uj);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, uj);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, uj->errbuf);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, cfg->connect_timeout ? cfg->connect_timeout : 30L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, cfg->low_speed_time ? cfg->low_speed_time : 60L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "kbits/1");
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (cfg->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
-	if (cfg->verbose > 2)
-		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
-	if (job->strings[KBITS_STR_CREDENTIALS]) {
-		curl_easy_setopt(c, CURLOPT_USERPWD, job->strings[KBITS_STR_CREDENTIALS]);
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_ANY);
-		curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
-	}
-	if (job->proxy_usage == KBITS_PROXY_NO_PROXY) {
-		curl_easy_setopt(c, CURLOPT_PROXY, "");
-	} else if (job->proxy_usage == KBITS_PROXY_OVERRIDE && job->strings[KBITS_STR_PROXY_LIST]) {
-		const char *list = job->strings[KBITS_STR_PROXY_LIST];
-		char *first = strndup(list, strcspn(list, " ;,"));
-
-		if (first)
-			curl_easy_setopt(c, CURLOPT_PROXY, first);
-		free(first);
-		if (job->strings[KBITS_STR_PROXY_BYPASS])
-			curl_easy_setopt(c, CURLOPT_NOPROXY, job->strings[KBITS_STR_PROXY_BYPASS]);
-	}
+	ujob_done(arg, rc);
 }
 
 static void start_request(struct ujob *uj, enum req kind)
@@ -681,19 +511,27 @@ static void start_request(struct ujob *uj, enum req kind)
 	uj->kind = kind;
 	uj->status = 0;
 	uj->local_err = 0;
-	uj->errbuf[0] = '\0';
 	if (kind == R_REPLY)
 		uj->url = strdup(up->reply_url);
 	else if (kind == R_PUT || uj->hostid_off)
 		uj->url = strdup(f->url);
 	else
-		uj->url = request_url(f->url, up->host_id);
+		uj->url = kb_bits_request_url(f->url, up->host_id);
 	c = uj->easy = curl_easy_init();
 	if (!uj->url || !c)
 		goto nomem;
-	common_opts(uj, c);
-	err |= add_custom_headers(&uj->hdrs, job->strings[KBITS_STR_HTTP_HEADERS]);
-	err |= add_line(&uj->hdrs, "Expect:");
+	kb_httpreq_init(&uj->req, uj->u->cfg, job, uj->url, uj);
+	uj->req.header = on_header;
+	uj->req.body = on_body;
+	uj->req.done = ujob_req_done;
+	if (kind == R_PUT || kind == R_FRAGMENT) {
+		uj->req.read = on_read;
+		uj->req.rewind = on_rewind;
+	}
+	if (kind == R_CLOSE)
+		uj->close_heard = false;
+	err |= kb_httpreq_setup(c, &uj->req, &uj->hdrs);
+	err |= kb_httpreq_add_line(&uj->hdrs, "Expect:");
 	switch (kind) {
 	case R_REPLY:
 		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
@@ -706,44 +544,39 @@ static void start_request(struct ujob *uj, enum req kind)
 		uj->next_check = CHECK_EVERY;
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up->src_size);
-		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(c, CURLOPT_READDATA, uj);
 		break;
 	default:
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "BITS_POST");
-		err |= add_line(&uj->hdrs, "Content-Type:");
-		err |= add_line(&uj->hdrs, "BITS-Packet-Type: %s", req_name[kind]);
+		err |= kb_httpreq_add_line(&uj->hdrs, "Content-Type:");
+		err |= kb_httpreq_add_line(&uj->hdrs, "BITS-Packet-Type: %s", req_name[kind]);
 		if (kind == R_CREATE)
-			err |= add_line(&uj->hdrs, "BITS-Supported-Protocols: %s", KB_BITS_PROTOCOL);
+			err |= kb_httpreq_add_line(&uj->hdrs, "BITS-Supported-Protocols: %s", KB_BITS_PROTOCOL);
 		if (kind == R_FRAGMENT || kind == R_CLOSE)
-			err |= add_line(&uj->hdrs, "BITS-Session-Id: %s", up->session_id);
+			err |= kb_httpreq_add_line(&uj->hdrs, "BITS-Session-Id: %s", up->session_id);
 		/*
-		 * libcurl silently sends a request again when a reused
-		 * connection dies before the answer. A Close-Session sent twice
-		 * that way looks like a failure (no session left); on a fresh
-		 * connection a lost answer is a transport error we see, and
-		 * the next Close knows it may be a repeat (close_again).
+		 * Close-Session goes on the connection the fragments used: a
+		 * server may keep sessions per connection, and a
+		 * single-threaded one serves no second connection while the
+		 * first is open. libcurl may send it again on a new
+		 * connection when the reused one dies before any answer; the
+		 * "session not found" that may get is handled in ujob_done.
 		 */
-		if (kind == R_CLOSE)
-			curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 		if (kind == R_FRAGMENT) {
 			const char *base = strrchr(f->path, '/');
 
 			if (uj->body_off == 0)
-				err |= add_line(&uj->hdrs, "Content-Name: %s", base ? base + 1 : f->path);
+				err |= kb_httpreq_add_line(&uj->hdrs, "Content-Name: %s", base ? base + 1 : f->path);
 			if (uj->body_end == uj->body_off)
-				err |= add_line(&uj->hdrs, "Content-Range: bytes */%llu",
+				err |= kb_httpreq_add_line(&uj->hdrs, "Content-Range: bytes */%llu",
 						(unsigned long long)up->src_size);
 			else
-				err |= add_line(&uj->hdrs, "Content-Range: bytes %llu-%llu/%llu",
+				err |= kb_httpreq_add_line(&uj->hdrs, "Content-Range: bytes %llu-%llu/%llu",
 						(unsigned long long)uj->body_off,
 						(unsigned long long)uj->body_end - 1,
 						(unsigned long long)up->src_size);
 			uj->read_pos = uj->body_off;
 			uj->next_check = uj->body_off + CHECK_EVERY;
 			curl_easy_setopt(c, CURLOPT_POST, 1L);
-			curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-			curl_easy_setopt(c, CURLOPT_READDATA, uj);
 			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 					 (curl_off_t)(uj->body_end - uj->body_off));
 		} else {
@@ -755,7 +588,7 @@ static void start_request(struct ujob *uj, enum req kind)
 	if (err)
 		goto nomem;
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, uj->hdrs);
-	if (curl_multi_add_handle(uj->u->multi, c))
+	if (kb_curlio_add(uj->u->io, c) < 0)
 		goto nomem;
 	kb_dbg("upload: %s %s", req_name[kind], kind == R_FRAGMENT ? "" : "");
 	return;
@@ -784,6 +617,24 @@ static void send_fragment(struct ujob *uj)
 	uj->body_off = acked;
 	uj->body_end = acked + (len < size - acked ? len : size - acked);
 	start_request(uj, R_FRAGMENT);
+}
+
+/* The session is gone and nothing says it was closed: a new one. */
+static void restart_upload(struct ujob *uj)
+{
+	struct kb_upload_state *up = &uj->job->up;
+
+	req_cleanup(uj);
+	close_fds(uj);
+	kb_strset(&up->session_id, NULL);
+	kb_strset(&up->host_id, NULL);
+	kb_strset(&up->reply_url, NULL);
+	up->phase = KB_UP_NONE;
+	src(uj)->bytes_transferred = 0;
+	src(uj)->flags &= ~KBITS_FILE_COMPLETED;
+	uj->close_again = false;
+	save(uj);
+	ujob_start(uj);
 }
 
 static void finish_transferred(struct ujob *uj)
@@ -847,7 +698,6 @@ static void ujob_start(struct ujob *uj)
 	uj->need_sync = true;
 	uj->resyncs = 0;
 	if (up->phase == KB_UP_CLOSING) {	/* the reply is saved, the bytes are there */
-		uj->close_again = true;
 		start_request(uj, R_CLOSE);
 		return;
 	}
@@ -935,7 +785,9 @@ static void on_transport_error(struct ujob *uj, CURLcode rc)
 		}
 		return;
 	}
-	kb_error_curl(&err, rc, uj->errbuf, uj->url ? uj->url : src(uj)->url);
+	if (uj->kind == R_CLOSE && uj->close_heard)
+		uj->close_again = true;	/* its answer began: the server has it */
+	kb_httpreq_error(&uj->req, uj->easy, rc, 0, &err);
 	err.file = 0;
 	ujob_fail(uj, &err);
 }
@@ -979,7 +831,7 @@ static void on_fragment_ack(struct ujob *uj)
 	uj->need_sync = false;
 	f->bytes_transferred = recv;
 	if (uj->r_reply[0] && recv == up->src_size) {
-		char *r = resolve_url(uj->url, uj->r_reply);
+		char *r = kb_bits_resolve_url(uj->url, uj->r_reply);
 
 		if (!r || (strncasecmp(r, "http://", 7) && strncasecmp(r, "https://", 8))) {
 			free(r);
@@ -1015,7 +867,7 @@ static void ujob_done(struct ujob *uj, CURLcode rc)
 	uint32_t ecode;
 	long status = 0;
 
-	curl_easy_getinfo(uj->easy, CURLINFO_RESPONSE_CODE, &status);
+	rc = kb_httpreq_result(&uj->req, uj->easy, rc, &status);
 	uj->status = status;
 	if (rc != CURLE_OK) {
 		on_transport_error(uj, rc);
@@ -1026,15 +878,27 @@ static void ujob_done(struct ujob *uj, CURLcode rc)
 		on_fragment_ack(uj);
 		return;
 	}
-	if (uj->kind == R_CLOSE && uj->close_again && status >= 400 && status < 500 &&
-	    parse_hex(uj->r_ecode, &ecode) == 0 && ecode == KB_BG_E_SESSION_NOT_FOUND) {
+	if (uj->kind == R_CLOSE && status >= 400 && status < 500 &&
+	    kb_bits_parse_hex(uj->r_ecode, &ecode) == 0 && ecode == KB_BG_E_SESSION_NOT_FOUND) {
+		if (uj->close_again) {
+			/*
+			 * Every byte was acknowledged and the server began to
+			 * answer an earlier Close-Session before the answer
+			 * was lost: that Close ended the session.
+			 */
+			kb_dbg("upload: the session was closed before: %s", up->session_id);
+			finish_transferred(uj);
+			return;
+		}
 		/*
-		 * Every byte was acknowledged and an earlier Close-Session (whose
-		 * answer a crash or a dropped connection lost) ended the session:
-		 * asking again finds none. The upload is closed.
+		 * Nothing says an earlier Close arrived (it may have been
+		 * refused, or the server restarted and lost the session):
+		 * closed or lost cannot be told, and a lost upload must not
+		 * pass for a done one. Start over with a new session.
 		 */
-		kb_dbg("upload: the session was closed before: %s", up->session_id);
-		finish_transferred(uj);
+		kb_info("upload: the server has no session %s and no Close is known to have reached it: "
+			"uploading again", up->session_id);
+		restart_upload(uj);
 		return;
 	}
 	if (status < 200 || status >= 300) {
@@ -1110,144 +974,9 @@ static void ujob_done(struct ujob *uj, CURLcode rc)
 	}
 }
 
-/* ---- Cancel-Session in the background ------------------------------------------- */
-
-static void cancel_free(struct ucancel *c)
-{
-	struct ucancel **pp;
-
-	for (pp = &c->u->cancels; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	}
-	kb_timer_cancel(c->u->loop, &c->timer);
-	if (c->easy) {
-		curl_multi_remove_handle(c->u->multi, c->easy);
-		curl_easy_cleanup(c->easy);
-	}
-	curl_slist_free_all(c->hdrs);
-	free(c->url);
-	free(c->sid);
-	free(c->creds);
-	free(c);
-}
-
-static void cancel_timer(struct kb_timer *t)
-{
-	cancel_send((struct ucancel *)((char *)t - offsetof(struct ucancel, timer)));
-}
-
-static size_t discard(char *p, size_t sz, size_t n, void *arg)
-{
-	(void)p;
-	(void)arg;
-	return sz * n;
-}
-
-static void cancel_send(struct ucancel *c)
-{
-	CURL *e = curl_easy_init();
-
-	c->tries++;
-	curl_slist_free_all(c->hdrs);
-	c->hdrs = NULL;
-	if (!e || add_line(&c->hdrs, "BITS-Packet-Type: Cancel-Session") < 0 ||
-	    add_line(&c->hdrs, "BITS-Session-Id: %s", c->sid) < 0 || add_line(&c->hdrs, "Content-Type:") < 0) {
-		if (e)
-			curl_easy_cleanup(e);
-		cancel_free(c);
-		return;
-	}
-	curl_easy_setopt(e, CURLOPT_URL, c->url);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, c);
-	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "BITS_POST");
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdrs);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "kbits/1");
-	if (c->u->cfg->ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, c->u->cfg->ca_file);
-	if (c->creds) {
-		curl_easy_setopt(e, CURLOPT_USERPWD, c->creds);
-		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_ANY);
-	}
-	c->easy = e;
-	if (curl_multi_add_handle(c->u->multi, e)) {
-		c->easy = NULL;
-		curl_easy_cleanup(e);
-		cancel_free(c);
-	}
-}
-
-static void cancel_done(struct ucancel *c, CURLcode rc)
-{
-	long status = 0;
-
-	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
-	curl_multi_remove_handle(c->u->multi, c->easy);
-	curl_easy_cleanup(c->easy);
-	c->easy = NULL;
-	/* done: answered 2xx, or a 4xx (the server does not know the session) */
-	if ((rc == CURLE_OK && status >= 200 && status < 500) || c->tries >= kb_upload_cancel_tries) {
-		kb_dbg("upload: Cancel-Session: curl %d, HTTP %ld after %u tries", rc, status, c->tries);
-		cancel_free(c);
-		return;
-	}
-	kb_timer_arm_in(c->u->loop, &c->timer, 1000000000ull);
-}
-
-static int cancel_session_u(struct kb_uploads *u, const struct kb_job *job)
-{
-	struct ucancel *c;
-
-	if (!u)
-		return -ENOTCONN;
-	if (job->type == KBITS_JOB_DOWNLOAD || is_put(job) || !job->up.session_id || job->nr_files != 1 ||
-	    !job->files[0].url || job->up.phase == KB_UP_DONE)
-		return 0;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->u = u;
-	c->timer.cb = cancel_timer;
-	c->url = request_url(job->files[0].url, job->up.host_id);
-	c->sid = strdup(job->up.session_id);
-	if (job->strings[KBITS_STR_CREDENTIALS])
-		c->creds = strdup(job->strings[KBITS_STR_CREDENTIALS]);
-	c->next = u->cancels;
-	u->cancels = c;
-	if (!c->url || !c->sid) {
-		cancel_free(c);
-		return -ENOMEM;
-	}
-	cancel_send(c);
-	return 0;
-}
-
-int kb_upload_cancel_session(struct kb_engine *e, const struct kb_job *job)
-{
-	return cancel_session_u(e ? kb_engine_uploads(e) : NULL, job);
-}
-
-unsigned int kb_upload_cancels_pending(struct kb_engine *e)
-{
-	struct kb_uploads *u = e ? kb_engine_uploads(e) : NULL;
-	unsigned int n = 0;
-
-	for (struct ucancel *c = u ? u->cancels : NULL; c; c = c->next)
-		n++;
-	return n;
-}
-
 /* ---- the interface ---------------------------------------------------------------- */
 
-struct kb_uploads *kb_uploads_new(struct kb_loop *loop, CURLM *multi,
+struct kb_uploads *kb_uploads_new(struct kb_loop *loop, struct kb_curlio *io,
 				  const struct kb_engine_config *cfg,
 				  const struct kb_engine_ops *const *ops, void *ctx)
 {
@@ -1255,8 +984,13 @@ struct kb_uploads *kb_uploads_new(struct kb_loop *loop, CURLM *multi,
 
 	if (!u)
 		return NULL;
+	u->cancels = kb_cancels_new(loop, io, cfg);
+	if (!u->cancels) {
+		free(u);
+		return NULL;
+	}
 	u->loop = loop;
-	u->multi = multi;
+	u->io = io;
 	u->cfg = cfg;
 	u->ops = ops;
 	u->ctx = ctx;
@@ -1296,28 +1030,18 @@ void kb_uploads_free(struct kb_uploads *u)
 		return;
 	while (u->jobs && budget-- > 0)
 		ujob_free(u->jobs);
-	while (u->cancels && budget-- > 0)
-		cancel_free(u->cancels);
+	kb_cancels_free(u->cancels);
 	free(u);
 }
 
-bool kb_uploads_msg(struct kb_uploads *u, CURL *easy, CURLcode rc)
+int kb_uploads_cancel_session(struct kb_uploads *u, const struct kb_job *job)
 {
-	if (!u)
-		return false;
-	for (struct ujob *uj = u->jobs; uj; uj = uj->next) {
-		if (uj->easy == easy) {
-			ujob_done(uj, rc);
-			return true;
-		}
-	}
-	for (struct ucancel *c = u->cancels; c; c = c->next) {
-		if (c->easy == easy) {
-			cancel_done(c, rc);
-			return true;
-		}
-	}
-	return false;
+	return kb_cancel_session(u ? u->cancels : NULL, job);
+}
+
+unsigned int kb_uploads_cancels_pending(struct kb_uploads *u)
+{
+	return kb_cancels_pending(u ? u->cancels : NULL);
 }
 
 int kb_uploads_run(struct kb_uploads *u, const struct kb_job *job)
@@ -1348,7 +1072,7 @@ int kb_uploads_run(struct kb_uploads *u, const struct kb_job *job)
 			nj->files[0].bytes_transferred = old->files[0].bytes_transferred;
 			nj->files[0].flags = old->files[0].flags;
 		} else if (!is_put(old)) {
-			cancel_session_u(u, old);
+			kb_cancel_session(u->cancels, old);
 		}
 		req_cleanup(uj);
 		close_fds(uj);
@@ -1370,6 +1094,7 @@ int kb_uploads_run(struct kb_uploads *u, const struct kb_job *job)
 	}
 	kb_owner_init(&uj->owner, nj->owner_uid, nj->owner_gid);
 	uj->last_progress = kb_now();
+	uj->close_again = false;	/* nothing known of an earlier run's Close */
 	uj->hostid_off = false;
 	uj->hostid_first_fail = 0;
 	nj->state = KBITS_STATE_QUEUED;
@@ -1405,51 +1130,4 @@ unsigned int kb_uploads_count(struct kb_uploads *u)
 	for (struct ujob *uj = u ? u->jobs : NULL; uj; uj = uj->next)
 		n++;
 	return n;
-}
-
-/* ---- Complete and Cancel: no network ---------------------------------------------- */
-
-uint32_t kb_upload_complete_files(const struct kb_job *job, uint32_t *files_done, int *error)
-{
-	struct kb_owner o;
-	char path[KBITS_PATH_MAX + 16];
-	int ret;
-
-	*files_done = 0;
-	*error = 0;
-	if (job->nr_files != 1 || !(job->files[0].flags & KBITS_FILE_COMPLETED) ||
-	    job->up.phase != KB_UP_DONE) {
-		*error = -ENODATA;
-		kb_upload_cancel_files(job);
-		return KBITS_COMPLETE_FAILED;
-	}
-	if (job->type == KBITS_JOB_UPLOAD_REPLY) {
-		struct kb_file f = { .path = path, .temp_name = job->up.reply_temp };
-
-		ret = kb_upload_reply_path(job, path, sizeof(path));
-		if (!ret)
-			ret = job->up.reply_temp ? 0 : -ENODATA;
-		if (!ret) {
-			kb_owner_init(&o, job->owner_uid, job->owner_gid);
-			ret = kb_file_commit(&o, &f);
-		}
-		if (ret) {
-			*error = ret;
-			return KBITS_COMPLETE_FAILED;
-		}
-	}
-	*files_done = 1;
-	return KBITS_COMPLETE_ALL;
-}
-
-int kb_upload_cancel_files(const struct kb_job *job)
-{
-	struct kb_owner o;
-	char path[KBITS_PATH_MAX + 16];
-	struct kb_file f = { .path = path, .temp_name = job->up.reply_temp };
-
-	if (!job->up.reply_temp || kb_upload_reply_path(job, path, sizeof(path)) < 0)
-		return 0;
-	kb_owner_init(&o, job->owner_uid, job->owner_gid);
-	return kb_file_discard(&o, &f);
 }

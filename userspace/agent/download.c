@@ -1,0 +1,781 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Downloads: one file of a job over HTTP(S), in the order a byte travels.
+ *
+ *   start    kb_xfer_start: the temporary file opens as the owner, the
+ *            request is set up (httpreq.c) with a Range when bytes are
+ *            already there, and given to curl (curlio.c)
+ *   headers  on_header: status, validators, length; begin_body decides at
+ *            the first body byte whether the answer continues our bytes
+ *   body     on_body: bytes are copied into a write buffer of write_chunk
+ *            bytes; a full buffer (and, at the end of every loop
+ *            iteration, a partial one: kb_xfer_flush) ...
+ *   queue    ... becomes an IORING_OP_WRITE at its offset; with
+ *            max_writes_inflight writes queued the easy handle is paused
+ *   written  write_done: bytes on disk are the contiguous prefix of
+ *            completed writes; completions resume curl
+ *   sync     every sync_every bytes an fsync makes them durable and
+ *            ops->file_saved tells the store
+ *   done     xfer_curl_done: curl has the whole answer (or an error)
+ *   conclude xfer_advance drains the writes, fsyncs once more, and
+ *            xfer_conclude settles the outcome: done, error, abort or restart
+ *
+ * The job around the transfers is engine.c's (engine_int.h). Nothing here
+ * is called from inside a curl callback that could re-enter curl: aborts
+ * and handle removal happen from loop completions, timers and the idle
+ * hook only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "curlio.h"
+#include "engine_int.h"
+#include "http.h"
+#include "httpreq.h"
+#include "log.h"
+#include "owner.h"
+#include "sched.h"
+#include "tempfile.h"
+
+#define RECV_BUFFER	(256u << 10)	/* curl's receive buffer: its largest body chunk */
+#define MAX_RESTARTS	3
+
+static void bucket_fired(struct kb_timer *t);
+static int xfer_open(struct xfer *x, struct kb_error *err);
+static int xfer_setup_curl(struct xfer *x);
+static void on_new_socket(void *arg, curl_socket_t fd);
+static size_t on_header(char *p, size_t sz, size_t nmemb, void *arg);
+static bool strong_etag(const char *etag);
+static int begin_body(struct xfer *x);
+static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg);
+static struct wbuf *buf_new(struct xfer *x);
+static void buf_submit(struct xfer *x, struct wbuf *b);
+static void write_done(struct kb_op *op, int res);
+static bool may_continue(const struct xfer *x);
+static bool beyond_sync_bound(const struct xfer *x, size_t len);
+static void maybe_sync(struct xfer *x);
+static void sync_done(struct kb_op *op, int res);
+static void file_saved(struct xfer *x);
+static void xfer_curl_done(struct xfer *x, CURLcode rc);
+static void xfer_req_done(void *arg, CURLcode rc);
+static void xfer_advance(struct xfer *x);
+static void xfer_conclude(struct xfer *x);
+static void xfer_fail(struct xfer *x, int outcome, const struct kb_error *err);
+static void xfer_stop_curl(struct xfer *x);
+static void xfer_free(struct xfer *x);
+
+/* ---- start: a file's transfer begins, its temporary file opens, its request is set up --- */
+
+int kb_xfer_start(struct ejob *ej, uint32_t idx)
+{
+	struct kb_engine *e = ej->e;
+	struct kb_error err = { 0 };
+	struct xfer *x = calloc(1, sizeof(*x));
+	int ret;
+
+	if (!x)
+		return -ENOMEM;
+	x->ej = ej;
+	x->idx = idx;
+	x->fd = -1;
+	kb_rlp_init(&x->rlp);
+	x->sock = CURL_SOCKET_BAD;
+	x->bucket.timer.cb = bucket_fired;
+	x->sync_op.cb = sync_done;
+	x->clen = x->cr_total = KBITS_UNKNOWN;
+	e->stats.transfers++;
+	x->next_in_job = ej->xfers;
+	ej->xfers = x;
+	x->next_all = e->all;
+	if (e->all)
+		e->all->pprev_all = &x->next_all;
+	x->pprev_all = &e->all;
+	e->all = x;
+	ej->file_active[idx] = 1;
+	ej->nactive++;
+	e->nactive++;
+	x->curl_done = true;	/* until the handle is in the multi */
+
+	ret = xfer_open(x, &err);
+	if (ret == 0) {
+		x->easy = curl_easy_init();
+		if (!x->easy || xfer_setup_curl(x) < 0 || kb_curlio_add(e->io, x->easy) < 0) {
+			if (x->easy)
+				curl_easy_cleanup(x->easy);
+			x->easy = NULL;
+			memset(&err, 0, sizeof(err));
+			err.context = KBITS_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
+			err.code = -ENOMEM;
+			err.transient = true;
+			snprintf(err.desc, sizeof(err.desc), "cannot set up a transfer");
+			ret = -ENOMEM;
+		} else {
+			x->curl_done = false;
+		}
+	}
+	if (ret < 0) {
+		err.file = idx;
+		xfer_fail(x, XO_ERR, &err);
+		xfer_advance(x);
+		return ret;
+	}
+	kb_job_set_state(ej, ej->job->state == KBITS_STATE_TRANSFERRING ?
+		      KBITS_STATE_TRANSFERRING : KBITS_STATE_CONNECTING);
+	return 0;
+}
+
+/* The bandwidth limit paused a transfer: its time has come. */
+static void bucket_fired(struct kb_timer *t)
+{
+	struct xfer *x = (struct xfer *)((char *)t - offsetof(struct xfer, bucket.timer));
+
+	if (!x->easy || x->curl_done)
+		return;
+	curl_easy_pause(x->easy, CURLPAUSE_CONT);
+	kb_curlio_check(x->ej->e->io);
+}
+
+/* Opens the temporary file as the owner and decides where to resume. */
+static int xfer_open(struct xfer *x, struct kb_error *err)
+{
+	struct ejob *ej = x->ej;
+	struct kb_job *job = ej->job;
+	struct kb_file *f = &job->files[x->idx];
+	struct kb_creds_saved saved;
+	const char *base;
+	bool fresh = false;
+	struct stat st;
+	uint64_t off;
+	int dirfd, fd, ret;
+
+	ret = kb_creds_enter(&ej->owner, &saved);
+	if (ret < 0) {
+		kb_error_local(err, ret, "cannot take the owner's credentials for", f->path);
+		return ret;
+	}
+	dirfd = kb_dir_open(f->path, &base);
+	if (dirfd < 0) {
+		kb_creds_leave(&saved);
+		kb_error_local(err, dirfd, "cannot open the directory of", f->path);
+		return dirfd;
+	}
+	fd = kb_temp_open(dirfd, base, &f->temp_name, &fresh);
+	close(dirfd);
+	kb_creds_leave(&saved);
+	if (fd < 0) {
+		kb_error_local(err, fd, "cannot create a temporary file for", f->path);
+		return fd;
+	}
+	x->fd = fd;
+	if (fresh) {
+		f->bytes_transferred = 0;
+		kb_strset(&f->etag, NULL);
+		kb_strset(&f->last_modified, NULL);
+		f->ranges_ok = false;
+		file_saved(x);
+	}
+	off = f->bytes_transferred;
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < off)
+		off = 0;
+	if ((job->job_flags & KBITS_JOB_F_DYNAMIC_CONTENT) || !f->ranges_ok ||
+	    !(strong_etag(f->etag) || f->last_modified))
+		off = 0;
+	if (ftruncate(fd, (off_t)off) < 0) {
+		kb_error_local(err, -errno, "cannot truncate the temporary file of", f->path);
+		return -errno;
+	}
+	x->req_off = x->next_off = x->on_disk = off;
+	kb_dbg("%s: start at %llu of %llu (ranges %d, etag %s)", f->path, (unsigned long long)off,
+	       (unsigned long long)f->bytes_transferred, f->ranges_ok, f->etag ? "yes" : "no");
+	return 0;
+}
+
+static int xfer_setup_curl(struct xfer *x)
+{
+	struct kb_engine *e = x->ej->e;
+	struct kb_job *job = x->ej->job;
+	struct kb_file *f = &job->files[x->idx];
+	CURL *c = x->easy;
+	struct kb_httpreq *r = &x->req;
+	char range[48];
+
+	r->job = job;
+	r->url = f->url;
+	r->ca_file = e->cfg.ca_file;
+	r->connect_timeout = e->cfg.connect_timeout;
+	r->low_speed_time = e->cfg.low_speed_time;
+	r->verbose = e->cfg.verbose;
+	r->arg = x;
+	r->header = on_header;
+	r->body = on_body;
+	r->socket = on_new_socket;
+	r->done = xfer_req_done;
+	if (kb_httpreq_setup(c, r, &x->hdrs) < 0)
+		return -ENOMEM;
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)e->cfg.max_redirects);
+	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
+	/* Waiting to multiplex only makes sense where ALPN can offer h2: over
+	 * http:// a second file of a host would wait for the first to end. */
+	curl_easy_setopt(c, CURLOPT_PIPEWAIT, strncasecmp(f->url, "https:", 6) ? 0L : 1L);
+	if (job->max_download_size)
+		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)job->max_download_size);
+	if (x->req_off) {
+		const char *v = strong_etag(f->etag) ? f->etag : f->last_modified;
+		char *h;
+
+		snprintf(range, sizeof(range), "%llu-", (unsigned long long)x->req_off);
+		curl_easy_setopt(c, CURLOPT_RANGE, range);
+		if (asprintf(&h, "If-Range: %s", v) < 0)
+			return -ENOMEM;
+		x->hdrs = curl_slist_append(x->hdrs, h);
+		free(h);
+		if (!x->hdrs)
+			return -ENOMEM;
+	}
+	if (x->hdrs)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdrs);
+	return 0;
+}
+
+/* A new connection: TCP-LP for background priorities where the kernel has it. */
+static void on_new_socket(void *arg, curl_socket_t fd)
+{
+	struct xfer *x = arg;
+
+	x->sock = fd;
+	kb_sched_sockopt(&x->ej->e->sched, fd, x->ej->job->priority);
+}
+
+/* ---- headers: the response's status and validators --------------------------- */
+
+static size_t on_header(char *p, size_t sz, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	size_t len = sz * nmemb, n;
+	const char *v;
+	char tmp[64];
+
+	if (kb_http_status_line(p, len, &x->status)) {
+		x->etag[0] = x->lm[0] = '\0';
+		x->clen = x->cr_total = KBITS_UNKNOWN;
+		x->cr_start = 0;
+		x->cr_valid = x->accept_ranges = false;
+	} else if ((v = kb_http_header_value(p, len, "etag", &n))) {
+		kb_http_copy_value(x->etag, sizeof(x->etag), v, n);
+	} else if ((v = kb_http_header_value(p, len, "last-modified", &n))) {
+		kb_http_copy_value(x->lm, sizeof(x->lm), v, n);
+	} else if ((v = kb_http_header_value(p, len, "content-length", &n))) {
+		kb_http_copy_value(tmp, sizeof(tmp), v, n);
+		if (tmp[0] >= '0' && tmp[0] <= '9')
+			x->clen = strtoull(tmp, NULL, 10);
+	} else if ((v = kb_http_header_value(p, len, "accept-ranges", &n))) {
+		kb_http_copy_value(tmp, sizeof(tmp), v, n);
+		x->accept_ranges = strstr(tmp, "bytes") != NULL;
+	} else if ((v = kb_http_header_value(p, len, "content-range", &n))) {
+		unsigned long long s, t;
+		char *end;
+
+		kb_http_copy_value(tmp, sizeof(tmp), v, n);
+		if (!strncmp(tmp, "bytes ", 6) && tmp[6] >= '0' && tmp[6] <= '9') {
+			s = strtoull(tmp + 6, &end, 10);
+			if (*end == '-' && (end = strchr(end, '/'))) {
+				x->cr_start = s;
+				x->cr_valid = true;
+				if (end[1] >= '0' && end[1] <= '9') {
+					t = strtoull(end + 1, NULL, 10);
+					x->cr_total = t;
+				}
+			}
+		} else if (!strncmp(tmp, "bytes */", 8)) {
+			x->cr_total = strtoull(tmp + 8, NULL, 10);
+		}
+	} else if (kb_http_headers_end(p, len)) {
+		return kb_httpreq_stop_at_headers(&x->req, x->status) ? 0 : len;
+	}
+	return len;
+}
+
+static bool strong_etag(const char *etag)
+{
+	return etag && etag[0] == '"';
+}
+
+/* The first body byte (or the end of an empty body) of a 2xx response. */
+static int begin_body(struct xfer *x)
+{
+	struct ejob *ej = x->ej;
+	struct kb_job *job = ej->job;
+	struct kb_file *f = &job->files[x->idx];
+	bool dynamic = job->job_flags & KBITS_JOB_F_DYNAMIC_CONTENT;
+	uint64_t total;
+
+	x->body = true;
+	if (x->status == 206) {
+		if (!x->req_off || !x->cr_valid || x->cr_start != x->req_off ||
+		    (f->etag && x->etag[0] && strcmp(f->etag, x->etag))) {
+			kb_info("%s: the ranged answer does not continue our bytes: restart", f->path);
+			xfer_fail(x, XO_RESTART, NULL);
+			return -1;
+		}
+		f->ranges_ok = true;
+		total = x->cr_total;
+		x->next_off = x->req_off;
+	} else {
+		if (x->req_off) {
+			kb_info("%s: the server sent the whole file (changed, or no ranges): restart from 0",
+				f->path);
+			if (ftruncate(x->fd, 0) < 0) {
+				struct kb_error err = { 0 };
+
+				kb_error_local(&err, -errno, "cannot truncate", f->path);
+				err.file = x->idx;
+				xfer_fail(x, XO_ERR, &err);
+				return -1;
+			}
+		}
+		x->next_off = x->on_disk = 0;
+		f->ranges_ok = x->accept_ranges;
+		total = dynamic ? KBITS_UNKNOWN : x->clen;
+		f->bytes_transferred = 0;
+	}
+	kb_strset(&f->etag, x->etag[0] ? x->etag : NULL);
+	kb_strset(&f->last_modified, x->lm[0] ? x->lm : NULL);
+	f->bytes_total = total;
+	if (job->max_download_size && total != KBITS_UNKNOWN && total > job->max_download_size) {
+		struct kb_error err = { 0 };
+
+		err.context = KBITS_ERROR_CONTEXT_REMOTE_FILE;
+		err.code = -EFBIG;
+		err.file = x->idx;
+		snprintf(err.desc, sizeof(err.desc), "%s: %llu bytes exceed the job's maximum download size %llu",
+			 f->path, (unsigned long long)total, (unsigned long long)job->max_download_size);
+		xfer_fail(x, XO_ERR, &err);
+		return -1;
+	}
+	file_saved(x);
+	kb_job_set_state(ej, KBITS_STATE_TRANSFERRING);
+	return 0;
+}
+
+/* ---- body: bytes from curl into write buffers -------------------------------- */
+
+static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	struct kb_engine *e = x->ej->e;
+	struct kb_job *job = x->ej->job;
+	size_t len = sz * nmemb, left = len;
+
+	if (x->outcome != XO_NONE)
+		return 0;
+	if (x->status < 200 || x->status >= 300)
+		return len;		/* an error page: the status says it all */
+	if (!x->body && begin_body(x) < 0)
+		return 0;
+	if (x->bucket.rate) {
+		uint64_t wait = kb_bucket_take(&x->bucket, len, kb_now());
+
+		if (wait) {
+			kb_timer_arm_in(e->loop, &x->bucket.timer, wait);
+			return CURL_WRITEFUNC_PAUSE;
+		}
+	}
+	if (x->nq >= e->cfg.max_writes_inflight || beyond_sync_bound(x, len)) {
+		x->paused = true;
+		e->stats.pauses++;
+		return CURL_WRITEFUNC_PAUSE;
+	}
+	if (job->max_download_size && x->next_off + len > job->max_download_size) {
+		struct kb_error err = { .context = KBITS_ERROR_CONTEXT_REMOTE_FILE, .code = -EFBIG };
+
+		err.file = x->idx;
+		snprintf(err.desc, sizeof(err.desc), "%s: more than the job's maximum download size",
+			 job->files[x->idx].path);
+		xfer_fail(x, XO_ERR, &err);
+		return 0;
+	}
+	while (left) {
+		struct wbuf *b = x->cur;
+		size_t n;
+
+		if (!b) {
+			b = x->cur = buf_new(x);
+			if (!b) {
+				struct kb_error err = { .context = KBITS_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER,
+							.code = -ENOMEM, .transient = true };
+
+				snprintf(err.desc, sizeof(err.desc), "out of memory for write buffers");
+				xfer_fail(x, XO_ERR, &err);
+				return 0;
+			}
+		}
+		n = b->cap - b->len;
+		if (n > left)
+			n = left;
+		memcpy(b->data + b->len, p, n);
+		b->len += (uint32_t)n;
+		p += n;
+		left -= n;
+		x->next_off += n;
+		if (b->len == b->cap)
+			kb_xfer_flush(x);
+	}
+	return len;
+}
+
+/* ---- the write queue: buffers become IORING_OP_WRITEs in offset order -------- */
+
+static struct wbuf *buf_new(struct xfer *x)
+{
+	uint32_t cap = x->ej->e->cfg.write_chunk;
+	struct wbuf *b = malloc(sizeof(*b) + cap);
+
+	if (!b)
+		return NULL;
+	memset(b, 0, sizeof(*b));
+	b->op.cb = write_done;
+	b->x = x;
+	b->cap = cap;
+	b->off = x->next_off;
+	return b;
+}
+
+void kb_xfer_flush(struct xfer *x)
+{
+	struct wbuf *b = x->cur;
+
+	if (!b || !b->len)
+		return;
+	x->cur = NULL;
+	if (x->q_tail)
+		x->q_tail->next = b;
+	else
+		x->q_head = b;
+	x->q_tail = b;
+	x->nq++;
+	buf_submit(x, b);
+}
+
+static void buf_submit(struct xfer *x, struct wbuf *b)
+{
+	x->ej->e->stats.writes++;
+	kb_loop_write(x->ej->e->loop, &b->op, x->fd, b->data + b->done, b->len - b->done,
+		      b->off + b->done);
+}
+
+/* ---- write done: bytes on disk; curl paused or resumed ----------------------- */
+
+static void write_done(struct kb_op *op, int res)
+{
+	struct wbuf *b = (struct wbuf *)op;
+	struct xfer *x = b->x;
+	struct ejob *ej = x->ej;
+	struct kb_engine *e = ej->e;
+	struct kb_error err = { 0 };
+
+	if (res == -EINTR || res == -EAGAIN) {
+		buf_submit(x, b);
+		return;
+	}
+	if (res <= 0) {
+		kb_error_local(&err, res ? res : -EIO, "cannot write", ej->job->files[x->idx].path);
+		err.file = x->idx;
+		xfer_fail(x, XO_ERR, &err);
+		x->write_failed = true;
+		b->complete = true;
+	} else if ((uint32_t)res < b->len - b->done) {
+		b->done += (uint32_t)res;
+		buf_submit(x, b);
+		return;
+	} else {
+		b->done = b->len;
+		b->complete = true;
+	}
+	while ((b = x->q_head) && b->complete) {
+		x->q_head = b->next;
+		if (!x->q_head)
+			x->q_tail = NULL;
+		if (b->done == b->len && !x->write_failed)
+			x->on_disk = b->off + b->len;
+		x->nq--;
+		free(b);
+	}
+	ej->last_progress = kb_now();
+	if (e->ops->progress && !x->write_failed)
+		e->ops->progress(e->ctx, ej->job, x->idx, x->on_disk);
+	if (x->write_failed) {
+		xfer_stop_curl(x);
+	} else {
+		maybe_sync(x);
+		if (may_continue(x)) {
+			x->paused = false;
+			curl_easy_pause(x->easy, CURLPAUSE_CONT);
+			kb_curlio_check(e->io);	/* may conclude x: do not touch it after */
+			return;
+		}
+	}
+	xfer_advance(x);
+}
+
+/* A transfer paused for back-pressure may take bytes again. */
+static bool may_continue(const struct xfer *x)
+{
+	return x->paused && !x->curl_done && x->outcome == XO_NONE &&
+	       x->nq <= x->ej->e->cfg.max_writes_inflight / 2 && !beyond_sync_bound(x, RECV_BUFFER);
+}
+
+/* Too far ahead of the synced mark to take len more bytes now? */
+static bool beyond_sync_bound(const struct xfer *x, size_t len)
+{
+	uint64_t every = x->ej->e->cfg.sync_every;
+	uint64_t synced = x->ej->job->files[x->idx].bytes_transferred;
+
+	return len <= every / 2 && x->next_off + len > synced + every;
+}
+
+/* ---- sync: bytes on disk made durable, the store told ------------------------ */
+
+/*
+ * The bytes a crash can cost are bounded by sync_every: an fsync starts
+ * once half of it is unsynced, and the body callback pauses curl rather
+ * than hold more than sync_every bytes beyond the synced mark.
+ */
+static void maybe_sync(struct xfer *x)
+{
+	struct kb_file *f = &x->ej->job->files[x->idx];
+
+	if (x->syncing || x->on_disk < f->bytes_transferred + x->ej->e->cfg.sync_every / 2)
+		return;
+	x->syncing = true;
+	x->syncing_off = x->on_disk;
+	x->ej->e->stats.syncs++;
+	kb_loop_fsync(x->ej->e->loop, &x->sync_op, x->fd, true);
+}
+
+static void sync_done(struct kb_op *op, int res)
+{
+	struct xfer *x = (struct xfer *)((char *)op - offsetof(struct xfer, sync_op));
+	struct kb_file *f = &x->ej->job->files[x->idx];
+
+	x->syncing = false;
+	if (res < 0) {
+		struct kb_error err = { 0 };
+
+		kb_error_local(&err, res, "cannot sync", f->path);
+		xfer_fail(x, XO_ERR, &err);
+		xfer_stop_curl(x);
+	} else if (x->outcome != XO_RESTART && x->syncing_off > f->bytes_transferred) {
+		f->bytes_transferred = x->syncing_off;
+		if (!x->curl_done)
+			file_saved(x);
+		if (!x->curl_done) {
+			maybe_sync(x);
+			if (may_continue(x)) {
+				x->paused = false;
+				curl_easy_pause(x->easy, CURLPAUSE_CONT);
+				kb_curlio_check(x->ej->e->io);	/* may conclude x: do not touch it after */
+				return;
+			}
+		}
+	}
+	xfer_advance(x);
+}
+
+static void file_saved(struct xfer *x)
+{
+	struct kb_engine *e = x->ej->e;
+
+	if (e->ops->file_saved)
+		e->ops->file_saved(e->ctx, x->ej->job, x->idx);
+}
+
+/* ---- curl done: the answer as a whole ---------------------------------------- */
+
+static void xfer_curl_done(struct xfer *x, CURLcode rc)
+{
+	struct kb_job *job = x->ej->job;
+	struct kb_file *f = &job->files[x->idx];
+	struct kb_error err = { 0 };
+	char *url = NULL;
+	long status = 0;
+
+	rc = kb_httpreq_result(&x->req, x->easy, rc, &status);
+	if (curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url &&
+	    (!f->final_url || strcmp(f->final_url, url)))
+		kb_strset(&f->final_url, url);
+	if (x->outcome == XO_NONE) {
+		if (rc != CURLE_OK) {
+			kb_httpreq_error(&x->req, x->easy, rc, 0, &err);
+			xfer_fail(x, XO_ERR, &err);
+		} else if (status >= 200 && status < 300) {
+			if (x->body || begin_body(x) == 0) {
+				bool dynamic = job->job_flags & KBITS_JOB_F_DYNAMIC_CONTENT;
+
+				if (!dynamic && f->bytes_total != KBITS_UNKNOWN && x->next_off != f->bytes_total) {
+					kb_error_curl(&err, CURLE_PARTIAL_FILE, "body shorter than announced", f->url);
+					xfer_fail(x, XO_ERR, &err);
+				} else {
+					x->outcome = XO_DONE;
+				}
+			}
+		} else if (status == 416 && x->req_off && x->cr_total == x->req_off) {
+			/* If-Range matched and we hold every byte already. */
+			f->bytes_total = x->req_off;
+			x->outcome = XO_DONE;
+		} else if (status == 416) {
+			xfer_fail(x, XO_RESTART, NULL);
+		} else {
+			kb_httpreq_error(&x->req, x->easy, CURLE_OK, status, &err);
+			xfer_fail(x, XO_ERR, &err);
+		}
+	}
+	x->curl_done = true;
+	kb_curlio_remove(x->ej->e->io, x->easy);
+	x->easy = NULL;
+	/* its network slot is free while its last writes and fsync finish */
+	x->ej->e->need_schedule = true;
+	xfer_advance(x);
+}
+
+/* curlio.c: curl is done with the transfer's request. */
+static void xfer_req_done(void *arg, CURLcode rc)
+{
+	xfer_curl_done(arg, rc);
+}
+
+/* ---- conclude: the last writes and fsync drained, the outcome settled -------- */
+
+/* After curl is done: drain writes, sync, conclude. */
+static void xfer_advance(struct xfer *x)
+{
+	if (!x->curl_done)
+		return;
+	/* bytes received before a transport error are good: keep them */
+	if (x->outcome != XO_RESTART && !x->write_failed)
+		kb_xfer_flush(x);
+	else if (x->cur) {
+		free(x->cur);
+		x->cur = NULL;
+	}
+	if (x->nq || x->syncing)
+		return;
+	if (!x->final_sync_done && x->outcome != XO_RESTART && x->on_disk > 0) {
+		x->final_sync_done = true;
+		x->syncing = true;
+		x->syncing_off = x->on_disk;
+		x->ej->e->stats.syncs++;
+		kb_loop_fsync(x->ej->e->loop, &x->sync_op, x->fd, true);
+		return;
+	}
+	xfer_conclude(x);
+}
+
+static void xfer_conclude(struct xfer *x)
+{
+	struct ejob *ej = x->ej;
+	struct kb_engine *e = ej->e;
+	struct kb_file *f = &ej->job->files[x->idx];
+	struct kb_error err = x->err;
+	uint32_t idx = x->idx;
+	int outcome = x->outcome;
+
+	switch (outcome) {
+	case XO_DONE:
+		if (f->bytes_total == KBITS_UNKNOWN)
+			f->bytes_total = x->on_disk;
+		f->bytes_transferred = x->on_disk;
+		f->flags |= KBITS_FILE_COMPLETED;
+		if (fchmod(x->fd, 0644) < 0)
+			kb_dbg("fchmod: %m");
+		ej->restarts[idx] = 0;
+		break;
+	case XO_RESTART:
+		f->bytes_transferred = 0;
+		kb_strset(&f->etag, NULL);
+		kb_strset(&f->last_modified, NULL);
+		f->ranges_ok = false;
+		if (++ej->restarts[idx] > MAX_RESTARTS) {
+			memset(&err, 0, sizeof(err));
+			err.context = KBITS_ERROR_CONTEXT_REMOTE_FILE;
+			err.code = -ESTALE;
+			err.transient = true;
+			snprintf(err.desc, sizeof(err.desc),
+				 "%s: the remote file changed during every one of %d attempts", f->path,
+				 MAX_RESTARTS);
+			outcome = XO_ERR;
+			ej->restarts[idx] = 0;
+		}
+		break;
+	default:	/* XO_ERR, XO_ABORT: keep what is synced */
+		break;
+	}
+	file_saved(x);
+	xfer_free(x);
+	if (outcome == XO_DONE && e->ops->file_done)
+		e->ops->file_done(e->ctx, ej->job, idx);
+	if (outcome == XO_ERR) {
+		err.file = idx;
+		kb_job_fail(ej, &err);
+	}
+	kb_job_settle(ej);
+}
+
+static void xfer_fail(struct xfer *x, int outcome, const struct kb_error *err)
+{
+	if (x->outcome != XO_NONE && x->outcome != XO_DONE)
+		return;
+	x->outcome = outcome;
+	if (err)
+		x->err = *err;
+}
+
+static void xfer_stop_curl(struct xfer *x)
+{
+	struct kb_engine *e = x->ej->e;
+
+	if (x->curl_done)
+		return;
+	x->curl_done = true;
+	kb_curlio_remove(e->io, x->easy);
+	x->easy = NULL;
+}
+
+void kb_xfer_abort(struct xfer *x)
+{
+	if (x->outcome == XO_NONE)	/* a finished file stays finished */
+		x->outcome = XO_ABORT;
+	xfer_stop_curl(x);
+	xfer_advance(x);
+}
+
+static void xfer_free(struct xfer *x)
+{
+	struct ejob *ej = x->ej;
+	struct xfer **pp;
+
+	for (pp = &ej->xfers; *pp; pp = &(*pp)->next_in_job) {
+		if (*pp == x) {
+			*pp = x->next_in_job;
+			break;
+		}
+	}
+	if (x->next_all)
+		x->next_all->pprev_all = x->pprev_all;
+	*x->pprev_all = x->next_all;
+	free(x->cur);
+	kb_timer_cancel(ej->e->loop, &x->bucket.timer);
+	if (x->fd >= 0)
+		close(x->fd);
+	curl_slist_free_all(x->hdrs);
+	ej->file_active[x->idx] = 0;
+	ej->nactive--;
+	ej->e->nactive--;
+	free(x);
+}

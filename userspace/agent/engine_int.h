@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Inside the engine: a job (struct ejob, engine.c) and the transfers of
+ * its files (struct xfer, download.c) call each other through this header
+ * and nothing else. Not for other parts of kbitsd.
+ */
+#ifndef KBITSD_ENGINE_INT_H
+#define KBITSD_ENGINE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <curl/curl.h>
+
+#include "httpreq.h"
+#include "loop.h"
+#include "owner.h"
+#include "sched.h"
+#include "transfer.h"
+
+enum { XO_NONE, XO_DONE, XO_ERR, XO_ABORT, XO_RESTART };
+
+struct wbuf {
+	struct kb_op op;
+	struct xfer *x;
+	struct wbuf *next;
+	uint64_t off;
+	uint32_t len, done, cap;
+	bool complete;
+	char data[];
+};
+
+struct xfer {
+	struct ejob *ej;
+	struct xfer *next_in_job, *next_all, **pprev_all;
+	uint32_t idx;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	struct kb_httpreq req;	/* its setup (httpreq.h) */
+	int fd;
+	uint64_t req_off;	/* Range start asked for, 0: whole */
+	/* the response being received (reset at every status line) */
+	long status;
+	char etag[256], lm[128];
+	uint64_t clen, cr_start, cr_total;
+	bool cr_valid, accept_ranges;
+	/* bytes */
+	bool body;
+	uint64_t next_off;	/* offset of curl's next byte */
+	uint64_t on_disk;	/* contiguous bytes written */
+	struct wbuf *cur, *q_head, *q_tail;
+	unsigned int nq;
+	bool paused;
+	/* syncing */
+	struct kb_op sync_op;
+	bool syncing, final_sync_done;
+	uint64_t syncing_off;
+	/* end */
+	bool curl_done;
+	bool write_failed;	/* bytes after a failed write are not on disk */
+	int outcome;
+	struct kb_error err;
+	struct kb_rlp rlp;	/* receive-side yielding (sched.c) */
+	curl_socket_t sock;	/* the connection it opened, CURL_SOCKET_BAD: none */
+	struct kb_bucket bucket;	/* bandwidth (sched.c) */
+};
+
+struct ejob {
+	struct kb_engine *e;
+	struct ejob *next;
+	struct kb_job *job;
+	struct kb_job *replace;		/* a changed job waiting for the drain */
+	struct kb_owner owner;
+	struct xfer *xfers;
+	unsigned int nactive;
+	bool stopping, failing;
+	struct kb_error pending;
+	struct kb_timer retry;
+	uint64_t last_progress;
+	uint8_t *file_active, *restarts;
+	struct kb_sched_ent sched;	/* time, slices, bandwidth (sched.c) */
+};
+
+struct kb_engine {
+	struct kb_loop *loop;
+	struct kb_engine_config cfg;
+	const struct kb_engine_ops *ops;
+	void *ctx;
+	struct kb_curlio *io;		/* curl on the loop (curlio.c) */
+	struct ejob *jobs;		/* by priority, then arrival */
+	struct xfer *all;
+	unsigned int nactive, njobs;
+	struct kb_engine_stats stats;
+	bool need_schedule;
+	struct kb_sched sched;
+	struct kb_uploads *up;		/* upload jobs (upload_session.c) */
+};
+
+/* download.c: a transfer of file idx of the job starts: 0 or -errno (the
+ * job failed then). */
+int kb_xfer_start(struct ejob *ej, uint32_t idx);
+/* Stops the transfer; it concludes once its writes are drained. */
+void kb_xfer_abort(struct xfer *x);
+/* A partial write buffer to disk (once per loop iteration). */
+void kb_xfer_flush(struct xfer *x);
+
+/* engine.c: what the transfers of a job tell it. */
+void kb_job_set_state(struct ejob *ej, uint32_t state);
+void kb_job_fail(struct ejob *ej, const struct kb_error *err);
+/* Every transfer of the job concluded: the job moves on. */
+void kb_job_settle(struct ejob *ej);
+
+#endif

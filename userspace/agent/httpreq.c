@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One easy-handle setup for every request: see httpreq.h.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "httpreq.h"
+#include "netopt.h"
+
+int kb_httpreq_add_line(struct curl_slist **l, const char *fmt, ...)
+{
+	struct curl_slist *n;
+	va_list ap;
+	char *s;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	n = curl_slist_append(*l, s);
+	free(s);
+	if (!n)
+		return -ENOMEM;
+	*l = n;
+	return 0;
+}
+
+/* KBITS_STR_HTTP_HEADERS: lines separated by CR and/or LF. */
+static int add_job_headers(struct curl_slist **l, const char *list)
+{
+	const char *p = list;
+	int budget = 10000;
+
+	while (p && *p && budget-- > 0) {
+		size_t n = strcspn(p, "\r\n");
+
+		if (n && kb_httpreq_add_line(l, "%.*s", (int)n, p) < 0)
+			return -ENOMEM;
+		p += n;
+		p += strspn(p, "\r\n");
+	}
+	return 0;
+}
+
+/*
+ * libcurl writes only the first error of a transfer to the error buffer;
+ * after a silent retry on a new connection the buffer would pair the
+ * final code with the message of an earlier failure ("Couldn't connect
+ * to server: Recv failure"). A new connection starts with an empty one:
+ * the final error then has its own message or none.
+ */
+static int on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	struct kb_httpreq *r = arg;
+
+	if (purpose == CURLSOCKTYPE_IPCXN) {
+		r->errbuf[0] = '\0';
+		if (r->socket)
+			r->socket(r->arg, fd);
+	}
+	return CURL_SOCKOPT_OK;
+}
+
+/*
+ * The body again, for libcurl's answer to a 401 or 407 challenge only.
+ * libcurl would also resend a body silently when a reused connection dies
+ * before any answer; an upload then sees the transport error and asks
+ * the server how much it holds, instead of assuming.
+ */
+static int on_seek(void *arg, curl_off_t offset, int origin)
+{
+	struct kb_httpreq *r = arg;
+
+	if (origin != SEEK_SET || offset < 0 || !r->rewind || !r->challenges)
+		return CURL_SEEKFUNC_CANTSEEK;
+	return r->rewind(r->arg, offset) < 0 ? CURL_SEEKFUNC_FAIL : CURL_SEEKFUNC_OK;
+}
+
+static size_t drop_body(char *p, size_t sz, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return sz * n;
+}
+
+void kb_httpreq_init(struct kb_httpreq *r, const struct kb_engine_config *cfg, const struct kb_job *job,
+		     const char *url, void *arg)
+{
+	memset(r, 0, sizeof(*r));
+	r->job = job;
+	r->url = url;
+	r->ca_file = cfg->ca_file;
+	r->connect_timeout = cfg->connect_timeout;
+	r->low_speed_time = cfg->low_speed_time;
+	r->verbose = cfg->verbose;
+	r->arg = arg;
+}
+
+int kb_httpreq_setup(CURL *c, struct kb_httpreq *r, struct curl_slist **hdrs)
+{
+	const struct kb_job *job = r->job;
+
+	r->errbuf[0] = '\0';
+	r->challenges = 0;
+	r->stopped = false;
+	r->stopped_status = 0;
+	curl_easy_setopt(c, CURLOPT_URL, r->url);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, r);	/* curlio.c: r->done */
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, r->header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r->arg);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, r->body ? r->body : drop_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r->arg);
+	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+	curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, r);
+	if (r->read) {
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, r->read);
+		curl_easy_setopt(c, CURLOPT_READDATA, r->arg);
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, r);
+	}
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, r->connect_timeout ? r->connect_timeout : 30L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, r->low_speed_time ? r->low_speed_time : 60L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "kbits/1");
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (r->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
+	if (r->verbose > 2) {
+		/* never without the callback: curl's own log prints secrets */
+		curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, kb_netopt_debug);
+		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+	}
+	/* Credentials: "user:password" (see Documentation/kbitsd.md). */
+	if (job->strings[KBITS_STR_CREDENTIALS]) {
+		curl_easy_setopt(c, CURLOPT_USERPWD, job->strings[KBITS_STR_CREDENTIALS]);
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_ANY);
+		curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
+	}
+	if (add_job_headers(hdrs, job->strings[KBITS_STR_HTTP_HEADERS]) < 0)
+		return -ENOMEM;
+	return kb_netopt_proxy(c, job);
+}
+
+bool kb_httpreq_stop_at_headers(struct kb_httpreq *r, long status)
+{
+	if (status < 400)
+		return false;
+	if ((status == 401 || status == 407) && r->challenges++ == 0)
+		return false;
+	r->stopped = true;
+	r->stopped_status = status;
+	return true;
+}
+
+CURLcode kb_httpreq_result(struct kb_httpreq *r, CURL *c, CURLcode rc, long *status)
+{
+	*status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	if (r->stopped && rc == CURLE_WRITE_ERROR) {
+		*status = r->stopped_status;
+		return CURLE_OK;
+	}
+	return rc;
+}
+
+void kb_httpreq_error(const struct kb_httpreq *r, CURL *c, CURLcode rc, long status, struct kb_error *err)
+{
+	curl_off_t ra = 0;
+	long connect = 0;
+	char proxy[256];
+
+	curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &connect);
+	if (status == 407 || connect == 407) {
+		kb_netopt_proxy_name(r->job, r->url, proxy, sizeof(proxy));
+		kb_error_proxy(err, 407, proxy);
+		return;
+	}
+	if (rc != CURLE_OK) {
+		kb_error_curl(err, rc, r->errbuf, r->url);
+		return;
+	}
+	kb_error_http(err, status, r->url);
+	if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+		err->retry_after = ra > 86400 * 30 ? 86400 * 30 : (uint32_t)ra;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One easy-handle setup for every request kbitsd sends: downloads, BITS
+ * upload packets, plain PUTs, GETs of upload replies and Cancel-Session.
+ * Whatever concerns the job's policy is set here and nowhere else:
+ * credentials, custom headers, proxy (through netopt.c, bypass list
+ * converted), TLS, protocols, timeouts, and curl's verbose log only
+ * through the redacting debug callback. An upload body is read through
+ * the caller's read callback and rewound when libcurl answers a 401 or
+ * 407 challenge (it sends the request again, with credentials).
+ *
+ * The caller keeps its struct kb_httpreq alive as long as the easy handle:
+ * it is the handle's CURLOPT_PRIVATE, and curl's socket callback gets it.
+ */
+#ifndef KBITSD_HTTPREQ_H
+#define KBITSD_HTTPREQ_H
+
+#include <stdbool.h>
+#include <curl/curl.h>
+
+#include "error.h"
+#include "job.h"
+#include "transfer.h"
+
+struct kb_httpreq {
+	/* set by the caller before kb_httpreq_setup */
+	const struct kb_job *job;	/* credentials, headers, proxy */
+	const char *url;
+	const char *ca_file;		/* NULL: the system's */
+	long connect_timeout;		/* s, 0: 30 */
+	long low_speed_time;		/* s without a byte: stalled; 0: 60 */
+	int verbose;			/* > 2: curl's log, redacted */
+	void *arg;			/* of every callback below */
+	curl_write_callback header;	/* required */
+	curl_write_callback body;	/* NULL: bodies are dropped */
+	/* An upload body (the caller sets its method and size): read(arg)
+	 * gives its bytes, rewind(arg, offset) goes back to offset (0 or
+	 * -errno); NULL: none. */
+	curl_read_callback read;
+	int (*rewind)(void *arg, curl_off_t offset);
+	/* A new connection's socket (after the errbuf is cleared); NULL: none. */
+	void (*socket)(void *arg, curl_socket_t fd);
+	/* curl is done with the request (curlio.c calls it; never from
+	 * inside curl): rc as curl has it, see kb_httpreq_result. */
+	void (*done)(void *arg, CURLcode rc);
+	/* kept by kb_httpreq_* */
+	char errbuf[CURL_ERROR_SIZE];
+	unsigned int challenges;	/* 401 and 407 answers seen */
+	bool stopped;			/* the answer ended at its headers */
+	long stopped_status;
+};
+
+/* Fills the request's fields from the configuration (zeroing the rest). */
+void kb_httpreq_init(struct kb_httpreq *r, const struct kb_engine_config *cfg, const struct kb_job *job,
+		     const char *url, void *arg);
+
+/*
+ * Sets every option of the request on c: URL, callbacks, job policy,
+ * HTTP header lines of the job appended to *hdrs (the caller adds its own
+ * and sets CURLOPT_HTTPHEADER). 0 or -ENOMEM.
+ */
+int kb_httpreq_setup(CURL *c, struct kb_httpreq *r, struct curl_slist **hdrs);
+
+/*
+ * For a header callback at the blank line ending a response's headers:
+ * true when the answer is an error whose body nobody needs (the status
+ * and headers say it all; the server may send no length, and waiting for
+ * a body until the connection closes hangs). The callback then returns 0;
+ * kb_httpreq_result turns curl's write error back into the status.
+ * An authentication challenge is let through once: libcurl answers it.
+ */
+bool kb_httpreq_stop_at_headers(struct kb_httpreq *r, long status);
+
+/* The outcome after curl is done: the transport error (CURLE_OK when an
+ * answer came) and the response status. */
+CURLcode kb_httpreq_result(struct kb_httpreq *r, CURL *c, CURLcode rc, long *status);
+
+/*
+ * An error of the request as BITS tells it: a transport failure (rc), or
+ * an HTTP status the caller did not handle; a proxy's refusal (407) names
+ * the proxy, not the server; Retry-After is kept.
+ */
+void kb_httpreq_error(const struct kb_httpreq *r, CURL *c, CURLcode rc, long status, struct kb_error *err);
+
+/* Appends a printf-formatted line to a header list: 0 or -ENOMEM. */
+int kb_httpreq_add_line(struct curl_slist **l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Temporary files: see tempfile.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tempfile.h"
+
+int kb_dir_open(const char *path, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd;
+
+	if (!slash || path[0] != '/' || !slash[1])
+		return -EINVAL;
+	*base = slash + 1;
+	if (!strcmp(*base, ".") || !strcmp(*base, ".."))
+		return -EINVAL;
+	dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return -ENOMEM;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES)
+		fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		fd = -errno;
+	free(dir);
+	return fd;
+}
+
+int kb_temp_open(int dirfd, const char *base, char **temp_name, bool *fresh)
+{
+	struct stat st;
+	char name[256];
+	int fd, tries;
+
+	if (*temp_name && !strchr(*temp_name, '/')) {
+		fd = openat(dirfd, *temp_name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd >= 0) {
+			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1) {
+				fcntl(fd, F_SETFL, 0);
+				*fresh = false;
+				return fd;
+			}
+			close(fd);	/* a FIFO, device or hard link: not ours */
+		} else if (errno != ENOENT && errno != ELOOP && errno != ENXIO &&
+			   errno != EISDIR && errno != EWOULDBLOCK) {
+			return -errno;
+		}
+	}
+	for (tries = 0; tries < 16; tries++) {
+		uint8_t r[8];
+
+		if (getrandom(r, sizeof(r), 0) != sizeof(r))
+			return -EIO;
+		snprintf(name, sizeof(name), ".%.200s.kbits-%02x%02x%02x%02x%02x%02x%02x%02x",
+			 base, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			if (kb_strset(temp_name, name) < 0) {
+				unlinkat(dirfd, name, 0);
+				close(fd);
+				return -ENOMEM;
+			}
+			*fresh = true;
+			return fd;
+		}
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+int kb_file_rename(const struct kb_owner *o, const struct kb_file *f, bool sync_dir)
+{
+	struct kb_creds_saved s;
+	const char *base;
+	struct stat st;
+	int dirfd, ret;
+
+	if (!f->temp_name)
+		return -ENOENT;
+	ret = kb_creds_enter(o, &s);
+	if (ret < 0)
+		return ret;
+	dirfd = kb_dir_open(f->path, &base);
+	if (dirfd < 0) {
+		ret = dirfd;
+		goto out_leave;
+	}
+	if (fstatat(dirfd, f->temp_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		ret = -errno;
+		goto out_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = -EINVAL;
+		goto out_close;
+	}
+	ret = renameat(dirfd, f->temp_name, dirfd, base) < 0 ? -errno : 0;
+	if (!ret && sync_dir)
+		fsync(dirfd);		/* the rename survives a crash */
+out_close:
+	close(dirfd);
+out_leave:
+	kb_creds_leave(&s);
+	return ret;
+}
+
+int kb_file_commit(const struct kb_owner *o, const struct kb_file *f)
+{
+	return kb_file_rename(o, f, true);
+}
+
+void kb_dir_sync_of(const struct kb_owner *o, const char *path)
+{
+	struct kb_creds_saved s;
+	const char *base;
+	int dirfd;
+
+	if (kb_creds_enter(o, &s) < 0)
+		return;
+	dirfd = kb_dir_open(path, &base);
+	if (dirfd >= 0) {
+		fsync(dirfd);
+		close(dirfd);
+	}
+	kb_creds_leave(&s);
+}
+
+int kb_file_discard(const struct kb_owner *o, const struct kb_file *f)
+{
+	struct kb_creds_saved s;
+	const char *base;
+	struct stat st;
+	int dirfd, ret;
+
+	if (!f->temp_name)
+		return 0;
+	ret = kb_creds_enter(o, &s);
+	if (ret < 0)
+		return ret;
+	dirfd = kb_dir_open(f->path, &base);
+	if (dirfd < 0) {
+		ret = dirfd == -ENOENT ? 0 : dirfd;
+		goto out_leave;
+	}
+	ret = 0;
+	/* Only our own regular file: never what was planted in its place. */
+	if (fstatat(dirfd, f->temp_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	    unlinkat(dirfd, f->temp_name, 0) < 0 && errno != ENOENT)
+		ret = -errno;
+	close(dirfd);
+out_leave:
+	kb_creds_leave(&s);
+	return ret;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What a job and its transfers share: the engine's configuration, the
+ * events transfers report (struct kb_engine_ops) and its counters. engine.c runs jobs; the
+ * transfers of a type (downloads in download.c, uploads in upload_session.c) get
+ * these and nothing else of the engine, so their code never calls the
+ * engine back except through ops.
+ */
+#ifndef KBITSD_TRANSFER_H
+#define KBITSD_TRANSFER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "job.h"
+
+struct kb_engine_ops {
+	/* CONNECTING, TRANSFERRING, TRANSIENT_ERROR, ERROR, TRANSFERRED, QUEUED */
+	void (*state)(void *ctx, const struct kb_job *job, uint32_t state);
+	/* Bytes of the file on disk (written, maybe not yet synced); called
+	 * for every completed write: rate-limit in the callee. */
+	void (*progress)(void *ctx, const struct kb_job *job, uint32_t file, uint64_t on_disk);
+	/* Durable facts of a file changed (temporary name, synced bytes,
+	 * validators, size, final URL, completion): persist them. */
+	void (*file_saved)(void *ctx, const struct kb_job *job, uint32_t file);
+	/* The file is complete and synced. */
+	void (*file_done)(void *ctx, const struct kb_job *job, uint32_t file);
+	/* An error, before the state it leads to (ERROR or TRANSIENT_ERROR). */
+	void (*error)(void *ctx, const struct kb_job *job, const struct kb_error *err);
+	/* A stopped job has no I/O left; the engine forgot it. */
+	void (*stopped)(void *ctx, const uint8_t id[16]);
+	/* UPLOAD_REPLY: bytes of the server's reply saved (total KBITS_UNKNOWN
+	 * until known); see upload.h. */
+	void (*reply_progress)(void *ctx, const struct kb_job *job, uint64_t total, uint64_t done);
+};
+
+struct kb_engine_config {
+	unsigned int files_per_job;	/* concurrent files of one job (4) */
+	unsigned int max_transfers;	/* concurrent files overall (16) */
+	unsigned int write_chunk;	/* bytes per IORING_OP_WRITE (256 KiB) */
+	unsigned int max_writes_inflight;	/* per file; pause curl beyond (16) */
+	uint64_t sync_every;		/* fsync after this many bytes (8 MiB) */
+	unsigned int max_redirects;	/* 10 */
+	long connect_timeout;		/* s (30) */
+	long low_speed_time;		/* s without a byte: stalled (60) */
+	const char *ca_file;		/* NULL: the system's */
+	int verbose;
+	/* scheduling (sched.h) */
+	uint64_t max_bandwidth;		/* B/s over all transfers, 0: none */
+	uint64_t job_bandwidth;		/* B/s per job by default, 0: none */
+	unsigned int slice_ms;		/* equal priorities take turns (30000) */
+	bool no_rlp;			/* no receive-side yielding of background jobs */
+};
+
+/* What the engine counts (kb_engine_get_stats); transfers add to it. */
+struct kb_engine_stats {
+	uint64_t pauses;		/* curl paused for back-pressure */
+	uint64_t writes;		/* IORING_OP_WRITE submitted */
+	uint64_t syncs;			/* IORING_OP_FSYNC submitted */
+	uint64_t polls;			/* IORING_OP_POLL_ADD submitted */
+	uint64_t transfers;		/* transfers started */
+	uint64_t lp_sockets;		/* sockets given TCP-LP */
+	uint64_t rlp_cuts;		/* receive windows halved (background) */
+};
+
+#endif
