@@ -69,8 +69,90 @@ mountpoint -q "$DISK" && mountpoint -q /var/lib/kbits
 tap $? "the disk is mounted on $DISK and /var/lib/kbits" "$(mount | grep -E 'vda|kbits')"
 [ "$failed" -eq 0 ] || exit 1
 
-# ---- the world around kbitsd: nginx and the BITS server on loopback -------------
 E2E_DIR=$(mktemp -d /tmp/pc.XXXXXX)
+insmod "$ko"; tap $? "insmod $(basename "$ko")"
+
+E2E_DB=/var/lib/kbits/kbits.db E2E_KBITSD_LOG=$W/kbitsd-$step.log
+cleanup() { e2e_kbitsd_stop KILL; e2e_nginx_stop; }
+trap cleanup EXIT
+
+# ---- after a cut: the store against the disk, before kbitsd touches anything --------
+if [ "$step" != start ]; then
+	o=$($PY "$top/tests/powercut/store_check.py" "$E2E_DB" "$W/www" "$URL" "$J/store-$step.json" 2>&1)
+	rc=$?
+	printf '%s\n' "$o" | grep -v '^#'
+	printf '%s\n' "$o" | grep '^#'
+	[ $rc -eq 0 ] || tap 1 "store_check.py runs" "$o"
+	# no destination path holds a partial file
+	bad=$(dest_check)
+	[ -z "$bad" ]; tap $? "no destination path holds a partial or wrong file" "$bad"
+fi
+
+e2e_kbitsd_start; tap $? "kbitsd starts with its store on the disk" "$(tail -5 "$E2E_KBITSD_LOG")"
+
+if [ "$step" != start ]; then
+	live=0
+	for n in big small up; do
+		[ -f "$J/$n.id" ] && [ ! -f "$J/$n.done" ] && live=$((live + 1))
+	done
+	grep -q "restored $live jobs" "$E2E_KBITSD_LOG" ||
+		{ [ "$step" = final ] && grep -q "restored $((live - 1)) jobs" "$E2E_KBITSD_LOG"; }
+	tap $? "kbitsd restored the jobs the clients were not told were done ($live, or $((live - 1)) after a finished Complete): $(grep -o 'restored [0-9]* jobs' "$E2E_KBITSD_LOG")" \
+		"$(grep -i restor "$E2E_KBITSD_LOG")"
+	for n in big small up; do
+		[ -f "$J/$n.id" ] && [ ! -f "$J/$n.done" ] || continue
+		o=$(info $n 2>&1)
+		if [ "$step" = final ] && [ $n = small ] && ! json 'd["id"]' "$o"; then
+			echo "# small: gone after the cut during Complete (its Complete had finished)"
+			continue
+		fi
+		c=$(cat "$J/$n.created.json")
+		$PY -c '
+import json, sys
+d, c = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+keys = ("id", "owner_uid", "type", "display_name", "description", "priority", "files_total")
+sys.exit(0 if all(d.get(k) == c[k] for k in keys) else 1)' "$o" "$c" 2>/dev/null
+		tap $? "$n: back with its GUID, owner, type, properties and files" "$o"
+		st=$(jq_ 'd["state"]' "$o")
+		if [ -f "$J/$n.transferred" ]; then
+			[ "$st" = transferred ]; tap $? "$n: TRANSFERRED before the cut, TRANSFERRED after it" "$o"
+		else
+			case "$st" in queued|connecting|transferring|transient_error|transferred) r=0 ;; *) r=1 ;; esac
+			tap $r "$n: its state after the cut is a true one ($st)" "$o"
+		fi
+		if { [ "$step" = cut70 ] || [ "$step" = transferred ]; } && [ $n = big ]; then
+			json '[x for x in d if x["display_name"] == "pc-big" and x["state"] == "transferring" and x["bytes_transferred"] < x["bytes_total"]]' \
+				"$(cat "$J/at-$prev.json")"
+			tap $? "big was in the middle of its transfer at the cut" "$(cat "$J/at-$prev.json")"
+		fi
+		if [ "$step" = cut70 ] && [ $n != big ]; then
+			json '[x for x in d if x["display_name"] == "pc-'$n'" and x["state"] in ("connecting", "transferring") and 0 < x["bytes_transferred"] and x["files_transferred"] < x["files_total"]]' \
+				"$(cat "$J/at-start.json")"
+			tap $? "$n was in the middle of its transfer at the cut" "$(cat "$J/at-start.json")"
+		fi
+		# bytes fetched again: what the job had before the cut, less what the store trusted
+		if [ -f "$J/at-$prev.json" ]; then
+			$PY - "$J/at-$prev.json" "$J/store-$step.json" "$n" "$(cat "$J/$n.id")" <<'PY'
+import json, sys
+a = [x for x in json.load(open(sys.argv[1])) if x["id"] == sys.argv[4]]
+s = json.load(open(sys.argv[2])).get(sys.argv[4])
+if a and s:
+    a = a[0]
+    synced = sum(f[1] for f in s["files"])
+    print("# %s: %d bytes (%d files) before the cut, %d synced in the store (%d files completed):"
+          " %d bytes to fetch again" % (sys.argv[3], a["bytes_transferred"], a["files_transferred"],
+                                        synced, sum(1 for f in s["files"] if f[2]),
+                                        max(0, a["bytes_transferred"] - synced)))
+PY
+		fi
+	done
+fi
+
+# ---- the world around kbitsd: nginx and the BITS server on loopback -------------
+# Started after the checks of a reboot: until then the restored jobs meet a
+# refused connection and wait (min_retry_delay 2 s), so that the checks,
+# slow under TCG, do not eat the way to the next moment.
+start_servers() {
 mkdir -p "$E2E_DIR/nginx-tmp"
 cat >"$E2E_DIR/nginx.conf" <<CONF
 daemon off;
@@ -109,82 +191,8 @@ $PY "$top/tests/servers/bitsserver.py" --root "$W/bits-root" --log "$W/bits.log"
 	--port-file "$E2E_DIR/bits.port" >"$W/bits-$step.err" 2>&1 &
 e2e_wait 60 e2e_port_open $PORT && e2e_wait 60 e2e_port_open $BPORT
 tap $? "nginx and the BITS server listen on 127.0.0.1:$PORT and :$BPORT" "$(cat "$E2E_DIR/nginx.err" "$W/bits-$step.err")"
-insmod "$ko"; tap $? "insmod $(basename "$ko")"
-
-E2E_DB=/var/lib/kbits/kbits.db E2E_KBITSD_LOG=$W/kbitsd-$step.log
-cleanup() { e2e_kbitsd_stop KILL; e2e_nginx_stop; }
-trap cleanup EXIT
-
-# ---- after a cut: the store against the disk, before kbitsd touches anything --------
-if [ "$step" != start ]; then
-	o=$($PY "$top/tests/powercut/store_check.py" "$E2E_DB" "$W/www" "$URL" "$J/store-$step.json" 2>&1)
-	rc=$?
-	printf '%s\n' "$o" | grep -v '^#'
-	printf '%s\n' "$o" | grep '^#'
-	[ $rc -eq 0 ] || tap 1 "store_check.py runs" "$o"
-	# no destination path holds a partial file
-	bad=$(dest_check)
-	[ -z "$bad" ]; tap $? "no destination path holds a partial or wrong file" "$bad"
-fi
-
-e2e_kbitsd_start; tap $? "kbitsd starts with its store on the disk" "$(tail -5 "$E2E_KBITSD_LOG")"
-
-if [ "$step" != start ]; then
-	live=0
-	for n in big small up; do
-		[ -f "$J/$n.id" ] && [ ! -f "$J/$n.done" ] && live=$((live + 1))
-	done
-	grep -q "restored $live jobs" "$E2E_KBITSD_LOG" ||
-		{ [ "$step" = final ] && grep -q "restored $((live - 1)) jobs" "$E2E_KBITSD_LOG"; }
-	tap $? "kbitsd restored the $live jobs the clients were not told were done" "$(grep -i restor "$E2E_KBITSD_LOG")"
-	for n in big small up; do
-		[ -f "$J/$n.id" ] && [ ! -f "$J/$n.done" ] || continue
-		o=$(info $n 2>&1)
-		if [ "$step" = final ] && [ $n = small ] && ! json 'd["id"]' "$o"; then
-			echo "# small: gone after the cut during Complete (its Complete had finished)"
-			continue
-		fi
-		c=$(cat "$J/$n.created.json")
-		$PY -c '
-import json, sys
-d, c = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-keys = ("id", "owner_uid", "type", "display_name", "description", "priority", "files_total")
-sys.exit(0 if all(d.get(k) == c[k] for k in keys) else 1)' "$o" "$c" 2>/dev/null
-		tap $? "$n: back with its GUID, owner, type, properties and files" "$o"
-		st=$(jq_ 'd["state"]' "$o")
-		if [ -f "$J/$n.transferred" ]; then
-			[ "$st" = transferred ]; tap $? "$n: TRANSFERRED before the cut, TRANSFERRED after it" "$o"
-		else
-			case "$st" in queued|connecting|transferring|transferred) r=0 ;; *) r=1 ;; esac
-			tap $r "$n: its state after the cut is a true one ($st)" "$o"
-		fi
-		if { [ "$step" = cut70 ] || [ "$step" = transferred ]; } && [ $n = big ]; then
-			json '[x for x in d if x["display_name"] == "pc-big" and x["state"] == "transferring" and x["bytes_transferred"] < x["bytes_total"]]' \
-				"$(cat "$J/at-$prev.json")"
-			tap $? "big was in the middle of its transfer at the cut" "$(cat "$J/at-$prev.json")"
-		fi
-		if [ "$step" = cut70 ] && [ $n != big ]; then
-			json '[x for x in d if x["display_name"] == "pc-'$n'" and x["state"] in ("connecting", "transferring") and 0 < x["bytes_transferred"] and x["files_transferred"] < x["files_total"]]' \
-				"$(cat "$J/at-start.json")"
-			tap $? "$n was in the middle of its transfer at the cut" "$(cat "$J/at-start.json")"
-		fi
-		# bytes fetched again: what the job had before the cut, less what the store trusted
-		if [ -f "$J/at-$prev.json" ]; then
-			$PY - "$J/at-$prev.json" "$J/store-$step.json" "$n" "$(cat "$J/$n.id")" <<'PY'
-import json, sys
-a = [x for x in json.load(open(sys.argv[1])) if x["id"] == sys.argv[4]]
-s = json.load(open(sys.argv[2])).get(sys.argv[4])
-if a and s:
-    a = a[0]
-    synced = sum(f[1] for f in s["files"])
-    print("# %s: %d bytes (%d files) before the cut, %d synced in the store (%d files completed):"
-          " %d bytes to fetch again" % (sys.argv[3], a["bytes_transferred"], a["files_transferred"],
-                                        synced, sum(1 for f in s["files"] if f[2]),
-                                        max(0, a["bytes_transferred"] - synced)))
-PY
-		fi
-	done
-fi
+}
+start_servers
 
 # ---- the step's own work, then the cut -------------------------------------------
 told() {	# told NAME ID: the client was told this GUID; its info as created
@@ -201,7 +209,7 @@ start)
 	# loaded host a verb takes seconds, and the cut must find each of them
 	# in the middle of its transfer.
 	id=$("$ctl" create pc-small) && "$ctl" set "$id" description "$SMALL small files" &&
-		"$ctl" set "$id" priority low
+		"$ctl" set "$id" priority low && "$ctl" set "$id" min_retry_delay 2s
 	tap $? "small: create, set properties"
 	for ((i = 0; i < SMALL; i += 200)); do
 		for ((k = i; k < i + 200 && k < SMALL; k++)); do
@@ -212,11 +220,12 @@ start)
 	tap $? "small: addfileset of $SMALL files"
 	told small "$id"
 	id=$("$ctl" create --upload pc-up) && "$ctl" set "$id" description "a $UP-byte BITS upload" &&
+		"$ctl" set "$id" min_retry_delay 2s &&
 		"$ctl" addfile "$id" "$BURL/up?slow=3" "$DL/up"
 	tap $? "up: an upload job of $UP bytes"
 	told up "$id"
 	id=$(as_user "$ctl" create pc-big) && as_user "$ctl" set "$id" description "$BIG bytes as user 1000" &&
-		as_user "$ctl" set "$id" priority normal &&
+		as_user "$ctl" set "$id" priority normal && as_user "$ctl" set "$id" min_retry_delay 2s &&
 		as_user "$ctl" addfile "$id" "$URL/big" "$DL/u1000/big"
 	tap $? "big: user 1000's job of $BIG bytes"
 	told big "$id"
