@@ -359,6 +359,50 @@ static void test_bits_error(void)
 	kb_job_free(job);
 }
 
+/*
+ * The server lost the session (restarted without it, or expired it): BITS
+ * starts over in a new session, as after a power cut of the client's VM
+ * whose server kept its sessions in memory.
+ */
+static void test_session_lost(void)
+{
+	struct kb_job *job = up_make(KBITS_JOB_UPLOAD,
+				     bits_url("lost.bin", "status=400&code=0x80200031&times=1"), "src/rewind.bin");
+	char log[4096];
+	uint32_t st;
+
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, DONE_MASK, 60);
+	check(st == KBITS_STATE_TRANSFERRED, "session lost: a fragment answered 'session not found' starts a new "
+	      "session, TRANSFERRED (state %d, %s)", (int)st, obs.err.desc);
+	check(bits_log("lost.bin", "Create-Session 200", 2, log, sizeof(log)) == 2 &&
+	      server_has("lost.bin", "src/rewind.bin", "CLOSE"),
+	      "session lost: two sessions, the second holds every byte (sha256)");
+	kb_job_free(finish(job->id));
+	kb_job_free(job);
+}
+
+/* A server that loses every session before acknowledging a byte: ERROR, not a loop. */
+static void test_session_always_lost(void)
+{
+	struct kb_job *job = up_make(KBITS_JOB_UPLOAD,
+				     bits_url("lostall.bin", "status=400&code=0x80200031&times=100"), "src/one");
+	char log[4096];
+	uint32_t st;
+
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, DONE_MASK | 1u << KBITS_STATE_TRANSIENT_ERROR, 30);
+	check(st == KBITS_STATE_ERROR && obs.err.code == (int32_t)0x80200031,
+	      "session always lost: ERROR with BG_E_SESSION_NOT_FOUND (state %d, code 0x%08x)", (int)st,
+	      (uint32_t)obs.err.code);
+	check(bits_log("lostall.bin", "Create-Session 200", 4, log, sizeof(log)) == 4,
+	      "session always lost: the first session and three new ones, then the error");
+	kb_job_free(finish(job->id));
+	kb_job_free(job);
+}
+
 static struct kb_job *reply_job;	/* completed at the end, servers gone */
 
 static void test_reply(void)
@@ -1004,6 +1048,8 @@ int main(void)
 	test_close_answer_lost();
 	test_rewind_416();
 	test_bits_error();
+	test_session_lost();
+	test_session_always_lost();
 	test_reply();
 	test_hostid();
 	test_put_nginx();

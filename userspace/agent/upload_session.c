@@ -50,6 +50,7 @@ uint64_t kb_upload_fragment_size = 1 << 20;
 
 #define CHECK_EVERY	(1u << 20)	/* source identity check while reading */
 #define MAX_RESYNCS	8		/* 416s in a row without progress */
+#define MAX_LOST_SESSIONS 3		/* new sessions lost before one byte is acknowledged */
 #define HOSTID_RETRY_NS	1000000000ull	/* retry the Host-Id every second */
 
 enum req { R_NONE, R_PING, R_CREATE, R_FRAGMENT, R_CLOSE, R_REPLY, R_PUT };
@@ -79,6 +80,7 @@ struct ujob {
 	bool hostid_off;		/* fell back to the original URL */
 	uint64_t hostid_first_fail;
 	unsigned int resyncs;
+	unsigned int lost_sessions;
 	struct kb_timer timer;
 	uint64_t last_progress;
 	int local_err;			/* from the read callback */
@@ -823,6 +825,7 @@ static void on_fragment_ack(struct ujob *uj)
 		}
 	} else if (recv > before) {
 		uj->resyncs = 0;
+		uj->lost_sessions = 0;
 	}
 	if (source_changed(uj)) {
 		fail_changed(uj);
@@ -898,6 +901,19 @@ static void ujob_done(struct ujob *uj, CURLcode rc)
 		 */
 		kb_info("upload: the server has no session %s and no Close is known to have reached it: "
 			"uploading again", up->session_id);
+		restart_upload(uj);
+		return;
+	}
+	if (uj->kind == R_FRAGMENT && status >= 400 && status < 500 &&
+	    kb_bits_parse_hex(uj->r_ecode, &ecode) == 0 && ecode == KB_BG_E_SESSION_NOT_FOUND &&
+	    ++uj->lost_sessions <= MAX_LOST_SESSIONS) {
+		/*
+		 * The server lost the session (it restarted, or expired it):
+		 * what it held of the file is gone with it. BITS starts over
+		 * in a new session; a server that loses every new session
+		 * before acknowledging a byte gets the error.
+		 */
+		kb_info("upload: the server lost session %s: uploading again", up->session_id);
 		restart_upload(uj);
 		return;
 	}
