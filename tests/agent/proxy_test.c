@@ -56,7 +56,8 @@ static bool proxied(const char *name)
 	FILE *f;
 
 	snprintf(want, sizeof(want), "/%s HTTP/", name);
-	t_path(log, sizeof(log), "tinyproxy.log");
+	/* The proxy's log, made when it started: the program's, not the case's. */
+	snprintf(log, sizeof(log), "%s/tinyproxy.log", t_top);
 	usleep(100000);		/* tinyproxy logs from its own process */
 	f = fopen(log, "r");
 	if (!f)
@@ -130,31 +131,90 @@ static void test_bypass_syntax(void)
 	      "bypass list: ';', blanks and ',' separate; <local> = localhost, 127.0.0.1, ::1 ('%s')", out);
 }
 
-static void test_proxies(void)
+/*
+ * The environment a case's fetch sees: http_proxy (NULL: unset) and
+ * no_proxy (NULL: unset). Each case runs in a child of its own, so what it
+ * sets here does not leak into the next case.
+ */
+static void proxy_env(const char *http_proxy, const char *no_proxy)
 {
-	char env[128];
+	unsetenv("NO_PROXY");
+	unsetenv("HTTP_PROXY");
+	if (http_proxy)
+		setenv("http_proxy", http_proxy, 1);
+	else
+		unsetenv("http_proxy");
+	if (no_proxy)
+		setenv("no_proxy", no_proxy, 1);
+	else
+		unsetenv("no_proxy");
+}
+
+static char *proxy_url(void)
+{
+	static char env[128];
 
 	snprintf(env, sizeof(env), "http://127.0.0.1:%d", proxy_port);
-	unsetenv("no_proxy");
-	unsetenv("NO_PROXY");
-	setenv("http_proxy", env, 1);
+	return env;
+}
+
+/* The OVERRIDE cases' list: the live proxy first, a dead one after it. */
+static char *proxy_list(void)
+{
+	static char env[128];
+
+	snprintf(env, sizeof(env), "127.0.0.1:%d;http://127.0.0.1:9", proxy_port);
+	return env;
+}
+
+static void test_preconfig_env(void)
+{
+	proxy_env(proxy_url(), NULL);
 	check(fetch("p1", KBITS_PROXY_PRECONFIG, NULL, NULL, NULL, NULL) && proxied("p1"),
 	      "PRECONFIG with http_proxy set: through the proxy");
-	setenv("no_proxy", "127.0.0.1", 1);
+}
+
+static void test_preconfig_no_proxy_env(void)
+{
+	proxy_env(proxy_url(), "127.0.0.1");
 	check(fetch("p2", KBITS_PROXY_PRECONFIG, NULL, NULL, NULL, NULL) && !proxied("p2"),
 	      "PRECONFIG with no_proxy=127.0.0.1: direct");
-	unsetenv("no_proxy");
+}
+
+static void test_no_proxy_usage(void)
+{
+	proxy_env(proxy_url(), NULL);
 	check(fetch("p3", KBITS_PROXY_NO_PROXY, NULL, NULL, NULL, NULL) && !proxied("p3"),
 	      "NO_PROXY with http_proxy set in the environment: direct");
-	unsetenv("http_proxy");
+}
+
+static void test_preconfig_no_env(void)
+{
+	proxy_env(NULL, NULL);
 	check(fetch("p0", KBITS_PROXY_PRECONFIG, NULL, NULL, NULL, NULL) && !proxied("p0"),
 	      "PRECONFIG without proxy variables: direct");
-	snprintf(env, sizeof(env), "127.0.0.1:%d;http://127.0.0.1:9", proxy_port);
-	check(fetch("p4", KBITS_PROXY_OVERRIDE, env, NULL, NULL, NULL) && proxied("p4"),
-	      "OVERRIDE with a proxy list '%s': through the first proxy", env);
-	check(fetch("p5", KBITS_PROXY_OVERRIDE, env, "example.invalid;127.0.0.1", NULL, NULL) && !proxied("p5"),
+}
+
+static void test_override_list(void)
+{
+	proxy_env(NULL, NULL);
+	check(fetch("p4", KBITS_PROXY_OVERRIDE, proxy_list(), NULL, NULL, NULL) && proxied("p4"),
+	      "OVERRIDE with a proxy list '%s': through the first proxy", proxy_list());
+}
+
+static void test_override_bypassed(void)
+{
+	proxy_env(NULL, NULL);
+	check(fetch("p5", KBITS_PROXY_OVERRIDE, proxy_list(), "example.invalid;127.0.0.1", NULL, NULL) &&
+	      !proxied("p5"),
 	      "OVERRIDE with the server in the bypass list 'example.invalid;127.0.0.1': direct");
-	check(fetch("p6", KBITS_PROXY_OVERRIDE, env, "example.invalid other.invalid", NULL, NULL) && proxied("p6"),
+}
+
+static void test_override_not_bypassed(void)
+{
+	proxy_env(NULL, NULL);
+	check(fetch("p6", KBITS_PROXY_OVERRIDE, proxy_list(), "example.invalid other.invalid", NULL, NULL) &&
+	      proxied("p6"),
 	      "OVERRIDE with a bypass list not naming the server: through the proxy");
 }
 
@@ -174,6 +234,7 @@ static void test_log_privacy(void)
 	b64("bob:Pr0xy-PW", b2);
 	secrets[4] = b1;
 	secrets[5] = b2;
+	proxy_env(NULL, NULL);
 	t_path(logp, sizeof(logp), "verbose.log");
 	fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	fflush(stderr);
@@ -219,15 +280,42 @@ static void test_log_privacy(void)
 	check(proxied("p8"), "privacy: the proxy with credentials in its URL was used (p8)");
 }
 
+static bool proxy_setup(void)
+{
+	t_mkdir("dl", 0755);
+	loop = kb_loop_new(128);
+	engine = loop ? kb_engine_new(loop, NULL, &no_ops, NULL) : NULL;
+	return check(loop && engine, "engine: a loop and an engine of the case's own");
+}
+
+static void proxy_teardown(void)
+{
+	kb_engine_free(engine);
+	kb_loop_free(loop);
+}
+
+static const struct t_case cases[] = {
+	{ "a BITS bypass list is separated by ';', blanks and ',', and <local> names the loopback hosts",
+	  test_bypass_syntax },
+	{ "PRECONFIG with http_proxy in the environment goes through that proxy", test_preconfig_env },
+	{ "PRECONFIG with the server in no_proxy goes direct", test_preconfig_no_proxy_env },
+	{ "NO_PROXY goes direct even with http_proxy in the environment", test_no_proxy_usage },
+	{ "PRECONFIG without proxy variables goes direct", test_preconfig_no_env },
+	{ "OVERRIDE goes through the first proxy of the job's list", test_override_list },
+	{ "OVERRIDE with the server in the job's bypass list goes direct", test_override_bypassed },
+	{ "OVERRIDE with a bypass list not naming the server goes through the proxy", test_override_not_bypassed },
+	{ "with kbitsd -vvv and curl's log, no password, header value, Basic token or proxy password is logged",
+	  test_log_privacy },
+};
+
 int main(void)
 {
 	char p[512];
 	pid_t nginx, proxy;
 
-	if (!t_begin(180))
+	if (!t_begin(300))
 		return 1;
 	t_mkdir("www", 0755);
-	t_mkdir("dl", 0755);
 	for (int i = 0; i <= 9; i++) {
 		char n[32];
 
@@ -239,20 +327,9 @@ int main(void)
 	proxy = start_tinyproxy();
 	if (!check(nginx > 0 && proxy > 0, "nginx on 127.0.0.1:%d, tinyproxy on 127.0.0.1:%d", nginx_port, proxy_port))
 		goto out;
-	loop = kb_loop_new(128);
-	engine = kb_engine_new(loop, NULL, &no_ops, NULL);
-	test_bypass_syntax();
-	test_proxies();
-	test_log_privacy();
-	kb_engine_free(engine);
-	kb_loop_free(loop);
+	t_run_cases(cases, sizeof(cases) / sizeof(cases[0]), proxy_setup, proxy_teardown, 120);
 out:
 	t_kill(nginx);
 	t_kill(proxy);
-	if (!t_failed)
-		t_rm_rf(t_dir);
-	else
-		diag("kept %s", t_dir);
-	printf("1..%d\n", t_n);
-	return t_failed ? 1 : 0;
+	return t_end();
 }
