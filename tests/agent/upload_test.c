@@ -28,7 +28,7 @@ static struct kb_engine *engine;
 static struct kb_store *store;
 static struct kb_engine_config cfg;
 static int bits_port, nginx_port;
-static const char *bits_log_file = "bits.log";	/* the server bits_log reads */
+static char bits_log_file[512];	/* the log of the server bits_log reads */
 
 static void o_state(void *ctx, const struct kb_job *job, uint32_t state)
 {
@@ -161,7 +161,7 @@ static int bits_log(const char *name, const char *what, int min, char *out, size
 	size_t nl = strlen(name);
 	int n = 0;
 
-	t_path(p, sizeof(p), bits_log_file);
+	snprintf(p, sizeof(p), "%s", bits_log_file);
 	for (int tries = 0; tries < 150; tries++) {
 		FILE *f = fopen(p, "r");
 
@@ -403,15 +403,29 @@ static void test_session_always_lost(void)
 	kb_job_free(job);
 }
 
-static struct kb_job *reply_job;	/* completed at the end, servers gone */
+static pid_t start_bits_as(const char *tag, int *port, bool single);
+static void use_bits_log(const char *dir, const char *tag);
 
+/*
+ * An upload-reply job against a BITS server of the case's own, then
+ * Complete with that server and the engine gone: the reply is on disk
+ * already, Complete needs no network.
+ */
 static void test_reply(void)
 {
-	struct kb_job *job = up_make(KBITS_JOB_UPLOAD_REPLY, bits_url("reply.bin", "reply=1&reply_pad=300000"),
-				     "src/reply.bin");
-	char p[512];
-	uint32_t st;
+	int port = 0;
+	pid_t srv = start_bits_as("reply", &port, false);
+	struct kb_job *job, *reply_job;
+	char u[256], p[512], h[65], buf[128] = "";
+	uint32_t st, fd = 0;
+	int err = 0;
+	FILE *f;
 
+	if (!check(srv > 0, "reply: a BITS server of the case's own on 127.0.0.1:%d", port))
+		return;
+	use_bits_log(t_dir, "reply");
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/upload/reply.bin?reply=1&reply_pad=300000", port);
+	job = up_make(KBITS_JOB_UPLOAD_REPLY, u, "src/reply.bin");
 	obs_reset();
 	kb_engine_run(engine, job);
 	st = run_until(job->id, DONE_MASK, 30);
@@ -424,15 +438,11 @@ static void test_reply(void)
 	t_path(p, sizeof(p), "src/reply.bin.reply");
 	check(access(p, F_OK) != 0, "reply: no reply file before Complete");
 	kb_job_free(job);
-}
 
-static void test_reply_complete(void)
-{
-	char p[512], h[65], buf[128] = "";
-	uint32_t fd = 0;
-	int err = 0;
-	FILE *f;
-
+	/* the servers gone: the engine freed, the case's BITS server stopped */
+	kb_engine_free(engine);
+	engine = NULL;
+	t_kill(srv);
 	check(reply_job && kb_job_complete_files(reply_job, &fd, &err) == KBITS_COMPLETE_ALL,
 	      "reply: Complete with the servers gone (no network) renames the reply into place (%d)", err);
 	t_path(p, sizeof(p), "src/reply.bin");
@@ -634,8 +644,6 @@ static void test_cancel(void)
 	kb_job_free(job);
 	kb_upload_fragment_size = 1 << 20;
 }
-
-static pid_t start_bits_as(const char *tag, int *port, bool single);
 
 /* A new engine with this configuration in place of the test's one. */
 static void engine_with(const struct kb_engine_config *c)
@@ -848,7 +856,7 @@ static void test_server_killed_before_close(void)
 		}
 		kb_loop_run_once(loop, 50000000ull);
 	}
-	bits_log_file = "killed.log";
+	use_bits_log(t_dir, "killed");
 	check(restarted && !(strstr(desc, "Couldn't connect") && strstr(desc, "Recv failure")),
 	      "killed server: the error text pairs curl's code with its own message (%s)", desc);
 	check(st == KBITS_STATE_TRANSFERRED && bits_log("killed.bin", "KILLED-AT-CLOSE", 1, log, sizeof(log)) == 1 &&
@@ -857,7 +865,6 @@ static void test_server_killed_before_close(void)
 	      "server closes every byte (state %d, %s)", (int)st, obs.err.desc);
 	check(bits_log("killed.bin", "Create-Session 200", 2, log, sizeof(log)) == 2,
 	      "killed server: two sessions, the lost one and the new one");
-	bits_log_file = "bits.log";
 	kb_job_free(finish(job->id));
 	kb_job_free(job);
 	t_kill(srv);
@@ -886,11 +893,10 @@ static void test_single_threaded_server(void)
 	job = up_make(KBITS_JOB_UPLOAD, u, "src/drop.bin");
 	t0 = t_now();
 	st = run_one(job, ANY_ERROR, 30);
-	bits_log_file = "single.log";
+	use_bits_log(t_dir, "single");
 	check(st == KBITS_STATE_TRANSFERRED && obs.nerrors == 0 && server_has("single.bin", "src/drop.bin", "CLOSE"),
 	      "single-threaded server: TRANSFERRED without an error, closed with every byte (state %d, %.1f s, %s)",
 	      (int)st, t_now() - t0, obs.err.desc);
-	bits_log_file = "bits.log";
 	kb_job_free(finish(job->id));
 	kb_job_free(job);
 	engine_with(&cfg);
@@ -917,6 +923,12 @@ static void test_close_answer_partial(void)
 	      "close answer lost mid-way: closed with every byte, one session only");
 	kb_job_free(finish(job->id));
 	kb_job_free(job);
+}
+
+/* bits_log reads dir/<tag>.log from now on. */
+static void use_bits_log(const char *dir, const char *tag)
+{
+	snprintf(bits_log_file, sizeof(bits_log_file), "%s/%s.log", dir, tag);
 }
 
 /*
@@ -1008,6 +1020,61 @@ static pid_t start_nginx_dav(void)
 	return t_port_open(nginx_port) ? pid : -1;
 }
 
+/*
+ * What every case owns: a loop, an engine, a store in its scratch
+ * directory; bits_log reads the shared server's log (in t_top: the server
+ * writes it at its first event, after the cases' links are made).
+ */
+static bool upload_setup(void)
+{
+	char p[512];
+
+	use_bits_log(t_top, "bits");
+	t_path(p, sizeof(p), "kbits.db");
+	loop = kb_loop_new(256);
+	engine = loop ? kb_engine_new(loop, &cfg, &ops, NULL) : NULL;
+	return check(loop && engine && kb_store_open(p, &store) == 0,
+		     "engine and store: a loop, an engine and a store of the case's own");
+}
+
+static void upload_teardown(void)
+{
+	kb_engine_free(engine);
+	kb_loop_free(loop);
+	kb_store_close(store);
+}
+
+static const struct t_case cases[] = {
+	{ "BITS uploads of 0 B, 1 B, 1 MiB and 64 MiB arrive whole (sha256) and complete", test_sizes },
+	{ "an upload whose connections drop resumes where the server says it stopped", test_drops },
+	{ "a Close-Session whose answer is lost without a byte starts the upload over in a new session",
+	  test_close_answer_lost },
+	{ "a 416 from the server resynchronises the upload to the server's count", test_rewind_416 },
+	{ "a 500 with a BITS error code is a fatal REMOTE_APPLICATION error with the server's code",
+	  test_bits_error },
+	{ "a fragment answered 'session not found' starts the upload over in a new session", test_session_lost },
+	{ "a session lost again and again ends in an error after three new sessions", test_session_always_lost },
+	{ "an upload-reply job reports reply progress, and Complete with the server gone puts the reply in place",
+	  test_reply },
+	{ "an unreachable BITS-Host-Id falls back to the URL; a reachable one gets the fragments", test_hostid },
+	{ "a plain PUT to nginx arrives whole, and an interrupted PUT is sent whole again", test_put_nginx },
+	{ "a source modified during its upload is a fatal LOCAL_FILE error and its session is cancelled",
+	  test_modified },
+	{ "a new engine resumes, from the store, the session of an agent killed mid-upload", test_kill },
+	{ "Cancel-Session of a stopped upload drops the session on the server", test_cancel },
+	{ "kbitsd -vvv never logs an upload's credentials", test_verbose_hides_credentials },
+	{ "uploads with credentials to servers asking for Basic auth arrive whole", test_credentials_upload },
+	{ "the job's proxy bypass list '<local>' makes an upload to 127.0.0.1 go direct", test_proxy_bypass_local },
+	{ "Cancel-Session goes through the job's proxy like the fragments", test_cancel_through_proxy },
+	{ "a proxy's 407 is an error naming the proxy, not the server", test_proxy_refuses },
+	{ "a server's error answer without Content-Length is reported at once", test_error_without_length },
+	{ "'session not found' after an unanswered Close on a killed server restarts the upload",
+	  test_server_killed_before_close },
+	{ "a single-threaded server keeping sessions per connection gets the upload without an error",
+	  test_single_threaded_server },
+	{ "a Close answer lost mid-way is evidence of the Close: one session only", test_close_answer_partial },
+};
+
 int main(void)
 {
 	pid_t bits, nginx;
@@ -1036,51 +1103,10 @@ int main(void)
 	if (!check(bits > 0 && nginx > 0, "servers: BITS server on 127.0.0.1:%d, nginx (dav) on 127.0.0.1:%d",
 		   bits_port, nginx_port))
 		goto out;
-	t_path(p, sizeof(p), "kbits.db");
-	loop = kb_loop_new(256);
 	kb_engine_config_default(&cfg);
-	engine = kb_engine_new(loop, &cfg, &ops, NULL);
-	if (!check(loop && engine && kb_store_open(p, &store) == 0, "engine and store: created"))
-		goto out;
-
-	test_sizes();
-	test_drops();
-	test_close_answer_lost();
-	test_rewind_416();
-	test_bits_error();
-	test_session_lost();
-	test_session_always_lost();
-	test_reply();
-	test_hostid();
-	test_put_nginx();
-	test_modified();
-	test_kill();
-	test_cancel();
-	test_verbose_hides_credentials();
-	test_credentials_upload();
-	test_proxy_bypass_local();
-	test_cancel_through_proxy();
-	test_proxy_refuses();
-	test_error_without_length();
-	test_server_killed_before_close();
-	test_single_threaded_server();
-	test_close_answer_partial();
-
-	kb_engine_free(engine);
-	engine = NULL;
-	t_kill(bits);
-	t_kill(nginx);
-	bits = nginx = 0;
-	test_reply_complete();
-	kb_loop_free(loop);
-	kb_store_close(store);
+	t_run_cases(cases, sizeof(cases) / sizeof(cases[0]), upload_setup, upload_teardown, 180);
 out:
 	t_kill(bits);
 	t_kill(nginx);
-	if (!t_failed)
-		t_rm_rf(t_dir);
-	else
-		diag("kept %s", t_dir);
-	printf("1..%d\n", t_n);
-	return t_failed ? 1 : 0;
+	return t_end();
 }
