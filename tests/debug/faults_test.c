@@ -156,13 +156,7 @@ static int op_take_ownership(struct op_ctx *c)
 
 static int op_attach(struct op_ctx *c)
 {
-	int fd = kb_open(), r;
-
-	if (fd < 0)
-		return fd;
-	r = kb_attach(fd);
-	close(fd);
-	return r;
+	return kb_try_attach();
 }
 
 static int op_agent_read(struct op_ctx *c)

@@ -548,6 +548,18 @@ static inline int kb_attach(int fd)
 	return ioctl(fd, KBITS_IOC_AGENT_ATTACH) ? -errno : 0;
 }
 
+/* Open /dev/kbits, try to attach as the agent, close: 0 or -errno. */
+static inline int kb_try_attach(void)
+{
+	int fd = kb_open(), r;
+
+	if (fd < 0)
+		return fd;
+	r = kb_attach(fd);
+	close(fd);
+	return r;
+}
+
 /* An open file of /dev/kbits attached as the agent, or -errno. */
 static inline int kb_agent_open(void)
 {
