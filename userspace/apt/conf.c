@@ -4,10 +4,14 @@
  * "Config-Item: Name=value" per node; the method keeps the few it needs.
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include <kbits.h>
 
@@ -34,6 +38,7 @@ void apt_conf_free(struct apt_conf *c)
 		free(c->host_proxies[i].value);
 	}
 	free(c->host_proxies);
+	free(c->sandbox_user);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -147,6 +152,11 @@ int apt_conf_item(struct apt_conf *c, const char *item, char *err, size_t errlen
 		/* apt's own timeout, unless ours was given (either order) */
 		if (parse_u32(value, 1, 86400 * 30, &c->timeout))
 			c->timeout = APT_DEFAULT_TIMEOUT;
+	} else if (!strcasecmp(name, "APT::Sandbox::User")) {
+		ret = set_str(&c->sandbox_user, value);
+	} else if (!strcasecmp(name, "Debug::NoDropPrivs")) {
+		c->no_drop_privs = !strcasecmp(value, "true") || !strcmp(value, "1") ||
+				   !strcasecmp(value, "yes");
 	} else if (!strcasecmp(name, "Debug::Acquire::kbits")) {
 		c->debug = !strcasecmp(value, "true") || !strcmp(value, "1") ||
 			   !strcasecmp(value, "yes");
@@ -249,4 +259,35 @@ uint32_t apt_default_priority(const char *stat_line)
 	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %ld", &tty) != 1)
 		return KBITS_PRIORITY_FOREGROUND;
 	return tty ? KBITS_PRIORITY_FOREGROUND : KBITS_PRIORITY_LOW;
+}
+
+int apt_drop_privileges(const char *user, char *err, size_t errlen)
+{
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+	struct passwd *pw;
+
+	/* like apt's methods: no set-uid program regains anything */
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	if (!user || !*user || !strcmp(user, "root") || getuid() != 0)
+		return 0;
+	errno = 0;
+	pw = getpwnam(user);
+	if (!pw) {
+		snprintf(err, errlen, "no user %s (APT::Sandbox::User): cannot drop privileges",
+			 user);
+		return errno ? -errno : -ENOENT;
+	}
+	if (setgroups(1, &pw->pw_gid) || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid)) {
+		snprintf(err, errlen, "cannot become %s: %s", user, strerror(errno));
+		return -errno;
+	}
+	if (getresuid(&ruid, &euid, &suid) || getresgid(&rgid, &egid, &sgid) ||
+	    ruid != pw->pw_uid || euid != pw->pw_uid || suid != pw->pw_uid ||
+	    rgid != pw->pw_gid || egid != pw->pw_gid || sgid != pw->pw_gid) {
+		snprintf(err, errlen, "the switch to %s did not take", user);
+		return -EPERM;
+	}
+	return 0;
 }

@@ -26,6 +26,8 @@ struct apt_conf {
 	struct apt_host_proxy *host_proxies;	/* Acquire::http::Proxy::<host> */
 	size_t nr_host_proxies;
 	int debug;			/* Debug::Acquire::kbits */
+	char *sandbox_user;		/* APT::Sandbox::User: who the method becomes */
+	int no_drop_privs;		/* Debug::NoDropPrivs */
 };
 
 #define APT_DEFAULT_TIMEOUT 120
@@ -64,5 +66,13 @@ uint32_t apt_conf_proxy(const struct apt_conf *c, const char *url, const char *m
  * upgrades). stat_line is /proc/self/stat's text.
  */
 uint32_t apt_default_priority(const char *stat_line);
+
+/*
+ * apt_drop_privileges - what apt's own methods do after 601 Configuration
+ * (apt-pkg's DropPrivileges()): no_new_privs, then become user (its group
+ * only), checked. Nothing to do for "", "root" or a caller that is not
+ * root. 0, or -errno with a sentence.
+ */
+int apt_drop_privileges(const char *user, char *err, size_t errlen);
 
 #endif

@@ -237,6 +237,14 @@ static void on_message(struct method *m, const struct apt_msg *msg)
 				exit(100);
 			}
 		}
+		/* apt leaves dropping to _apt to its methods; the jobs are then _apt's */
+		if (!m->conf.no_drop_privs &&
+		    apt_drop_privileges(m->conf.sandbox_user, err, sizeof(err))) {
+			apt_out_begin(&m->out, 401, "General Failure");
+			apt_out_field(&m->out, "Message", "%s", err);
+			flush_out(m);
+			exit(112);
+		}
 		break;
 	case 600:
 		on_acquire(m, msg);
