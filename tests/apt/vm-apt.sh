@@ -66,8 +66,8 @@ grep -c '^Package: ' "$www/repo/Packages" | grep -qx 3; tap $? "dpkg-scanpackage
 } >"$www/repo/Release"
 chmod -R a+rX "$www"
 
-# nginx: the big package at 4 MiB/s so that the interruption lands in its
-# middle; Range and If-Modified-Since logged; a 304 for any If-Modified-Since
+# nginx: the big package at 1 MiB/s when asked for from its start, so that
+# the interruption lands in its middle, and at full speed when resumed; Range and If-Modified-Since logged; a 304 for any If-Modified-Since
 # not older than the file ("before": the method stamps files with the time
 # its job was created, not with the server's Last-Modified)
 port=$(e2e_free_port)
@@ -80,6 +80,7 @@ error_log $T/nginx.err;
 pid $T/nginx.pid;
 events { worker_connections 64; }
 http {
+	map \$http_range \$big_rate { "" 1m; default 0; }
 	log_format kb '\$status "\$request" range="\$http_range" ims="\$http_if_modified_since" ua="\$http_user_agent" sent=\$body_bytes_sent';
 	access_log $T/nginx.access kb;
 	default_type application/octet-stream;
@@ -93,7 +94,7 @@ http {
 		listen 127.0.0.1:$port;
 		root $www;
 		location / { }
-		location ~ kbits-big { limit_rate 4m; }
+		location ~ kbits-big { limit_rate \$big_rate; }
 	}
 }
 CONF
@@ -137,7 +138,8 @@ sleep 1
 # ---- 1. update --------------------------------------------------------------------
 o=$(aptget update 2>&1); rc=$?
 [ $rc -eq 0 ] && ! grep -q '^[EW]:' <<<"$o"; tap $? "apt-get update through kbits+http: rc 0, no E:/W:" "$o"
-ls "$A"/state/lists/*_repo_._Packages >/dev/null 2>&1 && ls "$A"/state/lists/*_repo_._Release >/dev/null 2>&1
+# apt keeps the lists recompressed (Packages.lz4 here)
+ls "$A"/state/lists/*_repo_._Packages* >/dev/null 2>&1 && ls "$A"/state/lists/*_repo_._Release >/dev/null 2>&1
 tap $? "the Release and Packages indexes are in the lists directory" "$(ls -l "$A/state/lists")"
 grep -q '^200 "GET /repo/Packages HTTP/1.1".* ua="kbits' "$T/nginx.access"
 tap $? "nginx served Packages to kbitsd's client, not to apt's http method" "$(cat "$T/nginx.access")"
