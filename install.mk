@@ -131,3 +131,21 @@ deb:
 		echo "  lintian: $$(grep -c '^E:' lintian.log) errors, $$(grep -c '^W:' lintian.log) warnings (build/deb/lintian.log)"; \
 		exit $$rc
 	@ls -1 $(DEB_DIR)/*.deb | sed 's|^$(TOP)/|  DEB     |'
+
+# ---- the APT method (apt-transport-kbits) ---------------------------------
+# apt looks for its methods in /usr/lib/apt/methods only, whatever the prefix.
+APTMETHODDIR ?= /usr/lib/apt/methods
+KBITS_INSTALLED += $(APTMETHODDIR)/kbits+http $(APTMETHODDIR)/kbits+https \
+	$(MANDIR)/man1/apt-transport-kbits.1
+
+.PHONY: install-apt-method
+install-files: install-apt-method
+
+# One program; kbits+https is a link to kbits+http (the method reads the
+# scheme from each URI, not from its own name).
+install-apt-method:
+	@set -e; d='$(DESTDIR)'; \
+	$(INSTALL) -d "$$d$(APTMETHODDIR)" "$$d$(MANDIR)/man1"; \
+	$(INSTALL) -m 755 $(BUILD)/apt/methods/kbits "$$d$(APTMETHODDIR)/kbits+http"; \
+	ln -sfn kbits+http "$$d$(APTMETHODDIR)/kbits+https"; \
+	$(INSTALL) -m 644 Documentation/man/apt-transport-kbits.1 "$$d$(MANDIR)/man1/apt-transport-kbits.1"

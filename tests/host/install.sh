@@ -43,7 +43,7 @@ for f in $p/sbin/kbitsd $p/bin/kbitsctl; do
 	[ "$(stat -c %a "$dest$f")" = 755 ] || bad+=("$f $(stat -c %a "$dest$f")")
 done
 while read -r f; do
-	case "$f" in */sbin/kbitsd|*/bin/kbitsctl) continue ;; esac
+	case "$f" in */sbin/kbitsd|*/bin/kbitsctl|*/apt/methods/kbits+http) continue ;; esac
 	[ -L "$dest$f" ] && continue
 	[ "$(stat -c %a "$dest$f")" = 644 ] || bad+=("$f $(stat -c %a "$dest$f")")
 done < <(printf '%s\n' "${want[@]}")
@@ -216,11 +216,11 @@ start=$(date +%s)
 out=$(mk deb 2>&1); rc=$?
 tap $rc "make deb ($(( $(date +%s) - start ))s)" "$(tail -n 30 <<<"$out")"
 debs=()
-for pkg in kbits-dkms kbitsd kbitsctl libkbits1 libkbits-dev; do
+for pkg in kbits-dkms kbitsd kbitsctl libkbits1 libkbits-dev apt-transport-kbits; do
 	f=$(ls build/deb/"${pkg}"_"$version"_*.deb 2>/dev/null | head -n 1)
 	[ -n "$f" ] && debs+=("$pkg")
 done
-[ ${#debs[@]} -eq 5 ]; tap $? "make deb builds kbits-dkms, kbitsd, kbitsctl, libkbits1, libkbits-dev (${debs[*]})"
+[ ${#debs[@]} -eq 6 ]; tap $? "make deb builds kbits-dkms, kbitsd, kbitsctl, libkbits1, libkbits-dev, apt-transport-kbits (${debs[*]})"
 errs=$(grep -c '^E:' build/deb/lintian.log 2>/dev/null)
 [ -f build/deb/lintian.log ] && [ "$errs" -eq 0 ]
 tap $? "lintian: no error ($(grep -c '^W:' build/deb/lintian.log 2>/dev/null) warnings)" "$(cat build/deb/lintian.log 2>/dev/null)"
