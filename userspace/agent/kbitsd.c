@@ -509,6 +509,8 @@ static void usage(void)
 		"  --max-bandwidth B   bytes per second over all transfers (default 0: no limit)\n"
 		"  --job-bandwidth B   bytes per second per job (default 0: no limit)\n"
 		"  --slice MS          jobs of equal priority take turns of MS ms (default 30000)\n"
+		"  --checkpoint-bytes B     a file's checkpoint at most every B bytes (default 64 MiB)\n"
+		"  --checkpoint-interval MS ... or every MS ms of its transfer (default 10000)\n"
 		"  -v                  more log (repeat for more)\n");
 }
 
@@ -522,6 +524,8 @@ int main(int argc, char **argv)
 		{ "max-bandwidth", required_argument, NULL, 'B' },
 		{ "job-bandwidth", required_argument, NULL, 'J' },
 		{ "slice", required_argument, NULL, 'S' },
+		{ "checkpoint-bytes", required_argument, NULL, 'C' },
+		{ "checkpoint-interval", required_argument, NULL, 'I' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -543,6 +547,8 @@ int main(int argc, char **argv)
 		case 'B': cfg.max_bandwidth = strtoull(optarg, NULL, 0); break;
 		case 'J': cfg.job_bandwidth = strtoull(optarg, NULL, 0); break;
 		case 'S': cfg.slice_ms = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'C': cfg.checkpoint_bytes = strtoull(optarg, NULL, 0); break;
+		case 'I': cfg.checkpoint_interval_ms = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'v': kb_log_level++; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
