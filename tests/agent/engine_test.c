@@ -14,7 +14,9 @@
 struct obs {
 	uint32_t state;
 	int nstates, nerrors, files_done, saves, progress_calls, stopped, ckpts;
-	uint64_t on_disk, synced, max_unsynced;	/* file 0..n: the last seen of any */
+	uint64_t max_unsynced;		/* bytes written beyond a checkpoint, most seen */
+	int saves_at_transferred;	/* file rows saved when TRANSFERRED came */
+	uint64_t syncs_at_transferred;
 	uint32_t states[64];
 	struct kb_error err;
 	double first_transient, requeued;
@@ -30,6 +32,13 @@ static void o_state(void *ctx, const struct kb_job *job, uint32_t state)
 	(void)ctx;
 	(void)job;
 	obs.state = state;
+	if (state == KBITS_STATE_TRANSFERRED) {
+		struct kb_engine_stats es;
+
+		kb_engine_get_stats(engine, &es);
+		obs.saves_at_transferred = obs.saves;
+		obs.syncs_at_transferred = es.syncs;
+	}
 	if (obs.nstates < 64)
 		obs.states[obs.nstates] = state;
 	obs.nstates++;
@@ -247,6 +256,64 @@ static void test_nginx_sizes(void)
 	}
 	kb_job_free(last);
 	kb_job_free(job);
+}
+
+/*
+ * TRANSFERRED means durable: 200 small files are synced in one batch at
+ * the job's end (syncfs: one per filesystem), and their rows are saved
+ * before the state turns TRANSFERRED; 3 files take one fdatasync each and
+ * one fsync of their directory.
+ */
+static void test_many_files(void)
+{
+	enum { N = 200 };
+	static char ubuf[N][128], nbuf[N][64];
+	const char *urls[N], *names[N];
+	struct kb_engine_stats es0;
+	struct kb_job *job, *last;
+	char p[512];
+	uint32_t st, fd = 0;
+	int err = 0;
+
+	t_mkdir("www/many", 0755);
+	for (int i = 0; i < N; i++) {
+		snprintf(p, sizeof(p), "%s/www/many/f%d", t_dir, i);
+		t_write_file(p, 4096 + (uint64_t)i, (uint32_t)i + 100);
+		snprintf(ubuf[i], sizeof(ubuf[i]), "http://127.0.0.1:%d/many/f%d", nginx_port, i);
+		snprintf(nbuf[i], sizeof(nbuf[i]), "dl/f%d", i);
+		urls[i] = ubuf[i];
+		names[i] = nbuf[i];
+	}
+	for (int round = 0; round < 2; round++) {
+		int n = round ? 3 : N;
+
+		job = job_make(n, urls, names);
+		obs_reset();
+		kb_engine_get_stats(engine, &es0);
+		kb_engine_run(engine, job);
+		st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 60);
+		check(st == KBITS_STATE_TRANSFERRED, "%d files: TRANSFERRED (state %d)", n, (int)st);
+		check(obs.saves_at_transferred >= n,
+		      "%d files: every file's row was saved before TRANSFERRED (%d saves)", n,
+		      obs.saves_at_transferred);
+		diag("%d files: %llu syncs to TRANSFERRED", n,
+		     (unsigned long long)(obs.syncs_at_transferred - es0.syncs));
+		if (round)
+			check(obs.syncs_at_transferred - es0.syncs == 4,
+			      "3 files: three fdatasyncs and one directory fsync before TRANSFERRED (%llu)",
+			      (unsigned long long)(obs.syncs_at_transferred - es0.syncs));
+		else
+			check(obs.syncs_at_transferred - es0.syncs == 1,
+			      "%d files: one syncfs before TRANSFERRED, not one fsync per file (%llu)", n,
+			      (unsigned long long)(obs.syncs_at_transferred - es0.syncs));
+		last = job_finish(job->id);
+		check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL,
+		      "%d files: Complete (error %d)", n, err);
+		check(same_file("www/many/f0", "dl/f0") && same_file("www/many/f2", "dl/f2"),
+		      "%d files: the results match (sha256)", n);
+		kb_job_free(last);
+		kb_job_free(job);
+	}
 }
 
 static void test_resume_after_drop(void)
@@ -754,6 +821,8 @@ static void engine_teardown(void)
 static const struct t_case cases[] = {
 	{ "files of 0 B, 1 B, 1 MiB and 64 MiB from nginx arrive whole, fsynced, mode 0644",
 	  test_nginx_sizes },
+	{ "TRANSFERRED comes after the job's files were synced in one batch and their rows saved",
+	  test_many_files },
 	{ "a download whose connection drops is retried with Range and If-Range from where it stopped",
 	  test_resume_after_drop },
 	{ "a file that changed on the server between two tries is fetched whole again", test_changed_etag },
