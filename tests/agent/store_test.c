@@ -224,6 +224,8 @@ static void test_checkpoint(void)
 	struct kb_job *job = sample_job();
 	struct kb_store *s = store_with(job);
 	sqlite3 *other = NULL;
+	long long n;
+	int ret;
 
 	if (!s)
 		goto out;
@@ -240,9 +242,9 @@ static void test_checkpoint(void)
 	kb_store_put_checkpoint(s, job, 0);
 	job->files[0].bytes_transferred = 0;	/* restarted from 0 */
 	kb_store_put_file(s, job, 0);
-	check(kb_store_flush(s) == 0 && db_count(other, "SELECT bytes_transferred FROM files WHERE idx=0") == 0,
-	      "checkpoint: a later full write of the file in the batch wins (%lld)",
-	      db_count(other, "SELECT bytes_transferred FROM files WHERE idx=0"));
+	ret = kb_store_flush(s);
+	n = db_count(other, "SELECT bytes_transferred FROM files WHERE idx=0");
+	check(ret == 0 && n == 0, "checkpoint: a later full write of the file in the batch wins (%lld)", n);
 	job->files[1].bytes_transferred = 4096;
 	kb_store_put_checkpoint(s, job, 1);
 	kb_store_delete_job(s, job->id);
