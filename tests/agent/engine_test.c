@@ -259,14 +259,14 @@ static void test_nginx_sizes(void)
 }
 
 /*
- * TRANSFERRED means durable: 200 small files are synced in one batch at
+ * TRANSFERRED means durable: 100 small files are synced in one batch at
  * the job's end (syncfs: one per filesystem), and their rows are saved
  * before the state turns TRANSFERRED; 3 files take one fdatasync each and
  * one fsync of their directory.
  */
 static void test_many_files(void)
 {
-	enum { N = 200 };
+	enum { N = 100 };
 	static char ubuf[N][128], nbuf[N][64];
 	const char *urls[N], *names[N];
 	struct kb_engine_stats es0;
@@ -291,7 +291,7 @@ static void test_many_files(void)
 		obs_reset();
 		kb_engine_get_stats(engine, &es0);
 		kb_engine_run(engine, job);
-		st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 60);
+		st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 100);
 		check(st == KBITS_STATE_TRANSFERRED, "%d files: TRANSFERRED (state %d)", n, (int)st);
 		check(obs.saves_at_transferred >= n,
 		      "%d files: every file's row was saved before TRANSFERRED (%d saves)", n,
@@ -423,7 +423,8 @@ static void test_suspend_resume(void)
 	job = job_make(1, urls, dst);
 	obs_reset();
 	kb_engine_run(engine, job);
-	for (double end = t_now() + 0.8; t_now() < end;)
+	/* 0.8 s, and some bytes written (valgrind on a busy host is slow) */
+	for (double start = t_now(); t_now() < start + 30 && (t_now() < start + 0.8 || !obs.progress_calls);)
 		kb_loop_run_once(loop, 50000000ull);
 	saved = job_finish(job->id);	/* Suspend: stop and drain */
 	check(saved && saved->files[0].bytes_transferred > 0 && saved->files[0].bytes_transferred < 3000000 &&
@@ -467,7 +468,8 @@ static struct kb_job *suspended_slow(const char *name, char *url, size_t len)
 	job = job_make(1, urls, dst);
 	obs_reset();
 	kb_engine_run(engine, job);
-	for (double end = t_now() + 0.8; t_now() < end;)
+	/* 0.8 s, and some bytes written (valgrind on a busy host is slow) */
+	for (double start = t_now(); t_now() < start + 30 && (t_now() < start + 0.8 || !obs.progress_calls);)
 		kb_loop_run_once(loop, 50000000ull);
 	saved = job_finish(job->id);
 	kb_job_free(job);

@@ -415,7 +415,7 @@ static const struct t_case cases[] = {
 
 int main(void)
 {
-	if (!t_begin(60))
+	if (!t_begin(120))
 		return 1;
 	t_run_cases(cases, sizeof(cases) / sizeof(cases[0]), store_setup, NULL, 30);
 	return t_end();
