@@ -80,7 +80,7 @@ static void engine_with(unsigned int max_transfers, unsigned int files_per_job, 
 	cfg.files_per_job = files_per_job;
 	cfg.max_bandwidth = max_bw;
 	cfg.slice_ms = slice_ms;
-	cfg.sync_every = 1 << 20;
+	cfg.checkpoint_bytes = 1 << 20;
 	engine = kb_engine_new(loop, &cfg, &ops, NULL);
 	memset(jo, 0, sizeof(jo));
 	max_active = 0;

@@ -214,6 +214,70 @@ out:
 	kb_job_free(job);
 }
 
+/*
+ * Checkpoints wait for the flush like any change, land in the file row,
+ * and lose to a full write of the same file in the same batch (a restart
+ * to 0 must not be undone by an older checkpoint).
+ */
+static void test_checkpoint(void)
+{
+	struct kb_job *job = sample_job();
+	struct kb_store *s = store_with(job);
+	sqlite3 *other = NULL;
+	long long n;
+	int ret;
+
+	if (!s)
+		goto out;
+	kb_store_batch(s, true);
+	job->files[0].bytes_transferred = 64 << 20;
+	check(kb_store_put_checkpoint(s, job, 0) == 0 && kb_store_put_checkpoint(s, job, 9) == -EINVAL,
+	      "checkpoint: accepted, a bad file index refused");
+	check(sqlite3_open_v2(db, &other, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	      db_count(other, "SELECT bytes_transferred FROM files WHERE idx=0") == 500,
+	      "checkpoint: not visible before the flush");
+	check(kb_store_flush(s) == 0 && db_count(other, "SELECT bytes_transferred FROM files WHERE idx=0") == 64 << 20,
+	      "checkpoint: in the file row after the flush");
+	job->files[0].bytes_transferred = 128 << 20;
+	kb_store_put_checkpoint(s, job, 0);
+	job->files[0].bytes_transferred = 0;	/* restarted from 0 */
+	kb_store_put_file(s, job, 0);
+	ret = kb_store_flush(s);
+	n = db_count(other, "SELECT bytes_transferred FROM files WHERE idx=0");
+	check(ret == 0 && n == 0, "checkpoint: a later full write of the file in the batch wins (%lld)", n);
+	job->files[1].bytes_transferred = 4096;
+	kb_store_put_checkpoint(s, job, 1);
+	kb_store_delete_job(s, job->id);
+	check(kb_store_flush(s) == 0 && db_count(other, "SELECT count(*) FROM files") == 0,
+	      "checkpoint: of a deleted job, dropped");
+	sqlite3_close(other);
+	kb_store_close(s);
+out:
+	kb_job_free(job);
+}
+
+/* The boot id: another boot until recorded, the same one after. */
+static void test_boot_id(void)
+{
+	struct kb_store *s = store_with(NULL);
+	sqlite3 *other = NULL;
+
+	if (!s)
+		return;
+	check(kb_store_boot_new(s), "boot: a new store is from another boot");
+	check(kb_store_boot_record(s) == 0 && !kb_store_boot_new(s), "boot: recorded, it is this boot");
+	kb_store_close(s);
+	s = store_with(NULL);
+	check(s && !kb_store_boot_new(s), "boot: still this boot after a reopen");
+	check(sqlite3_open_v2(db, &other, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+	      sqlite3_exec(other, "UPDATE meta SET value='00000000-0000-0000-0000-000000000000'"
+			   " WHERE key='boot_id'", NULL, NULL, NULL) == SQLITE_OK,
+	      "boot: another boot's id written");
+	sqlite3_close(other);
+	check(s && kb_store_boot_new(s), "boot: another boot is seen");
+	kb_store_close(s);
+}
+
 static void test_delete(void)
 {
 	struct kb_job *job = sample_job();
@@ -342,6 +406,8 @@ static const struct t_case cases[] = {
 	  test_round_trip },
 	{ "an update of one file and of the state survives a reopen", test_updates },
 	{ "in batch mode changes wait for the flush and then appear whole", test_batch },
+	{ "checkpoints wait for the flush and lose to a full write of their file", test_checkpoint },
+	{ "the boot id: another boot until recorded", test_boot_id },
 	{ "deleting a job deletes its files; the database is in WAL mode", test_delete },
 	{ "every listed property and string survives the store", test_every_property },
 	{ "a store from before a property gets its column when it opens", test_new_column },
@@ -349,7 +415,7 @@ static const struct t_case cases[] = {
 
 int main(void)
 {
-	if (!t_begin(60))
+	if (!t_begin(120))
 		return 1;
 	t_run_cases(cases, sizeof(cases) / sizeof(cases[0]), store_setup, NULL, 30);
 	return t_end();

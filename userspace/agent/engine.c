@@ -30,8 +30,9 @@ void kb_engine_config_default(struct kb_engine_config *c)
 	c->files_per_job = 4;
 	c->max_transfers = 16;
 	c->write_chunk = 256 << 10;
-	c->max_writes_inflight = 16;
-	c->sync_every = 8ull << 20;
+	c->max_writes_inflight = 14;
+	c->checkpoint_bytes = 64ull << 20;
+	c->checkpoint_interval_ms = 10000;
 	c->max_redirects = 10;
 	c->connect_timeout = 30;
 	c->low_speed_time = 60;
@@ -172,7 +173,9 @@ static void schedule(struct kb_engine *e)
 				break;
 			e_live++;
 		}
-		if (done == job->nr_files && !ej->nactive) {
+		if (done == job->nr_files && !ej->nactive && !ej->synced) {
+			kb_job_final_sync(ej);	/* TRANSFERRED means durable */
+		} else if (done == job->nr_files && !ej->nactive) {
 			job->transfer_completion_time = 0;	/* the module stamps it */
 			kb_job_set_state(ej, KBITS_STATE_TRANSFERRED);
 		} else if (!ej->nactive && (job->state == KBITS_STATE_CONNECTING ||
@@ -388,6 +391,7 @@ void kb_job_settle(struct ejob *ej)
 		if (fa && rs) {
 			job_merge(nj, ej->job);
 			ej->replace = NULL;
+			ej->synced = false;	/* its files may have changed */
 			kb_job_free(ej->job);
 			ej->job = nj;
 			free(ej->file_active);
@@ -585,8 +589,25 @@ struct kb_engine *kb_engine_new(struct kb_loop *loop, const struct kb_engine_con
 		e->cfg.files_per_job = 1;
 	if (!e->cfg.max_writes_inflight)
 		e->cfg.max_writes_inflight = 2;
-	if (e->cfg.write_chunk < 4096)
-		e->cfg.write_chunk = 4096;
+	/* Whole 4 KiB blocks: every write starts at an aligned offset, so a
+	 * write that never completed leaves a hole SEEK_HOLE finds (download.c). */
+	e->cfg.write_chunk &= ~(KB_WRITE_ALIGN - 1);
+	if (e->cfg.write_chunk < KB_WRITE_ALIGN)
+		e->cfg.write_chunk = KB_WRITE_ALIGN;
+	if (e->cfg.write_chunk > KB_CRASH_BOUND / 4)
+		e->cfg.write_chunk = KB_CRASH_BOUND / 4;
+	/*
+	 * What a process crash may cost a file is what was in flight: the
+	 * queued writes, one body callback (at most KB_RECV_BUFFER) taken
+	 * with one fewer queued, and the buffer being filled.
+	 */
+	if ((uint64_t)(e->cfg.max_writes_inflight + 1) * e->cfg.write_chunk + KB_RECV_BUFFER >
+	    KB_CRASH_BOUND)
+		e->cfg.max_writes_inflight = (KB_CRASH_BOUND - KB_RECV_BUFFER) / e->cfg.write_chunk - 1;
+	if (!e->cfg.checkpoint_bytes)
+		e->cfg.checkpoint_bytes = 64ull << 20;
+	if (!e->cfg.checkpoint_interval_ms)
+		e->cfg.checkpoint_interval_ms = 10000;
 	e->ops = ops;
 	e->ctx = ctx;
 	e->sched.timer.cb = sched_timer_fired;

@@ -19,6 +19,13 @@
 
 enum { XO_NONE, XO_DONE, XO_ERR, XO_ABORT, XO_RESTART };
 
+/* Writes start at multiples of this: see download.c, "written". */
+#define KB_WRITE_ALIGN	4096u
+/* curl's receive buffer: its largest body chunk. */
+#define KB_RECV_BUFFER	(256u << 10)
+/* A process crash costs a file at most this many bytes received twice. */
+#define KB_CRASH_BOUND	(4u << 20)
+
 struct wbuf {
 	struct kb_op op;
 	struct xfer *x;
@@ -50,10 +57,11 @@ struct xfer {
 	struct wbuf *cur, *q_head, *q_tail;
 	unsigned int nq;
 	bool paused;
-	/* syncing */
+	/* checkpoints (fdatasync in the background) and the final sync */
 	struct kb_op sync_op;
 	bool syncing, final_sync_done;
 	uint64_t syncing_off;
+	uint64_t ckpt_time;	/* kb_now() of the last checkpoint started (or the start) */
 	/* end */
 	bool curl_done;
 	bool write_failed;	/* bytes after a failed write are not on disk */
@@ -71,8 +79,9 @@ struct ejob {
 	struct kb_job *replace;		/* a changed job waiting for the drain */
 	struct kb_owner owner;
 	struct xfer *xfers;
-	unsigned int nactive;
+	unsigned int nactive;		/* transfers, and the final sync (1) */
 	bool stopping, failing;
+	bool synced;			/* completed files synced (kb_job_final_sync) */
 	struct kb_error pending;
 	struct kb_timer retry;
 	uint64_t last_progress;
@@ -102,6 +111,14 @@ int kb_xfer_start(struct ejob *ej, uint32_t idx);
 void kb_xfer_abort(struct xfer *x);
 /* A partial write buffer to disk (once per loop iteration). */
 void kb_xfer_flush(struct xfer *x);
+
+/*
+ * download.c: every file of the job is complete: their data and the
+ * directory entries of their temporary files to disk, in one batch (the
+ * job counts it in nactive), then their rows saved (ops->file_saved),
+ * ej->synced set and kb_job_settle() called; an error fails the job.
+ */
+void kb_job_final_sync(struct ejob *ej);
 
 /* engine.c: what the transfers of a job tell it. */
 void kb_job_set_state(struct ejob *ej, uint32_t state);

@@ -23,6 +23,7 @@
 #include "notify.h"
 #include "notify_cmd.h"
 #include "store.h"
+#include "tempfile.h"
 
 #define REPORT_INTERVAL_NS	500000000ull	/* progress per job: 2 per second */
 
@@ -42,6 +43,7 @@ struct agent {
 	struct kb_op sig_op;
 	int sigfd;
 	volatile bool stop;
+	bool new_boot;			/* the store's partial files predate this boot */
 	struct kb_ncmd *ncmd;		/* notify command lines (notify_cmd.c) */
 	/* files done in this loop iteration: told once their rows are durable */
 	struct done_report {
@@ -181,6 +183,18 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 	}
 }
 
+/* A checkpoint: cheap to commit (kb_store_put_checkpoint), told to nobody. */
+static void ev_checkpoint(void *ctx, const struct kb_job *job, uint32_t idx)
+{
+	struct agent *a = ctx;
+	struct known *k = known_find(a, job->id);
+
+	if (!k || idx >= k->job->nr_files)
+		return;
+	k->job->files[idx].bytes_transferred = job->files[idx].bytes_transferred;
+	kb_store_put_checkpoint(a->store, k->job, idx);
+}
+
 static void ev_file_done(void *ctx, const struct kb_job *job, uint32_t idx)
 {
 	struct agent *a = ctx;
@@ -273,6 +287,7 @@ static const struct kb_engine_ops agent_ops = {
 	.state = ev_state,
 	.progress = ev_progress,
 	.file_saved = ev_file_saved,
+	.checkpoint = ev_checkpoint,
 	.file_done = ev_file_done,
 	.error = ev_error,
 	.stopped = ev_stopped,
@@ -397,6 +412,15 @@ static int load_one(void *arg, struct kb_job *job)
 {
 	struct agent *a = arg;
 
+	/* After a reboot what lies beyond a checkpoint was never synced. */
+	if (a->new_boot && job->type == KBITS_JOB_DOWNLOAD) {
+		struct kb_owner o;
+
+		kb_owner_init(&o, job->owner_uid, job->owner_gid);
+		for (uint32_t i = 0; i < job->nr_files; i++)
+			if (!(job->files[i].flags & KBITS_FILE_COMPLETED))
+				kb_temp_recover(&o, &job->files[i]);
+	}
 	if (!known_set(a, job)) {
 		kb_job_free(job);
 		return -ENOMEM;
@@ -485,6 +509,8 @@ static void usage(void)
 		"  --max-bandwidth B   bytes per second over all transfers (default 0: no limit)\n"
 		"  --job-bandwidth B   bytes per second per job (default 0: no limit)\n"
 		"  --slice MS          jobs of equal priority take turns of MS ms (default 30000)\n"
+		"  --checkpoint-bytes B     a file's checkpoint at most every B bytes (default 64 MiB)\n"
+		"  --checkpoint-interval MS ... or every MS ms of its transfer (default 10000)\n"
 		"  -v                  more log (repeat for more)\n");
 }
 
@@ -498,6 +524,8 @@ int main(int argc, char **argv)
 		{ "max-bandwidth", required_argument, NULL, 'B' },
 		{ "job-bandwidth", required_argument, NULL, 'J' },
 		{ "slice", required_argument, NULL, 'S' },
+		{ "checkpoint-bytes", required_argument, NULL, 'C' },
+		{ "checkpoint-interval", required_argument, NULL, 'I' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -519,6 +547,8 @@ int main(int argc, char **argv)
 		case 'B': cfg.max_bandwidth = strtoull(optarg, NULL, 0); break;
 		case 'J': cfg.job_bandwidth = strtoull(optarg, NULL, 0); break;
 		case 'S': cfg.slice_ms = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'C': cfg.checkpoint_bytes = strtoull(optarg, NULL, 0); break;
+		case 'I': cfg.checkpoint_interval_ms = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'v': kb_log_level++; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
@@ -533,11 +563,15 @@ int main(int argc, char **argv)
 		kb_err("cannot open the store %s: %s", db, strerror(-ret));
 		return 1;
 	}
+	a.new_boot = kb_store_boot_new(a.store);
 	ret = kb_store_load(a.store, load_one, &a);
 	if (ret < 0) {
 		kb_err("cannot read the store: %s", strerror(-ret));
 		return 1;
 	}
+	/* after the partial files were truncated to their checkpoints */
+	if (a.new_boot && kb_store_boot_record(a.store) == 0)
+		kb_info("a new boot: partial files resume from their checkpoints");
 	kb_info("%d jobs in the store", ret);
 	kb_store_batch(a.store, true);
 	a.loop = kb_loop_new(512);

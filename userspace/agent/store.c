@@ -65,13 +65,39 @@ static const char *job_col(int i)
 static const char file_upsert[] =
 	"INSERT OR REPLACE INTO files VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
 
+/* A checkpoint waiting for kb_store_flush(). */
+struct ckpt {
+	uint8_t id[16];
+	uint32_t idx;
+	uint64_t bytes;
+};
+
 struct kb_store {
 	sqlite3 *db;
 	sqlite3_stmt *job_up, *file_up, *files_del, *job_del, *begin, *commit, *rollback;
 	sqlite3_stmt *upload_up, *sp, *sp_release, *sp_rollback;
 	bool batch;			/* kb_store_batch(): commit in kb_store_flush() */
 	bool in_tx;			/* a batch transaction is open */
+	sqlite3_stmt *ckpt_up;
+	struct ckpt *ckpts;		/* checkpoints for the next flush */
+	size_t nckpts, ckpt_cap;
+	char boot[40];			/* this boot's id, "" if unknown */
 };
+
+#define BOOT_ID_PATH	"/proc/sys/kernel/random/boot_id"
+
+static void read_boot_id(char out[40])
+{
+	int fd = open(BOOT_ID_PATH, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, out, 39) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		n = 0;
+	out[n] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+}
 
 static int db_err(struct kb_store *s, const char *what)
 {
@@ -230,10 +256,13 @@ int kb_store_open(const char *path, struct kb_store **out)
 	    sqlite3_prepare_v2(s->db, "SAVEPOINT kb", -1, &s->sp, NULL) ||
 	    sqlite3_prepare_v2(s->db, "RELEASE kb", -1, &s->sp_release, NULL) ||
 	    sqlite3_prepare_v2(s->db, "ROLLBACK TO kb", -1, &s->sp_rollback, NULL) ||
-	    sqlite3_prepare_v2(s->db, upload_upsert, -1, &s->upload_up, NULL)) {
+	    sqlite3_prepare_v2(s->db, upload_upsert, -1, &s->upload_up, NULL) ||
+	    sqlite3_prepare_v2(s->db, "UPDATE files SET bytes_transferred=?3 WHERE job_id=?1 AND idx=?2",
+			       -1, &s->ckpt_up, NULL)) {
 		kb_err("store: %s", sqlite3_errmsg(s->db));
 		goto out_err;
 	}
+	read_boot_id(s->boot);
 	*out = s;
 	return 0;
 out_err:
@@ -257,7 +286,9 @@ void kb_store_close(struct kb_store *s)
 	sqlite3_finalize(s->commit);
 	sqlite3_finalize(s->rollback);
 	sqlite3_finalize(s->upload_up);
+	sqlite3_finalize(s->ckpt_up);
 	sqlite3_close(s->db);
+	free(s->ckpts);
 	free(s);
 }
 
@@ -400,23 +431,134 @@ void kb_store_batch(struct kb_store *s, bool on)
 	s->batch = on;
 }
 
-int kb_store_flush(struct kb_store *s)
+/* Checkpoints of a file (idx) or of a whole job (idx UINT32_MAX) replaced. */
+static void ckpt_drop(struct kb_store *s, const uint8_t id[16], uint32_t idx)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < s->nckpts; i++) {
+		struct ckpt *c = &s->ckpts[i];
+
+		if (!memcmp(c->id, id, 16) && (idx == UINT32_MAX || c->idx == idx))
+			continue;
+		s->ckpts[j++] = *c;
+	}
+	s->nckpts = j;
+}
+
+/*
+ * The pending checkpoints in one transaction without a WAL sync. The
+ * safety level cannot change inside a transaction, hence its own, after
+ * the batch's FULL commit.
+ */
+static int ckpt_commit(struct kb_store *s)
 {
 	int ret;
 
-	if (!s || !s->in_tx)
+	if (!s->nckpts)
 		return 0;
-	s->in_tx = false;
-	ret = step_reset(s, s->commit, "commit");
+	if (sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+		s->nckpts = 0;
+		return db_err(s, "synchronous=NORMAL");
+	}
+	ret = step_reset(s, s->begin, "begin");
+	for (size_t i = 0; !ret && i < s->nckpts; i++) {
+		sqlite3_bind_blob(s->ckpt_up, 1, s->ckpts[i].id, 16, SQLITE_STATIC);
+		sqlite3_bind_int64(s->ckpt_up, 2, s->ckpts[i].idx);
+		sqlite3_bind_int64(s->ckpt_up, 3, (int64_t)s->ckpts[i].bytes);
+		ret = step_reset(s, s->ckpt_up, "write checkpoint");
+	}
+	if (!ret)
+		ret = step_reset(s, s->commit, "commit checkpoints");
 	if (ret < 0)
 		step_reset(s, s->rollback, "rollback");
+	s->nckpts = 0;
+	/* every other commit stays FULL: what it acknowledges is durable */
+	if (sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(s, "synchronous=FULL");
 	return ret;
+}
+
+int kb_store_flush(struct kb_store *s)
+{
+	int ret = 0;
+
+	if (!s)
+		return 0;
+	if (s->in_tx) {
+		s->in_tx = false;
+		ret = step_reset(s, s->commit, "commit");
+		if (ret < 0)
+			step_reset(s, s->rollback, "rollback");
+	}
+	return ckpt_commit(s) ?: ret;
+}
+
+int kb_store_put_checkpoint(struct kb_store *s, const struct kb_job *job, uint32_t idx)
+{
+	struct ckpt *c = NULL;
+
+	if (idx >= job->nr_files)
+		return -EINVAL;
+	for (size_t i = 0; i < s->nckpts && !c; i++)
+		if (!memcmp(s->ckpts[i].id, job->id, 16) && s->ckpts[i].idx == idx)
+			c = &s->ckpts[i];
+	if (!c) {
+		if (s->nckpts == s->ckpt_cap) {
+			size_t cap = s->ckpt_cap ? 2 * s->ckpt_cap : 16;
+			struct ckpt *n = realloc(s->ckpts, cap * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;	/* the next checkpoint will do */
+			s->ckpts = n;
+			s->ckpt_cap = cap;
+		}
+		c = &s->ckpts[s->nckpts++];
+		memcpy(c->id, job->id, 16);
+		c->idx = idx;
+	}
+	c->bytes = job->files[idx].bytes_transferred;
+	return s->batch ? 0 : ckpt_commit(s);
+}
+
+bool kb_store_boot_new(struct kb_store *s)
+{
+	sqlite3_stmt *st;
+	bool fresh = true;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key='boot_id'", -1, &st, NULL)) {
+		db_err(s, "read boot id");
+		return true;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW && s->boot[0]) {
+		const unsigned char *v = sqlite3_column_text(st, 0);
+
+		fresh = !v || strcmp((const char *)v, s->boot);
+	}
+	sqlite3_finalize(st);
+	return fresh;
+}
+
+int kb_store_boot_record(struct kb_store *s)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	if (!s->boot[0])
+		return -ENOENT;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta VALUES ('boot_id', ?1)", -1, &st, NULL))
+		return db_err(s, "write boot id");
+	sqlite3_bind_text(st, 1, s->boot, -1, SQLITE_STATIC);
+	ret = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(s, "write boot id");
+	sqlite3_finalize(st);
+	return ret ?: kb_store_flush(s);
 }
 
 int kb_store_put_job(struct kb_store *s, const struct kb_job *job)
 {
 	int ret = tx_begin(s);
 
+	ckpt_drop(s, job->id, UINT32_MAX);
 	if (ret < 0)
 		return ret;
 	ret = write_job_row(s, job);
@@ -446,6 +588,7 @@ int kb_store_put_file(struct kb_store *s, const struct kb_job *job, uint32_t idx
 
 	if (idx >= job->nr_files)
 		return -EINVAL;
+	ckpt_drop(s, job->id, idx);
 	ret = tx_begin(s);
 	if (ret < 0)
 		return ret;
@@ -459,6 +602,7 @@ int kb_store_delete_job(struct kb_store *s, const uint8_t id[16])
 {
 	int ret = tx_begin(s);
 
+	ckpt_drop(s, id, UINT32_MAX);
 	if (ret < 0)
 		return ret;
 	sqlite3_bind_blob(s->job_del, 1, id, 16, SQLITE_STATIC);

@@ -27,6 +27,25 @@ int kb_store_put_state(struct kb_store *s, const struct kb_job *job);
 /* One file row. */
 int kb_store_put_file(struct kb_store *s, const struct kb_job *job, uint32_t idx);
 int kb_store_delete_job(struct kb_store *s, const uint8_t id[16]);
+/*
+ * A checkpoint: the file's bytes_transferred only. Committed in its own
+ * transaction with PRAGMA synchronous=NORMAL (no WAL sync): losing it to a
+ * power cut only leaves an older checkpoint, still true. The next FULL
+ * commit syncs it with the rest. In batch mode it waits for
+ * kb_store_flush(); a later put_file/put_job/delete_job of the same file
+ * or job in the batch replaces it.
+ */
+int kb_store_put_checkpoint(struct kb_store *s, const struct kb_job *job, uint32_t idx);
+
+/*
+ * Boot ids (/proc/sys/kernel/random/boot_id): the store keeps the one of
+ * the boot its partial files were last made consistent in. kb_store_boot_new()
+ * tells whether this is another boot (true also for a store without one);
+ * kb_store_boot_record() writes the current one (a FULL commit), once every
+ * partial file was truncated to its checkpoint (kb_temp_recover).
+ */
+bool kb_store_boot_new(struct kb_store *s);
+int kb_store_boot_record(struct kb_store *s);
 
 /*
  * Batch mode: changes made by the calls above wait in one open transaction

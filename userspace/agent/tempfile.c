@@ -79,6 +79,60 @@ int kb_temp_open(int dirfd, const char *base, char **temp_name, bool *fresh)
 	return -EEXIST;
 }
 
+uint64_t kb_temp_contiguous(int fd, uint64_t size)
+{
+	off_t hole = lseek(fd, 0, SEEK_HOLE);
+	uint64_t have = size;
+
+	/*
+	 * The residual case: a short write (rare, ENOSPC or a signal) that
+	 * ended inside a block leaves that block allocated with zeros after
+	 * its bytes; rounding down cannot see it. The bytes it did not write
+	 * are then zeros in the result: the same risk as any write that
+	 * reports fewer bytes, and a whole-file check (sha256) is the cure.
+	 */
+	if (hole >= 0 && (uint64_t)hole < have)
+		have = (uint64_t)hole;
+	return have & ~(uint64_t)4095;
+}
+
+int kb_temp_recover(const struct kb_owner *o, const struct kb_file *f)
+{
+	struct kb_creds_saved s;
+	const char *base;
+	struct stat st;
+	int dirfd, fd, ret;
+
+	if (!f->temp_name || strchr(f->temp_name, '/'))
+		return -ENOENT;
+	ret = kb_creds_enter(o, &s);
+	if (ret < 0)
+		return ret;
+	dirfd = kb_dir_open(f->path, &base);
+	if (dirfd < 0) {
+		ret = dirfd;
+		goto out_leave;
+	}
+	fd = openat(dirfd, f->temp_name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		ret = -errno;
+		goto out_close;
+	}
+	ret = 0;
+	/* only our own regular file (kb_temp_open's test) */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)
+		ret = -EINVAL;
+	else if ((uint64_t)st.st_size > f->bytes_transferred &&
+		 ftruncate(fd, (off_t)f->bytes_transferred) < 0)
+		ret = -errno;
+	close(fd);
+out_close:
+	close(dirfd);
+out_leave:
+	kb_creds_leave(&s);
+	return ret;
+}
+
 int kb_file_rename(const struct kb_owner *o, const struct kb_file *f, bool sync_dir)
 {
 	struct kb_creds_saved s;

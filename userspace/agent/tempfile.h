@@ -7,6 +7,7 @@
 #define KBITSD_TEMPFILE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "job.h"
 #include "owner.h"
@@ -23,6 +24,22 @@ int kb_dir_open(const char *path, const char **base);
  * replaced and *fresh true. Returns the fd or -errno.
  */
 int kb_temp_open(int dirfd, const char *base, char **temp_name, bool *fresh);
+
+/*
+ * The end of the bytes of a temporary file written contiguously from 0,
+ * rounded down to 4 KiB: the end of the first hole (SEEK_HOLE, measured
+ * on ext4, xfs and tmpfs) or size, whichever is less. Sound because the
+ * file is never preallocated and every write starts at an aligned offset
+ * (download.c): a write that never happened is a hole of whole blocks.
+ */
+uint64_t kb_temp_contiguous(int fd, uint64_t size);
+/*
+ * After a reboot (a new boot id): truncates the temporary file of a
+ * partial file back to its checkpoint, f->bytes_transferred, as the
+ * owner. What lies beyond was never synced: after a power cut it may be
+ * zeros or stale blocks. 0, or -errno (-ENOENT: no temporary file).
+ */
+int kb_temp_recover(const struct kb_owner *o, const struct kb_file *f);
 
 /* Renames the file's temporary into place (as the owner), the directory
  * synced when sync_dir. 0 or -errno. */

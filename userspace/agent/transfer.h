@@ -24,6 +24,10 @@ struct kb_engine_ops {
 	/* Durable facts of a file changed (temporary name, synced bytes,
 	 * validators, size, final URL, completion): persist them. */
 	void (*file_saved)(void *ctx, const struct kb_job *job, uint32_t file);
+	/* A checkpoint: the file's bytes_transferred were made durable by an
+	 * fdatasync that completed. Persist it cheaply (a lost commit only
+	 * means an older checkpoint, still true); NULL: file_saved is called. */
+	void (*checkpoint)(void *ctx, const struct kb_job *job, uint32_t file);
 	/* The file is complete and synced. */
 	void (*file_done)(void *ctx, const struct kb_job *job, uint32_t file);
 	/* An error, before the state it leads to (ERROR or TRANSIENT_ERROR). */
@@ -39,8 +43,12 @@ struct kb_engine_config {
 	unsigned int files_per_job;	/* concurrent files of one job (4) */
 	unsigned int max_transfers;	/* concurrent files overall (16) */
 	unsigned int write_chunk;	/* bytes per IORING_OP_WRITE (256 KiB) */
-	unsigned int max_writes_inflight;	/* per file; pause curl beyond (16) */
-	uint64_t sync_every;		/* fsync after this many bytes (8 MiB) */
+	/* per file; pause curl beyond (14). With write_chunk it bounds what a
+	 * process crash costs (download.c): the engine lowers it so that
+	 * (max_writes_inflight + 1) * write_chunk + 256 KiB <= 4 MiB. */
+	unsigned int max_writes_inflight;
+	uint64_t checkpoint_bytes;	/* a checkpoint at most every ... bytes (64 MiB) */
+	unsigned int checkpoint_interval_ms;	/* ... or ms of a file's transfer (10000) */
 	unsigned int max_redirects;	/* 10 */
 	long connect_timeout;		/* s (30) */
 	long low_speed_time;		/* s without a byte: stalled (60) */
@@ -55,9 +63,10 @@ struct kb_engine_config {
 
 /* What the engine counts (kb_engine_get_stats); transfers add to it. */
 struct kb_engine_stats {
-	uint64_t pauses;		/* curl paused for back-pressure */
+	uint64_t pauses;		/* curl paused for back-pressure (writes in flight) */
 	uint64_t writes;		/* IORING_OP_WRITE submitted */
 	uint64_t syncs;			/* IORING_OP_FSYNC submitted */
+	uint64_t checkpoints;		/* checkpoints recorded (ops->checkpoint) */
 	uint64_t polls;			/* IORING_OP_POLL_ADD submitted */
 	uint64_t transfers;		/* transfers started */
 	uint64_t lp_sockets;		/* sockets given TCP-LP */
