@@ -200,7 +200,7 @@ TEST_F(durable, ack_beyond_the_jobs_change_seq_gets_einval_and_applies_nothing)
 	s.count = 2;
 	s.jobs = (uintptr_t)e;
 	s.job_size = sizeof(e[0]);
-	EXPECT_ERR(-EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_STORED, &s));
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_STORED, &s));
 	EXPECT_EQ(0, kb_durable(self->fd, a)) TH_LOG("a refused batch applied an entry");
 	/* A batch acks many jobs at once; unknown ids are skipped. */
 	e[1].change_seq = 1;
@@ -229,24 +229,24 @@ TEST_F(durable, stored_with_bad_arguments_gets_einval)
 	s.job_size = sizeof(e);
 
 	s.flags = 1;
-	EXPECT_ERR(-EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_STORED, &s));
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_STORED, &s));
 	s.flags = 0;
 	s.count = 0;
-	EXPECT_ERR(-EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_STORED, &s));
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_STORED, &s));
 	s.count = KBITS_STORED_MAX + 1;
-	EXPECT_ERR(-EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_STORED, &s));
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_STORED, &s));
 	s.count = 1;
 	s.job_size = sizeof(e) - 1;
-	EXPECT_ERR(-EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_STORED, &s));
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_STORED, &s));
 	s.job_size = sizeof(e);
 	s.size = sizeof(s) - 4;
-	EXPECT_ERR(-EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_STORED, &s));
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_STORED, &s));
 	s.size = sizeof(s);
 	e.change_seq = 0;
-	EXPECT_ERR(-EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_STORED, &s));
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_STORED, &s));
 	e.change_seq = 1;
 	/* Only the agent's file acknowledges. */
-	EXPECT_ERR(-EPERM, kb_ioctl(self->fd, KBITS_IOC_AGENT_STORED, &s));
+	EXPECT_ERR(EPERM, kb_ioctl(self->fd, KBITS_IOC_AGENT_STORED, &s));
 	EXPECT_EQ(0, kb_durable(self->fd, id));
 	ASSERT_OK(kb_ioctl(self->afd, KBITS_IOC_AGENT_STORED, &s));
 	EXPECT_EQ(1, kb_durable(self->fd, id));
@@ -280,7 +280,7 @@ TEST_F(durable, wait_without_an_agent_gets_enotconn_at_once)
 
 	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "no agent", id));
 	t0 = kb_mono_ms();
-	EXPECT_ERR(-ENOTCONN, kb_wait_durable(self->fd, id, 5000));
+	EXPECT_ERR(ENOTCONN, kb_wait_durable(self->fd, id, 5000));
 	EXPECT_GT(1000, kb_mono_ms() - t0) TH_LOG("ENOTCONN must not wait for the timeout");
 }
 
@@ -291,9 +291,9 @@ TEST_F(durable, wait_without_an_ack_gets_etimedout)
 
 	ATTACH();
 	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "no ack", id));
-	EXPECT_ERR(-ETIMEDOUT, kb_wait_durable(self->fd, id, 0));
+	EXPECT_ERR(ETIMEDOUT, kb_wait_durable(self->fd, id, 0));
 	t0 = kb_mono_ms();
-	EXPECT_ERR(-ETIMEDOUT, kb_wait_durable(self->fd, id, 300));
+	EXPECT_ERR(ETIMEDOUT, kb_wait_durable(self->fd, id, 300));
 	dt = kb_mono_ms() - t0;
 	EXPECT_LE(250, dt) TH_LOG("returned after %llu ms of 300", (unsigned long long)dt);
 }
@@ -363,7 +363,7 @@ TEST_F(durable, wait_gets_enotconn_when_the_agent_detaches)
 	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "detach", l.id));
 	l.afd = self->afd;
 	self->afd = -1;		/* the thread closes it */
-	wait_with(_metadata, self->fd, &l, -ENOTCONN);
+	wait_with(_metadata, self->fd, &l, ENOTCONN);
 }
 
 TEST_F(durable, wait_gets_enoent_when_the_job_is_cancelled)
@@ -374,7 +374,7 @@ TEST_F(durable, wait_gets_enoent_when_the_job_is_cancelled)
 	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "cancel", l.id));
 	l.afd = self->afd;
 	l.cancel_fd = self->fd;
-	wait_with(_metadata, self->fd, &l, -ENOENT);
+	wait_with(_metadata, self->fd, &l, ENOENT);
 }
 
 static void on_alarm(int sig)
@@ -396,7 +396,7 @@ TEST_F(durable, wait_interrupted_by_a_signal_gets_eintr)
 	memset(&it, 0, sizeof(it));
 	it.it_value.tv_usec = 200000;
 	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
-	EXPECT_ERR(-EINTR, kb_wait_durable(self->fd, id, 10000));
+	EXPECT_ERR(EINTR, kb_wait_durable(self->fd, id, 10000));
 	signal(SIGALRM, SIG_DFL);
 }
 
@@ -419,9 +419,9 @@ TEST_F(durable, wait_on_another_users_job_gets_enoent)
 	ASSERT_NE(NULL, id);
 	ATTACH();
 	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "root's", id));
-	EXPECT_ERR(-ENOENT, kb_run_as(KB_USER, child_wait, id));
+	EXPECT_ERR(ENOENT, kb_run_as(KB_USER, child_wait, id));
 	kb_random_guid(id);
-	EXPECT_ERR(-ENOENT, kb_wait_durable(self->fd, id, 0));
+	EXPECT_ERR(ENOENT, kb_wait_durable(self->fd, id, 0));
 }
 
 static int child_wait_own(void *p)
@@ -442,7 +442,7 @@ static int child_wait_own(void *p)
 TEST_F(durable, an_owner_waits_on_their_own_job)
 {
 	ATTACH();
-	EXPECT_ERR(-ETIMEDOUT, kb_run_as(KB_USER, child_wait_own, NULL));
+	EXPECT_ERR(ETIMEDOUT, kb_run_as(KB_USER, child_wait_own, NULL));
 }
 
 TEST_F(durable, wait_with_bad_arguments_gets_einval)
@@ -456,17 +456,17 @@ TEST_F(durable, wait_with_bad_arguments_gets_einval)
 	w.size = sizeof(w);
 	memcpy(w.job_id, id, 16);
 	w.flags = 1;
-	EXPECT_ERR(-EINVAL, kb_ioctl(self->fd, KBITS_IOC_JOB_WAIT_DURABLE, &w));
+	EXPECT_ERR(EINVAL, kb_ioctl(self->fd, KBITS_IOC_JOB_WAIT_DURABLE, &w));
 	w.flags = 0;
 	w.pad = 1;
-	EXPECT_ERR(-EINVAL, kb_ioctl(self->fd, KBITS_IOC_JOB_WAIT_DURABLE, &w));
+	EXPECT_ERR(EINVAL, kb_ioctl(self->fd, KBITS_IOC_JOB_WAIT_DURABLE, &w));
 	w.pad = 0;
 	w.size = 8;
-	EXPECT_ERR(-EINVAL, kb_ioctl(self->fd, KBITS_IOC_JOB_WAIT_DURABLE, &w));
+	EXPECT_ERR(EINVAL, kb_ioctl(self->fd, KBITS_IOC_JOB_WAIT_DURABLE, &w));
 	w.size = 0;
-	EXPECT_ERR(-EINVAL, kb_ioctl(self->fd, KBITS_IOC_JOB_WAIT_DURABLE, &w));
+	EXPECT_ERR(EINVAL, kb_ioctl(self->fd, KBITS_IOC_JOB_WAIT_DURABLE, &w));
 	w.size = sizeof(w);
-	EXPECT_ERR(-ETIMEDOUT, kb_ioctl(self->fd, KBITS_IOC_JOB_WAIT_DURABLE, &w));
+	EXPECT_ERR(ETIMEDOUT, kb_ioctl(self->fd, KBITS_IOC_JOB_WAIT_DURABLE, &w));
 }
 
 TEST_F(durable, an_older_get_info_still_works_and_is_not_written_past)
