@@ -43,6 +43,13 @@ struct kbits_agent {
 /* The attached agent, or NULL; under kbits_lock. */
 static struct kbits_agent *kbits_agent;
 static struct kmem_cache *kbits_work_cache;
+/*
+ * Bumped (under kbits_lock) on every attach and detach: a client waiting
+ * for durability learns that the agent it counted on went away, even if
+ * another attached since.
+ */
+static u32 kbits_agent_gen;
+DECLARE_WAIT_QUEUE_HEAD(kbits_durable_wq);
 
 int kbits_agent_init(void)
 {
@@ -59,6 +66,11 @@ bool kbits_agent_attached(void)
 {
 	lockdep_assert_held(&kbits_lock);
 	return kbits_agent;
+}
+
+u32 kbits_agent_generation(void)
+{
+	return READ_ONCE(kbits_agent_gen);
 }
 
 /* file->private_data is only ever set on the agent's file. */
@@ -244,6 +256,7 @@ static int kbits_agent_attach(struct file *file)
 		return -EBUSY;
 	}
 	kbits_agent = agent;
+	WRITE_ONCE(kbits_agent_gen, kbits_agent_gen + 1);
 	kbits_obj_new();
 	WRITE_ONCE(file->private_data, agent);
 	while ((job = kbits_next_visible(&cursor, true))) {
@@ -251,6 +264,9 @@ static int kbits_agent_attach(struct file *file)
 			kbits_job_set_state(job, KBITS_STATE_QUEUED);
 			kbits_agent_run(job);
 		}
+		/* Changes made while no agent was there: store them now. */
+		if (!job->durable)
+			kbits_agent_queue(job, KBITS_WORK_CHANGED);
 	}
 	mutex_unlock(&kbits_lock);
 	pr_info("agent attached (pid %d)\n", task_tgid_vnr(current));
@@ -277,7 +293,10 @@ void kbits_agent_release(struct file *file)
 	list_for_each_entry_safe(item, tmp, &agent->items, node)
 		kbits_work_free(item);
 	kbits_agent = NULL;
+	WRITE_ONCE(kbits_agent_gen, kbits_agent_gen + 1);
 	mutex_unlock(&kbits_lock);
+	/* Nobody will store the jobs now: their waiters get -ENOTCONN. */
+	wake_up_all(&kbits_durable_wq);
 	pr_info("agent detached\n");
 	kfree(agent);
 	kbits_obj_gone();
@@ -619,6 +638,9 @@ static int kbits_agent_restore(void __user *argp)
 	if (!job)
 		return -ENOMEM;
 	memcpy(job->id, r.job_id, sizeof(job->id));
+	/* It comes from the store: stored as it is. */
+	job->stored_seq = job->change_seq;
+	job->durable = true;
 	kbits_job_restore_props(job, &r);
 	/* A job that was moving when the registry went away waits its turn again. */
 	job->state = kbits_state_runnable(r.state) ? KBITS_STATE_QUEUED : r.state;
@@ -642,6 +664,71 @@ out_put:
 	return ret;
 }
 
+/*
+ * The agent committed its store: each job is stored as it was at its
+ * change_seq. A job reaching its current change_seq becomes durable. The
+ * entries are copied in and checked before kbits_lock is taken; a
+ * change_seq the job never had fails the whole batch, applied nothing.
+ */
+static int kbits_agent_stored(void __user *argp)
+{
+	struct kbits_stored_job *ents;
+	struct kbits_agent_stored s;
+	struct kbits_job *job;
+	bool woke = false;
+	u32 i;
+	int ret;
+
+	ret = kbits_copy_struct_in(&s, sizeof(s), sizeof(s), argp);
+	if (ret)
+		return ret;
+	if (s.flags || !s.count || s.count > KBITS_STORED_MAX ||
+	    s.job_size < sizeof(*ents) || s.job_size > PAGE_SIZE)
+		return -EINVAL;
+	ents = kvmalloc_array(s.count, sizeof(*ents), GFP_KERNEL_ACCOUNT);
+	if (!ents)
+		return -ENOMEM;
+	for (i = 0; i < s.count; i++) {
+		ret = copy_struct_from_user(&ents[i], sizeof(*ents),
+					    u64_to_user_ptr(s.jobs + (u64)i * s.job_size),
+					    s.job_size);
+		if (ret)
+			goto out_free;
+		if (!ents[i].change_seq) {
+			ret = -EINVAL;
+			goto out_free;
+		}
+	}
+
+	mutex_lock(&kbits_lock);
+	for (i = 0; i < s.count; i++) {
+		job = kbits_lookup(ents[i].job_id);
+		if (job && ents[i].change_seq > job->change_seq) {
+			ret = -EINVAL;
+			goto out_unlock;
+		}
+	}
+	for (i = 0; i < s.count; i++) {
+		job = kbits_lookup(ents[i].job_id);
+		/* Gone meanwhile, or an older commit than one already told. */
+		if (!job || ents[i].change_seq <= job->stored_seq)
+			continue;
+		job->stored_seq = ents[i].change_seq;
+		if (job->stored_seq == job->change_seq) {
+			WRITE_ONCE(job->durable, true);
+			kbits_event(job, KBITS_EVENT_DURABLE);
+			woke = true;
+		}
+	}
+out_unlock:
+	mutex_unlock(&kbits_lock);
+	if (woke)
+		wake_up_all(&kbits_durable_wq);
+out_free:
+	kvfree(ents);
+	return ret;
+}
+
 long kbits_agent_ioctl(struct file *file, unsigned int cmd, void __user *argp)
 {
 	if (cmd == KBITS_IOC_AGENT_ATTACH)
@@ -655,6 +742,8 @@ long kbits_agent_ioctl(struct file *file, unsigned int cmd, void __user *argp)
 		return kbits_agent_outcome(argp);
 	case KBITS_IOC_AGENT_RESTORE:
 		return kbits_agent_restore(argp);
+	case KBITS_IOC_AGENT_STORED:
+		return kbits_agent_stored(argp);
 	}
 	return -ENOTTY;
 }

@@ -236,6 +236,7 @@ static long kbits_ioctl_set(struct file *file, void __user *argp)
 	if (s.mask & KBITS_SET_JOB_FLAGS)
 		job->job_flags = s.job_flags;
 	kbits_job_touch(job);
+	kbits_job_changed(job);
 	kbits_event(job, KBITS_EVENT_MODIFIED);
 	kbits_agent_queue(job, KBITS_WORK_CHANGED);
 out_unlock:
@@ -340,6 +341,7 @@ static long kbits_ioctl_set_string(struct file *file, void __user *argp)
 	kbits_job_set_string(job, s.prop, value, s.len);
 	value = NULL;
 	kbits_job_touch(job);
+	kbits_job_changed(job);
 	kbits_event(job, KBITS_EVENT_MODIFIED);
 	kbits_agent_queue(job, KBITS_WORK_CHANGED);
 	ret = 0;
@@ -425,6 +427,7 @@ static long kbits_ioctl_add_files(struct file *file, void __user *argp)
 		goto out_unlock;
 	kbits_account_add_files(job, a.count);
 	kbits_job_touch(job);
+	kbits_job_changed(job);
 	kbits_event(job, KBITS_EVENT_MODIFIED);
 	kbits_agent_queue(job, KBITS_WORK_CHANGED);
 	mutex_unlock(&kbits_lock);
@@ -568,12 +571,19 @@ static long kbits_ioctl_job_action(struct file *file, unsigned int cmd, void __u
 		if (job->state == KBITS_STATE_SUSPENDED || job->state == KBITS_STATE_ERROR ||
 		    job->state == KBITS_STATE_TRANSIENT_ERROR) {
 			kbits_job_set_state(job, KBITS_STATE_QUEUED);
+			/* The RUN item makes the agent fetch and store it. */
+			kbits_job_changed(job);
 			kbits_agent_run(job);
 		}
 		break;
 	case KBITS_IOC_JOB_SUSPEND:
+		if (job->state == KBITS_STATE_SUSPENDED)
+			break;
 		kbits_job_set_state(job, KBITS_STATE_SUSPENDED);
 		kbits_agent_stop(job);
+		/* STOP only stops the transfer: the store learns the state from CHANGED. */
+		kbits_job_changed(job);
+		kbits_agent_queue(job, KBITS_WORK_CHANGED);
 		break;
 	case KBITS_IOC_JOB_CANCEL:
 		/* First, so that a refused cancel (-EAGAIN) changes nothing. */
@@ -593,6 +603,7 @@ static long kbits_ioctl_job_action(struct file *file, unsigned int cmd, void __u
 			break;
 		job->owner_gid = current_egid();
 		kbits_job_touch(job);
+		kbits_job_changed(job);
 		kbits_event(job, KBITS_EVENT_OWNERSHIP);
 		kbits_agent_queue(job, KBITS_WORK_CHANGED);
 		break;
@@ -671,6 +682,72 @@ out_unlock:
 	return ret;
 }
 
+/* What ends a wait for durability; re-checked under kbits_lock. */
+static bool kbits_durable_wait_over(const struct kbits_job *job, u32 gen)
+{
+	return READ_ONCE(job->durable) || !READ_ONCE(job->registered) ||
+	       kbits_agent_generation() != gen;
+}
+
+static long kbits_ioctl_wait_durable(struct file *file, void __user *argp)
+{
+	struct kbits_job_wait_durable w;
+	struct kbits_job *job;
+	long left;
+	u32 gen;
+	int ret;
+
+	ret = kbits_copy_struct_in(&w, sizeof(w), sizeof(w), argp);
+	if (ret)
+		return ret;
+	if (w.flags || w.pad)
+		return -EINVAL;
+
+	/* Permission is judged here, once: the job is held from now on. */
+	mutex_lock(&kbits_lock);
+	job = kbits_lookup_visible(w.job_id, kbits_caller_admin(file));
+	if (!job) {
+		mutex_unlock(&kbits_lock);
+		return -ENOENT;
+	}
+	if (job->durable) {
+		mutex_unlock(&kbits_lock);
+		return 0;
+	}
+	if (!kbits_agent_attached()) {
+		mutex_unlock(&kbits_lock);
+		return -ENOTCONN;
+	}
+	gen = kbits_agent_generation();
+	kbits_job_get(job);
+	mutex_unlock(&kbits_lock);
+
+	left = msecs_to_jiffies(w.timeout_ms);
+	for (;;) {
+		left = wait_event_interruptible_timeout(kbits_durable_wq,
+							kbits_durable_wait_over(job, gen),
+							left);
+		mutex_lock(&kbits_lock);
+		if (!job->registered)
+			ret = -ENOENT;
+		else if (job->durable)
+			ret = 0;
+		else if (kbits_agent_generation() != gen)
+			ret = -ENOTCONN;
+		else if (left < 0)
+			ret = -EINTR;
+		else if (!left)
+			ret = -ETIMEDOUT;
+		else
+			ret = 1;	/* woken for another job's sake */
+		mutex_unlock(&kbits_lock);
+		if (ret <= 0)
+			break;
+	}
+	kbits_job_put(job);
+	return ret;
+}
+
 static long kbits_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *argp = (void __user *)arg;
@@ -711,6 +788,10 @@ static long kbits_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return kbits_agent_ioctl(file, KBITS_IOC_AGENT_REPORT, argp);
 	case KBITS_IOC_BASE(KBITS_IOC_AGENT_RESTORE):
 		return kbits_agent_ioctl(file, KBITS_IOC_AGENT_RESTORE, argp);
+	case KBITS_IOC_BASE(KBITS_IOC_AGENT_STORED):
+		return kbits_agent_ioctl(file, KBITS_IOC_AGENT_STORED, argp);
+	case KBITS_IOC_BASE(KBITS_IOC_JOB_WAIT_DURABLE):
+		return kbits_ioctl_wait_durable(file, argp);
 	}
 	return -ENOTTY;
 }

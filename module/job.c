@@ -67,6 +67,8 @@ struct kbits_job *kbits_job_alloc(u32 type, kuid_t owner, kgid_t gid)
 	job->error_file = U32_MAX;
 	job->creation_time = ktime_get_real_ns();
 	job->modification_time = job->creation_time;
+	/* Its creation is the first change the agent must store. */
+	job->change_seq = 1;
 	return job;
 }
 
@@ -173,6 +175,18 @@ void kbits_job_touch(struct kbits_job *job)
 	job->modification_time = ktime_get_real_ns();
 }
 
+/*
+ * A change the agent must store: the job is not durable until the agent
+ * has committed it and said so (KBITS_IOC_AGENT_STORED). The caller
+ * queues the work item that makes the agent fetch the job.
+ */
+void kbits_job_changed(struct kbits_job *job)
+{
+	lockdep_assert_held(&kbits_lock);
+	job->change_seq++;
+	WRITE_ONCE(job->durable, false);
+}
+
 /* Every state change goes through here so that monitors hear of it. */
 void kbits_job_set_state(struct kbits_job *job, u32 state)
 {
@@ -266,6 +280,10 @@ void kbits_job_fill_info(const struct kbits_job *job, struct kbits_job_info *inf
 	info->reply_bytes_total = job->reply_bytes_total;
 	info->reply_bytes_transferred = job->reply_bytes_transferred;
 	info->owner_gid = from_kgid_munged(ns, job->owner_gid);
+	info->pad3 = 0;
+	info->status = job->durable ? KBITS_JOB_STATUS_DURABLE : 0;
+	info->change_seq = job->change_seq;
+	info->stored_seq = job->stored_seq;
 }
 
 /*

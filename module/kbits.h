@@ -17,6 +17,7 @@
 #include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
+#include <linux/wait.h>
 #include <linux/kbits.h>
 
 struct file;
@@ -110,6 +111,15 @@ struct kbits_job {
 	u32 files_cap;
 
 	unsigned long next_progress_event;	/* jiffies */
+
+	/*
+	 * Durability: change_seq counts the changes the agent must store,
+	 * stored_seq is the last it said it committed. durable caches
+	 * stored_seq == change_seq for lockless wait conditions.
+	 */
+	u64 change_seq;
+	u64 stored_seq;
+	bool durable;
 };
 
 /*
@@ -139,6 +149,7 @@ void kbits_job_get(struct kbits_job *job);
 bool kbits_state_final(u32 state);
 bool kbits_state_runnable(u32 state);
 void kbits_job_touch(struct kbits_job *job);
+void kbits_job_changed(struct kbits_job *job);
 void kbits_job_set_state(struct kbits_job *job, u32 state);
 void kbits_job_fill_info(const struct kbits_job *job, struct kbits_job_info *info,
 			 struct user_namespace *ns);
@@ -210,6 +221,9 @@ int kbits_agent_queue_cancel(struct kbits_job *job, bool admin);
 void kbits_agent_forget(struct kbits_job *job);
 void kbits_agent_run(struct kbits_job *job);
 void kbits_agent_stop(struct kbits_job *job);
+u32 kbits_agent_generation(void);
+/* Woken when a job becomes durable or leaves, and when the agent comes or goes. */
+extern wait_queue_head_t kbits_durable_wq;
 long kbits_agent_ioctl(struct file *file, unsigned int nr, void __user *argp);
 ssize_t kbits_agent_read(struct file *file, char __user *buf, size_t count);
 __poll_t kbits_agent_poll(struct file *file, struct poll_table_struct *wait);

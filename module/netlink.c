@@ -63,7 +63,8 @@ static int kbits_nl_put_job(struct sk_buff *msg, const struct kbits_job *job,
 	    nla_put_u32(msg, KBITS_A_FILES_TRANSFERRED, files_done) ||
 	    nla_put_u32(msg, KBITS_A_ERROR_COUNT, job->error_count) ||
 	    nla_put_s32(msg, KBITS_A_ERROR_CODE, job->error_code) ||
-	    nla_put_u32(msg, KBITS_A_ERROR_CONTEXT, job->error_context))
+	    nla_put_u32(msg, KBITS_A_ERROR_CONTEXT, job->error_context) ||
+	    nla_put_u32(msg, KBITS_A_DURABLE, job->durable))
 		return -EMSGSIZE;
 	return 0;
 }

@@ -166,6 +166,8 @@ void kbits_unregister(struct kbits_job *job)
 	kbits_nr_jobs--;
 	kbits_account_remove_job(job);
 	kbits_registry_changed();
+	/* A client waiting for the job's durability learns that it is gone. */
+	wake_up_all(&kbits_durable_wq);
 	kbits_job_put(job);
 }
 

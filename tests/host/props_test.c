@@ -80,6 +80,8 @@ static const struct field other_info[] = {
 	F(kbits_job_info, files_total), F(kbits_job_info, files_transferred),
 	F(kbits_job_info, credentials_set), F(kbits_job_info, reply_bytes_total),
 	F(kbits_job_info, reply_bytes_transferred), F(kbits_job_info, pad2),
+	F(kbits_job_info, status), F(kbits_job_info, pad3),
+	F(kbits_job_info, change_seq), F(kbits_job_info, stored_seq),
 };
 
 static const struct field other_restore[] = {

@@ -38,9 +38,14 @@ static void layout_structs(void)
 	OFF(kbits_job_enum, ids, 16);
 	OFF(kbits_job_enum, count, 24);
 
-	SIZE(kbits_job_info, 168);
-	check(KBITS_JOB_INFO_SIZE_VER1 == sizeof(struct kbits_job_info),
-	      "KBITS_JOB_INFO_SIZE_VER1 is the size of struct kbits_job_info");
+	SIZE(kbits_job_info, 192);
+	check(KBITS_JOB_INFO_SIZE_VER2 == sizeof(struct kbits_job_info),
+	      "KBITS_JOB_INFO_SIZE_VER2 is the size of struct kbits_job_info");
+	check(KBITS_JOB_INFO_SIZE_VER1 == offsetof(struct kbits_job_info, status),
+	      "KBITS_JOB_INFO_SIZE_VER1 ends before status");
+	OFF(kbits_job_info, status, 168);
+	OFF(kbits_job_info, change_seq, 176);
+	OFF(kbits_job_info, stored_seq, 184);
 	check(KBITS_JOB_INFO_SIZE_VER0 == offsetof(struct kbits_job_info, max_download_time),
 	      "KBITS_JOB_INFO_SIZE_VER0 ends before max_download_time");
 	check(KBITS_JOB_SET_SIZE_VER1 == sizeof(struct kbits_job_set),
@@ -99,6 +104,14 @@ static void layout_structs(void)
 	OFF(kbits_job_ref, flags, 16);
 
 	SIZE(kbits_job_complete, 32);
+	SIZE(kbits_job_wait_durable, 32);
+	OFF(kbits_job_wait_durable, job_id, 8);
+	OFF(kbits_job_wait_durable, timeout_ms, 24);
+	SIZE(kbits_stored_job, 24);
+	OFF(kbits_stored_job, change_seq, 16);
+	SIZE(kbits_agent_stored, 24);
+	OFF(kbits_agent_stored, jobs, 8);
+	OFF(kbits_agent_stored, job_size, 16);
 	OFF(kbits_job_complete, result, 20);
 	OFF(kbits_job_complete, error, 28);
 
@@ -151,6 +164,8 @@ static void layout_structs(void)
 	OFF(kbits_file_info, size, 0);
 	OFF(kbits_agent_report, size, 0);
 	OFF(kbits_agent_restore, size, 0);
+	OFF(kbits_job_wait_durable, size, 0);
+	OFF(kbits_agent_stored, size, 0);
 }
 
 #define IOC(name, dir, nr, type) \
@@ -174,10 +189,12 @@ static void layout_ioctls(void)
 	IOC(KBITS_IOC_JOB_CANCEL, _IOC_WRITE, 0x0b, struct kbits_job_ref);
 	IOC(KBITS_IOC_JOB_COMPLETE, _IOC_READ | _IOC_WRITE, 0x0c, struct kbits_job_complete);
 	IOC(KBITS_IOC_JOB_TAKE_OWNERSHIP, _IOC_WRITE, 0x0d, struct kbits_job_ref);
+	IOC(KBITS_IOC_JOB_WAIT_DURABLE, _IOC_WRITE, 0x0e, struct kbits_job_wait_durable);
 	check(KBITS_IOC_AGENT_ATTACH == _IO(KBITS_IOC_MAGIC, 0x40), "KBITS_IOC_AGENT_ATTACH is _IO 0x40");
 	IOC(KBITS_IOC_AGENT_REPORT, _IOC_WRITE, 0x41, struct kbits_agent_report);
 	IOC(KBITS_IOC_AGENT_OUTCOME, _IOC_WRITE, 0x42, struct kbits_agent_outcome);
 	IOC(KBITS_IOC_AGENT_RESTORE, _IOC_WRITE, 0x43, struct kbits_agent_restore);
+	IOC(KBITS_IOC_AGENT_STORED, _IOC_WRITE, 0x44, struct kbits_agent_stored);
 }
 
 static void layout_values(void)
@@ -195,11 +212,11 @@ static void layout_values(void)
 	check(KBITS_REPORT_ALL == 0x3f, "KBITS_REPORT_ALL covers the six report bits");
 	check(KBITS_JOB_F_ALL == (KBITS_JOB_F_DYNAMIC_CONTENT | KBITS_JOB_F_HTTP_PUT),
 	      "KBITS_JOB_F_ALL covers the job flags");
-	check(KBITS_FEATURE_ALL == 0x7, "KBITS_FEATURE_ALL is the three features");
+	check(KBITS_FEATURE_ALL == 0xf, "KBITS_FEATURE_ALL is the four features");
 	check(KBITS_DEFAULT_NO_PROGRESS_TIMEOUT == 14 * 24 * 3600, "no-progress timeout is 14 days");
 	check(KBITS_DEFAULT_MAX_DOWNLOAD_TIME == 90 * 24 * 3600, "max download time is 90 days");
 	check(KBITS_ERROR_CONTEXT_REMOTE_APPLICATION == 7, "error contexts keep BG_ERROR_CONTEXT's values");
-	check(KBITS_CMD_MAX == 5 && KBITS_EVENT_MAX == 9 && KBITS_A_MAX == 24,
+	check(KBITS_CMD_MAX == 5 && KBITS_EVENT_MAX == 10 && KBITS_A_MAX == 25,
 	      "netlink enums end where the header says");
 	check(KBITS_CMD_EVENT == 4 && KBITS_CMD_SUBSCRIBE == 5,
 	      "KBITS_CMD_SUBSCRIBE follows KBITS_CMD_EVENT, which keeps its number");

@@ -273,7 +273,7 @@ static const unsigned long known_cmds[] = {
 	KBITS_IOC_JOB_RESUME, KBITS_IOC_JOB_SUSPEND, KBITS_IOC_JOB_CANCEL,
 	KBITS_IOC_JOB_COMPLETE, KBITS_IOC_JOB_TAKE_OWNERSHIP,
 	KBITS_IOC_AGENT_ATTACH, KBITS_IOC_AGENT_REPORT, KBITS_IOC_AGENT_OUTCOME,
-	KBITS_IOC_AGENT_RESTORE,
+	KBITS_IOC_AGENT_RESTORE, KBITS_IOC_JOB_WAIT_DURABLE, KBITS_IOC_AGENT_STORED,
 };
 #define NR_KNOWN (sizeof(known_cmds) / sizeof(known_cmds[0]))
 
@@ -291,7 +291,8 @@ static int cmd_is_known(unsigned int cmd)
 	static const unsigned long sized[] = {
 		KBITS_IOC_JOB_CREATE, KBITS_IOC_JOB_ENUM, KBITS_IOC_JOB_GET_INFO,
 		KBITS_IOC_JOB_SET, KBITS_IOC_JOB_ADD_FILES, KBITS_IOC_JOB_GET_FILE,
-		KBITS_IOC_AGENT_REPORT, KBITS_IOC_AGENT_RESTORE,
+		KBITS_IOC_AGENT_REPORT, KBITS_IOC_AGENT_RESTORE, KBITS_IOC_JOB_WAIT_DURABLE,
+		KBITS_IOC_AGENT_STORED,
 	};
 	unsigned int i;
 
@@ -414,6 +415,8 @@ static size_t build_known(struct fz *z, unsigned int k, void *buf)
 		struct kbits_agent_report rep;
 		struct kbits_agent_outcome o;
 		struct kbits_agent_restore res;
+		struct kbits_job_wait_durable wd;
+		struct kbits_agent_stored st;
 		__u8 raw[1024];
 	} *u = buf;
 	unsigned long cmd = known_cmds[k];
@@ -541,6 +544,21 @@ static size_t build_known(struct fz *z, unsigned int k, void *buf)
 	case KBITS_IOC_AGENT_RESTORE:
 		fill_restore(z, &u->res);
 		return sizeof(u->res);
+	case KBITS_IOC_JOB_WAIT_DURABLE:
+		u->wd.size = pick_size(sizeof(u->wd));
+		pick_id(z, u->wd.job_id);
+		u->wd.timeout_ms = chance(90) ? rn(20) : (__u32)rnd();
+		u->wd.flags = chance(95) ? 0 : (__u32)rnd();
+		u->wd.pad = chance(95) ? 0 : (__u32)rnd();
+		return sizeof(u->wd);
+	case KBITS_IOC_AGENT_STORED:
+		u->st.size = pick_size(sizeof(u->st));
+		u->st.count = chance(80) ? 1 + rn(4) : (__u32)rnd();
+		u->st.jobs = pick_ptr(z, 4 * sizeof(struct kbits_stored_job), NULL);
+		u->st.job_size = chance(80) ? sizeof(struct kbits_stored_job) :
+			pick_size(sizeof(struct kbits_stored_job));
+		u->st.flags = chance(95) ? 0 : (__u32)rnd();
+		return sizeof(u->st);
 	}
 	return 0;
 }
@@ -562,7 +580,8 @@ static void arm(int on)
 /* One ioctl, checked: errno documented, unknown numbers get -ENOTTY. */
 static int fz_ioctl(struct fz *z, int fd, unsigned int cmd, unsigned long arg)
 {
-	int guard = cmd == KBITS_IOC_JOB_COMPLETE;
+	/* The calls that wait: a timer interrupts them (EINTR). */
+	int guard = cmd == KBITS_IOC_JOB_COMPLETE || cmd == KBITS_IOC_JOB_WAIT_DURABLE;
 	int r, e = 0;
 
 	if (guard)

@@ -1403,10 +1403,10 @@ TEST_F(enumerate, unknown_ioctl_gets_enotty)
 	struct kbits_job_ref ref;
 
 	memset(&ref, 0, sizeof(ref));
-	EXPECT_ERR(ENOTTY, kb_ioctl(self->fd, _IOW(KBITS_IOC_MAGIC, 0x0e, struct kbits_job_ref), &ref));
+	EXPECT_ERR(ENOTTY, kb_ioctl(self->fd, _IOW(KBITS_IOC_MAGIC, 0x0f, struct kbits_job_ref), &ref));
 	EXPECT_ERR(ENOTTY, kb_ioctl(self->fd, _IOW(KBITS_IOC_MAGIC, 0x3f, struct kbits_job_ref), &ref));
-	EXPECT_ERR(ENOTTY, kb_ioctl(self->fd, _IOW(KBITS_IOC_MAGIC, 0x44, struct kbits_job_ref), &ref));
-	EXPECT_ERR(ENOTTY, kb_ioctl(self->fd, _IO(KBITS_IOC_MAGIC, 0x0e), NULL));
+	EXPECT_ERR(ENOTTY, kb_ioctl(self->fd, _IOW(KBITS_IOC_MAGIC, 0x45, struct kbits_job_ref), &ref));
+	EXPECT_ERR(ENOTTY, kb_ioctl(self->fd, _IO(KBITS_IOC_MAGIC, 0x0f), NULL));
 	EXPECT_ERR(ENOTTY, kb_ioctl(self->fd, _IOW('k', 0x09, struct kbits_job_ref), &ref));
 }
 

@@ -30,6 +30,7 @@ struct kmsg {
 	int present[KBITS_A_MAX + 1];
 	int unknown_attr;		/* an attribute type above KBITS_A_MAX */
 	int bad_len;			/* an attribute with the wrong size */
+	__u32 durable;			/* KBITS_A_DURABLE */
 	int leaked;			/* a secret string in the payload */
 	__u8 id[16];
 	__u32 owner, type, priority, state, files_total, files_transferred;
@@ -53,6 +54,7 @@ static const int attr_len[KBITS_A_MAX + 1] = {
 	[KBITS_A_BYTES_TRANSFERRED] = 8, [KBITS_A_FILES_TOTAL] = 4,
 	[KBITS_A_FILES_TRANSFERRED] = 4, [KBITS_A_ERROR_COUNT] = 4,
 	[KBITS_A_ERROR_CODE] = 4, [KBITS_A_ERROR_CONTEXT] = 4, [KBITS_A_EVENT] = 4,
+	[KBITS_A_DURABLE] = 4,
 	[KBITS_A_FILE_INDEX] = 4, [KBITS_A_UID] = 4, [KBITS_A_ACCT_JOBS] = 4,
 	[KBITS_A_ACCT_FILES] = 4, [KBITS_A_ACCT_BYTES_DOWN] = 8,
 	[KBITS_A_ACCT_BYTES_UP] = 8, [KBITS_A_ACCT_REFUSALS] = 8,
@@ -101,6 +103,7 @@ static void parse_msg(struct nl_msg *msg, struct kmsg *k)
 		case KBITS_A_ERROR_CODE: k->error_code = (__s32)nla_get_u32(a); break;
 		case KBITS_A_ERROR_CONTEXT: k->error_context = nla_get_u32(a); break;
 		case KBITS_A_EVENT: k->event = nla_get_u32(a); break;
+		case KBITS_A_DURABLE: k->durable = nla_get_u32(a); break;
 		case KBITS_A_UID: k->uid = nla_get_u32(a); break;
 		case KBITS_A_ACCT_JOBS: k->acct_jobs = nla_get_u32(a); break;
 		case KBITS_A_ACCT_FILES: k->acct_files = nla_get_u32(a); break;
@@ -303,7 +306,7 @@ TEST_F(nl, get_job_returns_the_documented_attributes)
 		KBITS_A_JOB_ID, KBITS_A_OWNER_UID, KBITS_A_TYPE, KBITS_A_PRIORITY,
 		KBITS_A_STATE, KBITS_A_BYTES_TOTAL, KBITS_A_BYTES_TRANSFERRED,
 		KBITS_A_FILES_TOTAL, KBITS_A_FILES_TRANSFERRED, KBITS_A_ERROR_COUNT,
-		KBITS_A_ERROR_CODE, KBITS_A_ERROR_CONTEXT,
+		KBITS_A_ERROR_CODE, KBITS_A_ERROR_CONTEXT, KBITS_A_DURABLE,
 	};
 	struct kmsg *m;
 	unsigned int i;
@@ -706,6 +709,7 @@ TEST_F(nl, events_carry_only_the_documented_attributes)
 		KBITS_A_STATE, KBITS_A_BYTES_TOTAL, KBITS_A_BYTES_TRANSFERRED,
 		KBITS_A_FILES_TOTAL, KBITS_A_FILES_TRANSFERRED, KBITS_A_ERROR_COUNT,
 		KBITS_A_ERROR_CODE, KBITS_A_ERROR_CONTEXT, KBITS_A_EVENT, KBITS_A_FILE_INDEX,
+		KBITS_A_DURABLE,
 	};
 	struct listener l = { 0 };
 	__u8 id[16], key[20];
@@ -778,6 +782,38 @@ TEST_F(nl, take_ownership_sends_an_ownership_event_with_the_new_owner)
 	i = event_index(self->r, id, KBITS_EVENT_OWNERSHIP, -1, 0);
 	ASSERT_LE(0, i) TH_LOG("no OWNERSHIP event");
 	EXPECT_EQ(0, self->r->m[i].owner);
+}
+
+TEST_F(nl, the_agents_ack_sends_a_durable_event_and_get_job_says_durable)
+{
+	struct kbits_stored_job e = { .change_seq = 1 };
+	struct kbits_agent_stored s = { .size = sizeof(s), .count = 1,
+					.job_size = sizeof(e) };
+	struct listener l = { 0 };
+	__u8 id[16], key[20];
+	int afd, i;
+
+	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "durable", id));
+	ASSERT_OK(knl_get_job(&self->c, id, self->r));
+	ASSERT_EQ(1, self->r->n);
+	EXPECT_EQ(1, self->r->m[0].present[KBITS_A_DURABLE]);
+	EXPECT_EQ(0, self->r->m[0].durable) TH_LOG("durable before the agent stored it");
+	afd = kb_agent_open();
+	ASSERT_LE(0, afd) TH_LOG("attach: %s", kb_err(afd));
+	ASSERT_OK(listener_open(&l, self->r));
+	memcpy(e.job_id, id, 16);
+	s.jobs = (uintptr_t)&e;
+	EXPECT_OK(kb_ioctl(afd, KBITS_IOC_AGENT_STORED, &s));
+	id_event(key, id, KBITS_EVENT_DURABLE);
+	listen_for(&l, 2000, saw_event, key);
+	listener_close(&l);
+	close(afd);
+	i = event_index(self->r, id, KBITS_EVENT_DURABLE, -1, 0);
+	ASSERT_LE(0, i) TH_LOG("no DURABLE event");
+	EXPECT_EQ(1, self->r->m[i].durable);
+	ASSERT_OK(knl_get_job(&self->c, id, self->r));
+	ASSERT_EQ(1, self->r->n);
+	EXPECT_EQ(1, self->r->m[0].durable);
 }
 
 TEST_F(nl, refused_operations_send_no_event)

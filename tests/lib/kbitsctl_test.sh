@@ -45,6 +45,21 @@ expect 2 "set of read-only state is a usage error" "$ctl" set job state queued
 expect 2 "transfer with an odd argument count is a usage error" "$ctl" transfer http://h/x
 expect 2 "transfer --upload takes one file" "$ctl" transfer --upload http://h/a a http://h/b b
 expect 2 "transfer with a bad priority is a usage error" "$ctl" transfer --priority urgent http://h/a a
+for t in x -1 86401 5s ""; do
+	out=$("$ctl" create --durable-timeout "$t" job 2>&1); rc=$?
+	[ $rc -eq 2 ] && grep -q -- "--durable-timeout takes seconds" <<<"$out"
+	tap $? "--durable-timeout '$t' is a usage error that says why" "exit $rc, said: $out"
+done
+expect 2 "--no-wait-durable on a verb that does not wait is a usage error" "$ctl" resume --no-wait-durable j
+out=$(KBITS_DEVICE=/nonexistent/kbits "$ctl" create --no-wait-durable --durable-timeout 5 j 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "not loaded" <<<"$out"
+tap $? "create takes --no-wait-durable and --durable-timeout" "exit $rc, said: $out"
+for v in create addfile addfileset set; do
+	"$ctl" "$v" --help | grep -q -- "--no-wait-durable"
+	tap $? "$v --help names --no-wait-durable"
+done
+sed -n '/^\.SH EXIT STATUS/,/^\.SH DIAGNOSTICS/p' "$man8" | grep -qx '\.B 5'
+tap $? "kbitsctl.8 documents exit status 5 (not durable)"
 
 bad=
 for v in $verbs; do

@@ -195,6 +195,10 @@ static void test_no_device(void)
 	if (!err) {
 		CHECK_INT(kbits_version(k, &ver), -ENOTTY, "kbits_version on /dev/null is -ENOTTY");
 		CHECK_INT(kbits_job_resume(k, &id), -ENOTTY, "resume on /dev/null is -ENOTTY");
+		CHECK_INT(kbits_job_wait_durable(k, &id, 0), -ENOTTY,
+			  "wait_durable on /dev/null is -ENOTTY");
+		CHECK_INT(kbits_job_wait_durable(k, NULL, 0), -EINVAL,
+			  "wait_durable without a job id is -EINVAL");
 		check(kbits_fd(k) >= 0, "kbits_fd gives the descriptor");
 		kbits_close(k);
 	}

@@ -185,6 +185,17 @@ out:
 
 int kb_channel_fetch_job(struct kb_channel *ch, const uint8_t id[16], struct kb_job **out)
 {
+	return kb_channel_fetch_job_seq(ch, id, out, NULL);
+}
+
+/*
+ * GET_INFO comes first: the change_seq it reads is at most the one the
+ * strings and files fetched after it describe, so acknowledging it after
+ * the store commit never claims a change the store does not hold.
+ */
+int kb_channel_fetch_job_seq(struct kb_channel *ch, const uint8_t id[16], struct kb_job **out,
+			     uint64_t *change_seq)
+{
 	struct kbits_job_info ji = { .size = sizeof(ji) };
 	struct kb_job *job;
 	int ret;
@@ -217,7 +228,31 @@ int kb_channel_fetch_job(struct kb_channel *ch, const uint8_t id[16], struct kb_
 		return ret;
 	}
 	*out = job;
+	if (change_seq)
+		*change_seq = ji.change_seq;
 	return 0;
+}
+
+int kb_channel_stored(struct kb_channel *ch, const struct kbits_stored_job *jobs, size_t n)
+{
+	int ret = 0, r;
+
+	if (!(ch->version.features & KBITS_FEATURE_DURABLE))
+		return 0;	/* a module that does not track durability */
+	while (n) {
+		uint32_t count = n > KBITS_STORED_MAX ? KBITS_STORED_MAX : (uint32_t)n;
+		struct kbits_agent_stored s = {
+			.size = sizeof(s), .count = count, .jobs = (uintptr_t)jobs,
+			.job_size = sizeof(*jobs),
+		};
+
+		r = xioctl(ch->fd, KBITS_IOC_AGENT_STORED, &s);
+		if (r < 0 && !ret)
+			ret = r;
+		jobs += count;
+		n -= count;
+	}
+	return ret;
 }
 
 static int report_id(struct kb_channel *ch, struct kbits_agent_report *r, const uint8_t id[16])

@@ -8,6 +8,7 @@
 #ifndef KBITSD_CHANNEL_H
 #define KBITSD_CHANNEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/kbits.h>
 
@@ -25,6 +26,11 @@ const uint8_t *kb_channel_instance(const struct kb_channel *ch);
 int kb_channel_attach(struct kb_channel *ch, struct kb_loop *loop, kb_work_cb cb, void *arg);
 
 int kb_channel_fetch_job(struct kb_channel *ch, const uint8_t id[16], struct kb_job **out);
+/* The same, and the job's change_seq (KBITS_IOC_AGENT_STORED) as it was read. */
+int kb_channel_fetch_job_seq(struct kb_channel *ch, const uint8_t id[16], struct kb_job **out,
+			     uint64_t *change_seq);
+/* After a store commit: the jobs stored up to their change_seq, in batches. */
+int kb_channel_stored(struct kb_channel *ch, const struct kbits_stored_job *jobs, size_t n);
 int kb_channel_report_state(struct kb_channel *ch, const struct kb_job *job, uint32_t state);
 int kb_channel_report_progress(struct kb_channel *ch, const struct kb_job *job, uint32_t idx,
 			       uint64_t bytes);

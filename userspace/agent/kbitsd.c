@@ -52,6 +52,9 @@ struct agent {
 		uint64_t total, done;
 	} *done_q;
 	size_t done_n, done_cap;
+	/* jobs stored in this iteration: acknowledged once the commit is done */
+	struct kbits_stored_job *ack_q;
+	size_t ack_n, ack_cap;
 };
 
 /*
@@ -67,6 +70,14 @@ static void agent_sync(struct agent *a)
 
 	if (ret < 0)
 		kb_err("store: cannot commit: %s", strerror(-ret));
+	/* One ioctl for every job this commit covered (never on a failed one). */
+	if (ret >= 0 && a->ack_n) {
+		int r = kb_channel_stored(a->ch, a->ack_q, a->ack_n);
+
+		if (r < 0)
+			kb_err("cannot acknowledge stored jobs: %s", strerror(-r));
+	}
+	a->ack_n = 0;
 	for (size_t i = 0; i < a->done_n; i++) {
 		struct done_report *d = &a->done_q[i];
 
@@ -296,12 +307,28 @@ static const struct kb_engine_ops agent_ops = {
 
 /* ---- work items ------------------------------------------------------------- */
 
+/* Acknowledged to the module by the next agent_sync(), after its commit. */
+static void ack_later(struct agent *a, const uint8_t id[16], uint64_t seq)
+{
+	if (a->ack_n == a->ack_cap) {
+		size_t cap = a->ack_cap ? 2 * a->ack_cap : 64;
+		void *q = realloc(a->ack_q, cap * sizeof(*a->ack_q));
+
+		if (!q)
+			return;	/* not durable until its next change: never a false ack */
+		a->ack_q = q;
+		a->ack_cap = cap;
+	}
+	memcpy(a->ack_q[a->ack_n].job_id, id, 16);
+	a->ack_q[a->ack_n++].change_seq = seq;
+}
+
 /* What the module says, plus what only the store knows (validators). */
-static struct kb_job *learn_job(struct agent *a, const struct kbits_work *w)
+static struct kb_job *learn_job(struct agent *a, const struct kbits_work *w, uint64_t *seq)
 {
 	struct kb_job *job;
 	struct known *k;
-	int ret = kb_channel_fetch_job(a->ch, w->job_id, &job);
+	int ret = kb_channel_fetch_job_seq(a->ch, w->job_id, &job, seq);
 
 	if (ret < 0) {
 		/* At most one line a second: a user cancelling in a loop must not flood the log. */
@@ -364,11 +391,12 @@ static void on_work(void *arg, const struct kbits_work *w)
 	struct agent *a = arg;
 	struct kb_job *job, *copy;
 	struct known *k;
+	uint64_t seq = 0;
 
 	switch (w->type) {
 	case KBITS_WORK_RUN:
 	case KBITS_WORK_CHANGED:
-		job = learn_job(a, w);
+		job = learn_job(a, w, &seq);
 		if (!job)
 			break;
 		copy = kb_job_dup(job);
@@ -378,8 +406,13 @@ static void on_work(void *arg, const struct kbits_work *w)
 			break;
 		}
 		known_set(a, copy);
-		/* Every job type: the engine hands uploads to upload.c. */
-		if (w->type == KBITS_WORK_RUN || kb_engine_job(a->engine, w->job_id))
+		ack_later(a, w->job_id, seq);
+		/*
+		 * Every job type: the engine hands uploads to upload.c. The
+		 * CHANGED of a Suspend must not restart what its STOP stops.
+		 */
+		if (w->type == KBITS_WORK_RUN ||
+		    (kb_engine_job(a->engine, w->job_id) && job->state != KBITS_STATE_SUSPENDED))
 			kb_engine_run(a->engine, job);
 		kb_job_free(job);
 		break;
@@ -630,5 +663,6 @@ int main(int argc, char **argv)
 		known_drop(&a, a.known->job->id);
 	kb_loop_free(a.loop);
 	free(a.done_q);
+	free(a.ack_q);
 	return ret < 0 ? 1 : 0;
 }

@@ -18,7 +18,11 @@ enum {
 	EXIT_USAGE = 2,		/* bad command line */
 	EXIT_JOB = 3,		/* the job ended in ERROR or completed partially */
 	EXIT_INTERRUPTED = 4,	/* transfer interrupted; the job is suspended */
+	EXIT_NOT_DURABLE = 5,	/* done, but kbitsd has not stored the job */
 };
+
+/* How long create, addfile, addfileset and set wait for durability. */
+#define CLI_DURABLE_TIMEOUT_S	30
 
 struct cli {
 	const struct verb *verb;
@@ -26,6 +30,8 @@ struct cli {
 	bool color;		/* stdout is a terminal and NO_COLOR is unset */
 	const char *device;	/* $KBITS_DEVICE or /dev/kbits */
 	struct kbits *k;	/* opened by cli_open() */
+	bool no_wait_durable;	/* --no-wait-durable */
+	uint32_t durable_timeout_ms;	/* --durable-timeout */
 };
 
 struct verb {
@@ -81,6 +87,12 @@ int cli_job(struct cli *c, const char *arg, struct kbits_guid *id);
  */
 int cli_fail(struct cli *c, int err, const char *job, const char *doing);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * After a change to the job: wait (unless --no-wait-durable) until kbitsd
+ * has stored it. EXIT_OK, or EXIT_NOT_DURABLE after saying why.
+ */
+int cli_wait_durable(struct cli *c, const struct kbits_guid *id);
 
 /* A module parameter from /sys/module/kbits/parameters, or NULL. */
 char *cli_module_param(const char *name, char *buf, size_t size);

@@ -44,7 +44,7 @@ int cli_getopt(struct cli *c, int argc, char **argv, const struct option *extra)
 	char shorts[40] = "h";
 	int n = 0, opt;
 
-	for (; extra && extra[n].name && n < 13; n++) {
+	for (; extra && extra[n].name && n < 11; n++) {
 		opts[n] = extra[n];
 		if (extra[n].val > 0 && extra[n].val < 128 && strlen(shorts) < sizeof(shorts) - 3) {
 			size_t l = strlen(shorts);
@@ -53,6 +53,12 @@ int cli_getopt(struct cli *c, int argc, char **argv, const struct option *extra)
 			shorts[l + 1] = extra[n].has_arg ? ':' : '\0';
 			shorts[l + 2] = '\0';
 		}
+	}
+	/* The verbs that change a job and then wait for its durability. */
+	if (c->verb->run == verb_create || c->verb->run == verb_addfile ||
+	    c->verb->run == verb_addfileset || c->verb->run == verb_set) {
+		opts[n++] = (struct option){ "no-wait-durable", no_argument, NULL, 'W' };
+		opts[n++] = (struct option){ "durable-timeout", required_argument, NULL, 'T' };
 	}
 	opts[n++] = (struct option){ "json", no_argument, NULL, 'J' };
 	opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
@@ -65,6 +71,23 @@ int cli_getopt(struct cli *c, int argc, char **argv, const struct option *extra)
 		case 'J':
 			c->json = true;
 			continue;
+		case 'W':
+			c->no_wait_durable = true;
+			continue;
+		case 'T': {
+			char *end;
+			unsigned long s;
+
+			errno = 0;
+			s = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || s > 86400) {
+				cli_usage(c, "--durable-timeout takes seconds, 0 to 86400: '%s'",
+					  optarg);
+				return '?';
+			}
+			c->durable_timeout_ms = (uint32_t)s * 1000;
+			continue;
+		}
 		case 'h':
 			printf("usage: kbitsctl %s %s\n\n%s\n\nSee kbitsctl(8).\n", c->verb->name,
 			       c->verb->args, c->verb->help);
@@ -108,6 +131,27 @@ int cli_open(struct cli *c)
 		return EXIT_ERROR;
 	}
 	return 0;
+}
+
+int cli_wait_durable(struct cli *c, const struct kbits_guid *id)
+{
+	char g[KBITS_GUID_STRLEN + 1];
+	int err;
+
+	if (c->no_wait_durable)
+		return EXIT_OK;
+	err = kbits_job_wait_durable(c->k, id, c->durable_timeout_ms);
+	if (!err)
+		return EXIT_OK;
+	kbits_guid_format(id, g);
+	if (err == -ENOTCONN)
+		cli_error("job %s is not durable: no agent attached (is kbitsd running?)", g);
+	else if (err == -ETIMEDOUT)
+		cli_error("job %s is not durable: kbitsd did not store it within %u s", g,
+			  c->durable_timeout_ms / 1000);
+	else
+		cli_error("job %s is not durable: %s", g, kbits_strerror(err));
+	return EXIT_NOT_DURABLE;
 }
 
 char *cli_module_param(const char *name, char *buf, size_t size)

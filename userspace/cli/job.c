@@ -54,12 +54,15 @@ int verb_create(struct cli *c, int argc, char **argv)
 		return cli_usage(c, "the name is longer than %d bytes", KBITS_DISPLAY_NAME_MAX);
 	if (ret)
 		return cli_fail(c, ret, NULL, "create");
+	/* The GUID is printed either way: the job exists, durable or not. */
+	ret = cli_wait_durable(c, &id);
 	kbits_guid_format(&id, gbuf);
 	if (c->json)
-		printf("{\"id\":\"%s\",\"type\":\"%s\"}\n", gbuf, kbits_type_name(type));
+		printf("{\"id\":\"%s\",\"type\":\"%s\",\"durable\":%s}\n", gbuf,
+		       kbits_type_name(type), ret == EXIT_OK && !c->no_wait_durable ? "true" : "false");
 	else
 		printf("%s\n", gbuf);
-	return EXIT_OK;
+	return ret;
 }
 
 /* Options, then exactly n positional arguments, the first a JOB. */
@@ -99,7 +102,7 @@ int verb_addfile(struct cli *c, int argc, char **argv)
 				 KBITS_URL_MAX, KBITS_PATH_MAX);
 	if (ret == -EINVAL)
 		return cli_usage(c, "the URL must be http:// or https:// and the path a file name");
-	return ret ? cli_fail(c, ret, argv[optind], "addfile to") : EXIT_OK;
+	return ret ? cli_fail(c, ret, argv[optind], "addfile to") : cli_wait_durable(c, &id);
 }
 
 /* The file set: "URL PATH" per line; blank lines and #comments skipped. */
@@ -179,8 +182,8 @@ int verb_addfileset(struct cli *c, int argc, char **argv)
 	if (!ret) {
 		int err = kbits_job_add_files(c->k, &id, files, n);
 
-		if (err)
-			ret = cli_fail(c, err, argv[optind], "addfileset to");
+		ret = err ? cli_fail(c, err, argv[optind], "addfileset to") :
+			    cli_wait_durable(c, &id);
 	}
 	for (size_t i = 0; i < n; i++) {
 		free((char *)files[i].url);

@@ -9,11 +9,14 @@
 
 #include "cli.h"
 
+#define DURABLE_OPTS	"[--no-wait-durable] [--durable-timeout S] "
+
 static const struct verb verbs[] = {
-	{ "create", verb_create, "[--download|--upload|--upload-reply] NAME",
+	{ "create", verb_create, "[--download|--upload|--upload-reply] " DURABLE_OPTS "NAME",
 	  "Create a job (suspended) and print its GUID" },
-	{ "addfile", verb_addfile, "JOB URL PATH", "Add a file to download (or upload) to a job" },
-	{ "addfileset", verb_addfileset, "JOB LISTFILE",
+	{ "addfile", verb_addfile, DURABLE_OPTS "JOB URL PATH",
+	  "Add a file to download (or upload) to a job" },
+	{ "addfileset", verb_addfileset, DURABLE_OPTS "JOB LISTFILE",
 	  "Add the files of LISTFILE (\"URL PATH\" per line; - is stdin), all or none" },
 	{ "resume", verb_resume, "JOB", "Queue a job for transfer (retry one in error)" },
 	{ "suspend", verb_suspend, "JOB", "Stop a job's transfer until it is resumed" },
@@ -23,7 +26,7 @@ static const struct verb verbs[] = {
 	{ "list", verb_list, "[--all-users]", "List your jobs (everybody's: administrators)" },
 	{ "files", verb_files, "JOB", "List a job's files and their progress" },
 	{ "get", verb_get, "JOB PROPERTY", "Print one property of a job (PROPERTY \"help\" lists them)" },
-	{ "set", verb_set, "JOB PROPERTY VALUE", "Change one property of a job" },
+	{ "set", verb_set, DURABLE_OPTS "JOB PROPERTY VALUE", "Change one property of a job" },
 	{ "takeownership", verb_takeownership, "JOB",
 	  "Make another user's job yours (administrators)" },
 	{ "accounts", verb_accounts, "", "Show per-user accounts: jobs, files, bytes, refusals" },
@@ -45,13 +48,17 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < NVERBS; i++)
 		fprintf(f, "  %-14s %s\n", verbs[i].name, verbs[i].help);
 	fprintf(f, "\n\"kbitsctl VERB --help\" shows a verb's arguments; see kbitsctl(8).\n"
+		   "create, addfile, addfileset and set wait until kbitsd has stored the\n"
+		   "job (at most 30 s; --no-wait-durable, --durable-timeout S).\n"
 		   "Exit status: 0 ok, 1 error, 2 usage, 3 job in error or partially\n"
-		   "completed, 4 transfer interrupted (job left suspended).\n");
+		   "completed, 4 transfer interrupted (job left suspended), 5 done but the\n"
+		   "job is not durable (kbitsd has not stored it).\n");
 }
 
 int main(int argc, char **argv)
 {
-	struct cli c = { .device = "/dev/" KBITS_DEVICE_NAME };
+	struct cli c = { .device = "/dev/" KBITS_DEVICE_NAME,
+			 .durable_timeout_ms = CLI_DURABLE_TIMEOUT_S * 1000 };
 	const char *dev = getenv("KBITS_DEVICE");
 	int i, ret;
 

@@ -420,5 +420,5 @@ int verb_set(struct cli *c, int argc, char **argv)
 			  p->name, argv[optind]);
 		return EXIT_ERROR;
 	}
-	return ret ? cli_fail(c, ret, argv[optind], "set") : EXIT_OK;
+	return ret ? cli_fail(c, ret, argv[optind], "set") : cli_wait_durable(c, &id);
 }

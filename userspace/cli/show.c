@@ -101,6 +101,7 @@ static void info_json(struct cli *c, const struct kbits_guid *id, const struct k
 	json_str(&j, "display_name", name);
 	json_str(&j, "type", kbits_type_name(i->type));
 	json_str(&j, "state", kbits_state_name(i->state));
+	json_bool(&j, "durable", i->status & KBITS_JOB_STATUS_DURABLE);
 	json_str(&j, "priority", kbits_priority_name(i->priority));
 	json_u64(&j, "owner_uid", i->owner_uid);
 	json_bytes(&j, "bytes_total", i->bytes_total);
@@ -155,6 +156,8 @@ static void info_text(struct cli *c, const struct kbits_guid *id, const struct k
 	printf("job %s \"%s\"\n", kbits_guid_format(id, g), name);
 	printf("  type          %s\n", kbits_type_name(i->type));
 	printf("  state         %s\n", fmt_state(c, i->state));
+	printf("  durable       %s\n", i->status & KBITS_JOB_STATUS_DURABLE ? "yes" :
+	       "no (kbitsd has not stored its last change)");
 	printf("  priority      %s\n", kbits_priority_name(i->priority));
 	printf("  owner         %s\n", fmt_user(i->owner_uid, u, sizeof(u)));
 	printf("  progress      %s / %s (%s), files %u / %u\n",

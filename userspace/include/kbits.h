@@ -370,6 +370,20 @@ struct kbits_outcome {
 KBITS_API int kbits_job_complete(struct kbits *k, const struct kbits_guid *id,
 				 struct kbits_outcome *out);
 
+/*
+ * kbits_job_wait_durable - waits, at most timeout_ms (0: only asks), until
+ * the agent kbitsd has committed every change of the job to its store:
+ * from then on the job survives a module reload, a kbitsd restart and a
+ * power cut. Until then a job lives in the kernel only. Returns 0 when the
+ * job is durable, -ETIMEDOUT, -ENOTCONN when no agent is attached (at once)
+ * or it detached during the wait, -EINTR on a signal, -ENOENT when the job
+ * is not (or no longer) there, -ENOTTY from a module without
+ * KBITS_FEATURE_DURABLE. kbits_job_get_info() says the same without
+ * waiting: KBITS_JOB_STATUS_DURABLE in info.status.
+ */
+KBITS_API int kbits_job_wait_durable(struct kbits *k, const struct kbits_guid *id,
+				     uint32_t timeout_ms);
+
 /* ---- errors -------------------------------------------------------------- */
 
 struct kbits_job_error {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Actions on a job: Resume, Suspend, Cancel, TakeOwnership, Complete, and
- * its error object (GetError).
+ * Actions on a job: Resume, Suspend, Cancel, TakeOwnership, Complete, the
+ * wait for its durability, and its error object (GetError).
  */
 #include <stdlib.h>
 
@@ -56,6 +56,19 @@ int kbits_job_complete(struct kbits *k, const struct kbits_guid *id, struct kbit
 		out->error = c.error;
 	}
 	return (int)c.result;
+}
+
+int kbits_job_wait_durable(struct kbits *k, const struct kbits_guid *id, uint32_t timeout_ms)
+{
+	struct kbits_job_wait_durable w;
+
+	if (!id)
+		return -EINVAL;
+	memset(&w, 0, sizeof(w));
+	w.size = sizeof(w);
+	memcpy(w.job_id, id->b, sizeof(w.job_id));
+	w.timeout_ms = timeout_ms;
+	return kbits_ioctl(k, KBITS_IOC_JOB_WAIT_DURABLE, &w);
 }
 
 int kbits_job_get_error(struct kbits *k, const struct kbits_guid *id, struct kbits_job_error *out)

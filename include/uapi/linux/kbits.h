@@ -102,6 +102,9 @@
  * KBITS_IOC_JOB_COMPLETE  Complete: waits (interruptibly, at most 60 s) for
  *                         the agent to rename the files into place and
  *                         returns its outcome.
+ * KBITS_IOC_JOB_WAIT_DURABLE
+ *                         Waits until the agent has stored every change of
+ *                         the job (see "Durable jobs" below).
  *
  * ioctls for the agent (CAP_SYS_ADMIN, on the attached file only)
  * ===============================================================
@@ -137,9 +140,26 @@
  *                         GUID, owner, properties, files and progress.
  *                         The calling task must have CAP_SYS_ADMIN too
  *                         (-EPERM): the attached file alone is not enough.
+ *                         A restored job is durable.
+ * KBITS_IOC_AGENT_STORED  After a store commit: the change_seq up to which
+ *                         each of a batch of jobs is stored. Jobs no longer
+ *                         in the registry are skipped; a change_seq beyond
+ *                         a job's gets -EINVAL and nothing is applied.
  * The agent also uses the client ioctls on its file, as an administrator;
  * KBITS_IOC_JOB_GET_STRING of KBITS_STR_CREDENTIALS works only there, and
  * only for a task with CAP_SYS_ADMIN (-EPERM otherwise).
+ *
+ * Durable jobs
+ * ============
+ * The registry is volatile: a job survives a module reload or a power cut
+ * only once kbitsd has committed it to its store. Every change the agent
+ * must store (create, add files, a property or string set, Resume,
+ * Suspend, TakeOwnership) increments the job's change_seq; the agent
+ * answers each store commit with KBITS_IOC_AGENT_STORED, and the job is
+ * durable while stored_seq == change_seq (kbits_job_info.status,
+ * KBITS_A_DURABLE, and a KBITS_EVENT_DURABLE event when it becomes so).
+ * On attach the agent is handed a CHANGED item for every job that is not
+ * durable. KBITS_IOC_JOB_WAIT_DURABLE lets a client wait for it.
  *
  * Generic netlink family "kbits", version KBITS_GENL_VERSION
  * ==========================================================
@@ -155,8 +175,9 @@
  *   KBITS_A_PRIORITY, KBITS_A_STATE, KBITS_A_BYTES_TOTAL,
  *   KBITS_A_BYTES_TRANSFERRED, KBITS_A_FILES_TOTAL,
  *   KBITS_A_FILES_TRANSFERRED, KBITS_A_ERROR_COUNT, KBITS_A_ERROR_CODE,
- *   KBITS_A_ERROR_CONTEXT. A dump is consistent: when the registry changed
- *   during it, the message carries NLM_F_DUMP_INTR and the caller retries.
+ *   KBITS_A_ERROR_CONTEXT, KBITS_A_DURABLE. A dump is consistent: when
+ *   the registry changed during it, the message carries NLM_F_DUMP_INTR
+ *   and the caller retries.
  * KBITS_CMD_GET_ACCOUNT (doit for the caller's own uid, or KBITS_A_UID;
  *   dumpit: own account, every account for administrators)
  *   Reply: KBITS_A_UID, KBITS_A_ACCT_JOBS, KBITS_A_ACCT_FILES,
@@ -211,9 +232,11 @@
 #define KBITS_FEATURE_NETLINK		_BITULL(0)	/* family "kbits" */
 #define KBITS_FEATURE_JOBS		_BITULL(1)	/* the job ioctls */
 #define KBITS_FEATURE_AGENT		_BITULL(2)	/* the agent channel */
+#define KBITS_FEATURE_DURABLE		_BITULL(3)	/* durable status, WAIT_DURABLE */
 #define KBITS_FEATURE_ALL		(KBITS_FEATURE_NETLINK | \
 					 KBITS_FEATURE_JOBS | \
-					 KBITS_FEATURE_AGENT)
+					 KBITS_FEATURE_AGENT | \
+					 KBITS_FEATURE_DURABLE)
 
 /* Bounds of strings and batches (bytes, without a NUL). */
 #define KBITS_DISPLAY_NAME_MAX		256
@@ -227,6 +250,7 @@
 #define KBITS_ERROR_DESC_MAX		1024
 #define KBITS_ENUM_MAX			1024	/* GUIDs per KBITS_IOC_JOB_ENUM */
 #define KBITS_ADD_FILES_MAX		200	/* files per KBITS_IOC_JOB_ADD_FILES */
+#define KBITS_STORED_MAX		1024	/* jobs per KBITS_IOC_AGENT_STORED */
 
 #define KBITS_UNKNOWN			(~0ULL)	/* a byte count not known yet */
 
@@ -345,11 +369,24 @@ struct kbits_job_info {
 	__u64 reply_bytes_transferred;
 	__u32 owner_gid;		/* the creator's gid, caller's namespace */
 	__u32 pad2;
+	/* KBITS_FEATURE_DURABLE: what the agent has stored (VER2) */
+	__u32 status;			/* KBITS_JOB_STATUS_* */
+	__u32 pad3;
+	__u64 change_seq;		/* changes made to the job: 1 at create */
+	__u64 stored_seq;		/* the last of them the agent stored */
 };
 
 /* The first version: BITS 1.x properties only. */
 #define KBITS_JOB_INFO_SIZE_VER0	120	/* up to error_file */
-#define KBITS_JOB_INFO_SIZE_VER1	168
+#define KBITS_JOB_INFO_SIZE_VER1	168	/* up to pad2 */
+#define KBITS_JOB_INFO_SIZE_VER2	192
+
+/*
+ * Job status (kbits_job_info.status). DURABLE: the agent has committed
+ * every change of the job to its store (stored_seq == change_seq), so the
+ * job survives a module reload, a kbitsd restart and a power cut.
+ */
+#define KBITS_JOB_STATUS_DURABLE	0x1
 
 /* Job flags (set with KBITS_SET_JOB_FLAGS). */
 #define KBITS_JOB_F_DYNAMIC_CONTENT	0x1	/* no Range, no size check */
@@ -458,6 +495,19 @@ struct kbits_file_info {
 struct kbits_job_ref {
 	__u8 job_id[16];
 	__u32 flags;		/* none defined: 0 */
+	__u32 pad;
+};
+
+/*
+ * KBITS_IOC_JOB_WAIT_DURABLE: waits until the job is durable (0), at most
+ * timeout_ms (-ETIMEDOUT; 0 only tells). -ENOTCONN when no agent is
+ * attached, or when the agent detaches during the wait; -EINTR on a signal.
+ */
+struct kbits_job_wait_durable {
+	__u32 size;		/* sizeof(struct kbits_job_wait_durable) */
+	__u32 flags;		/* none defined: 0 */
+	__u8 job_id[16];
+	__u32 timeout_ms;
 	__u32 pad;
 };
 
@@ -580,6 +630,24 @@ struct kbits_agent_restore {
 	__u32 pad;
 };
 
+/*
+ * KBITS_IOC_AGENT_STORED: the agent's store holds each job as it was at
+ * change_seq (read from KBITS_IOC_JOB_GET_INFO before the job's strings
+ * and files). A job whose stored_seq reaches its change_seq is durable.
+ */
+struct kbits_stored_job {
+	__u8 job_id[16];
+	__u64 change_seq;
+};
+
+struct kbits_agent_stored {
+	__u32 size;		/* sizeof(struct kbits_agent_stored) */
+	__u32 count;		/* 1..KBITS_STORED_MAX */
+	__u64 jobs;		/* pointer to count entries of job_size bytes */
+	__u32 job_size;		/* sizeof(struct kbits_stored_job) */
+	__u32 flags;		/* none defined: 0 */
+};
+
 #define KBITS_IOC_MAGIC		0xB8
 
 #define KBITS_IOC_VERSION	_IOR(KBITS_IOC_MAGIC, 0x00, struct kbits_version)
@@ -596,11 +664,13 @@ struct kbits_agent_restore {
 #define KBITS_IOC_JOB_CANCEL	_IOW(KBITS_IOC_MAGIC, 0x0b, struct kbits_job_ref)
 #define KBITS_IOC_JOB_COMPLETE	_IOWR(KBITS_IOC_MAGIC, 0x0c, struct kbits_job_complete)
 #define KBITS_IOC_JOB_TAKE_OWNERSHIP _IOW(KBITS_IOC_MAGIC, 0x0d, struct kbits_job_ref)
+#define KBITS_IOC_JOB_WAIT_DURABLE _IOW(KBITS_IOC_MAGIC, 0x0e, struct kbits_job_wait_durable)
 
 #define KBITS_IOC_AGENT_ATTACH	_IO(KBITS_IOC_MAGIC, 0x40)
 #define KBITS_IOC_AGENT_REPORT	_IOW(KBITS_IOC_MAGIC, 0x41, struct kbits_agent_report)
 #define KBITS_IOC_AGENT_OUTCOME	_IOW(KBITS_IOC_MAGIC, 0x42, struct kbits_agent_outcome)
 #define KBITS_IOC_AGENT_RESTORE	_IOW(KBITS_IOC_MAGIC, 0x43, struct kbits_agent_restore)
+#define KBITS_IOC_AGENT_STORED	_IOW(KBITS_IOC_MAGIC, 0x44, struct kbits_agent_stored)
 
 /* Generic netlink */
 enum kbits_genl_cmd {
@@ -626,6 +696,7 @@ enum kbits_event {
 	KBITS_EVENT_ACKNOWLEDGED,
 	KBITS_EVENT_CANCELLED,
 	KBITS_EVENT_OWNERSHIP,
+	KBITS_EVENT_DURABLE,	/* the agent has stored every change */
 	__KBITS_EVENT_MAX,
 };
 
@@ -657,6 +728,7 @@ enum kbits_genl_attr {
 	KBITS_A_ACCT_BYTES_DOWN,	/* u64, ever */
 	KBITS_A_ACCT_BYTES_UP,		/* u64, ever */
 	KBITS_A_ACCT_REFUSALS,		/* u64, limit refusals ever */
+	KBITS_A_DURABLE,		/* u32, 1: durable (KBITS_JOB_STATUS_DURABLE) */
 	__KBITS_A_LAST,
 };
 
