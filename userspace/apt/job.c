@@ -142,6 +142,17 @@ int job_start(struct method *m, struct item *it, char *err, size_t errlen)
 			return ret;
 		}
 	}
+	/*
+	 * Until kbitsd has stored the job it lives in the kernel only: an
+	 * interrupted apt run could not take it up after a reboot. Wait for
+	 * that before apt is told the download started.
+	 */
+	ret = kbits_job_wait_durable(m->k, &it->id, m->conf.timeout * 1000u);
+	if (ret) {
+		snprintf(err, errlen, "the kbits job is not durable: %s%s", kbits_strerror(ret),
+			 ret == -ENOTCONN ? " (is kbitsd running?)" : "");
+		return ret;
+	}
 	it->has_job = 1;
 	it->last_state = ~0u;
 	it->last_change = now_mono();

@@ -281,7 +281,8 @@ static void start_waiting(struct method *m)
 			return;		/* one of ours ends first */
 		m->waiting = it->next;
 		if (ret) {
-			send_failure(m, it, NULL, ret == -EDQUOT || ret == -EUSERS || ret == -ENOTCONN,
+			send_failure(m, it, NULL, ret == -EDQUOT || ret == -EUSERS || ret == -ENOTCONN ||
+				     ret == -ETIMEDOUT,
 				     "%s", err);
 			item_free(it);
 			continue;
