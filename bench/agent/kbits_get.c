@@ -29,8 +29,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "commit.h"
 #include "engine.h"
-#include "fileops.h"
 #include "log.h"
 #include "loop.h"
 #include "store.h"
