@@ -9,7 +9,7 @@
 # this suite (agent_notify_test) like every other agent test.
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 n=0 failed=0
-tests="engine store sched upload proxy"
+tests="engine store sched upload proxy index"
 
 tap() {	# tap STATUS DESCRIPTION
 	n=$((n + 1))

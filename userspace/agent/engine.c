@@ -39,17 +39,9 @@ void kb_engine_config_default(struct kb_engine_config *c)
 	c->slice_ms = 30000;
 }
 
-static bool same_id(const uint8_t a[16], const uint8_t b[16])
-{
-	return !memcmp(a, b, 16);
-}
-
 static struct ejob *find_job(struct kb_engine *e, const uint8_t id[16])
 {
-	for (struct ejob *ej = e->jobs; ej; ej = ej->next)
-		if (same_id(ej->job->id, id))
-			return ej;
-	return NULL;
+	return kb_jobindex_find(&e->index, id);
 }
 
 void kb_job_set_state(struct ejob *ej, uint32_t state)
@@ -169,6 +161,9 @@ static void schedule(struct kb_engine *e)
 			    ej->nactive >= TAIL_FACTOR * e->cfg.files_per_job ||
 			    e->nactive >= TAIL_FACTOR * e->cfg.max_transfers)
 				break;
+			/* a job that starts transferring sees its owner's groups as they are now */
+			if (!ej->nactive)
+				kb_owner_refresh(&ej->owner, job->owner_uid, job->owner_gid);
 			if (kb_xfer_start(ej, i) < 0 || !job_runnable(ej))
 				break;
 			e_live++;
@@ -287,27 +282,48 @@ void kb_job_fail(struct ejob *ej, const struct kb_error *err)
 	}
 }
 
+/*
+ * e->jobs is doubly linked and the last job of each priority is known, so
+ * that taking a job in, rotating one and letting one go cost O(1) however
+ * many jobs wait. A job remembers the priority it was linked under: a
+ * replaced description may carry another one.
+ */
 static void job_unlink(struct ejob *ej)
 {
-	struct ejob **pp;
+	struct kb_engine *e = ej->e;
 
-	for (pp = &ej->e->jobs; *pp; pp = &(*pp)->next) {
-		if (*pp == ej) {
-			*pp = ej->next;
-			break;
-		}
-	}
-	ej->e->njobs--;
+	if (e->band_tail[ej->band] == ej)
+		e->band_tail[ej->band] = ej->prev && ej->prev->band == ej->band ? ej->prev : NULL;
+	if (ej->prev)
+		ej->prev->next = ej->next;
+	else
+		e->jobs = ej->next;
+	if (ej->next)
+		ej->next->prev = ej->prev;
+	ej->next = ej->prev = NULL;
+	e->njobs--;
 }
 
+/* After the last job of its priority or of the nearest higher one
+ * (a lower value); priorities beyond LOW share the last band. */
 static void job_link(struct kb_engine *e, struct ejob *ej)
 {
-	struct ejob **pp;
+	unsigned int band = ej->job->priority < KB_SCHED_PRIORITIES ?
+			    ej->job->priority : KB_SCHED_PRIORITIES;
+	struct ejob *after = NULL;
 
-	for (pp = &e->jobs; *pp && (*pp)->job->priority <= ej->job->priority; pp = &(*pp)->next)
-		;
-	ej->next = *pp;
-	*pp = ej;
+	for (unsigned int b = band + 1; b-- > 0 && !after;)
+		after = e->band_tail[b];
+	ej->band = band;
+	ej->prev = after;
+	ej->next = after ? after->next : e->jobs;
+	if (ej->next)
+		ej->next->prev = ej;
+	if (after)
+		after->next = ej;
+	else
+		e->jobs = ej;
+	e->band_tail[band] = ej;
 	e->njobs++;
 }
 
@@ -376,6 +392,7 @@ void kb_job_settle(struct ejob *ej)
 		uint8_t id[16];
 
 		memcpy(id, ej->job->id, 16);
+		kb_jobindex_del(&e->index, id);
 		job_unlink(ej);
 		job_free(ej);
 		if (e->ops->stopped)
@@ -438,6 +455,10 @@ static int download_run(struct kb_engine *e, const struct kb_job *job)
 	ej = job_new(e, job);
 	if (!ej)
 		return -ENOMEM;
+	if (kb_jobindex_put(&e->index, ej->job->id, ej) < 0) {
+		job_free(ej);
+		return -ENOMEM;
+	}
 	ej->job->state = KBITS_STATE_QUEUED;
 	job_link(e, ej);
 	e->need_schedule = true;
@@ -652,5 +673,6 @@ void kb_engine_free(struct kb_engine *e)
 	kb_loop_set_idle(e->loop, NULL, NULL);
 	kb_curlio_free(e->io);	/* runs the loop for stale polls */
 	e->io = NULL;
+	kb_jobindex_free(&e->index);
 	free(e);
 }

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "httpreq.h"
+#include "jobindex.h"
 #include "loop.h"
 #include "owner.h"
 #include "sched.h"
@@ -74,7 +75,8 @@ struct xfer {
 
 struct ejob {
 	struct kb_engine *e;
-	struct ejob *next;
+	struct ejob *next, *prev;	/* e->jobs */
+	unsigned int band;		/* the priority it is linked under (engine.c) */
 	struct kb_job *job;
 	struct kb_job *replace;		/* a changed job waiting for the drain */
 	struct kb_owner owner;
@@ -96,6 +98,8 @@ struct kb_engine {
 	void *ctx;
 	struct kb_curlio *io;		/* curl on the loop (curlio.c) */
 	struct ejob *jobs;		/* by priority, then arrival */
+	struct ejob *band_tail[KB_SCHED_PRIORITIES + 1];	/* the last of each priority */
+	struct kb_jobindex index;	/* jobs by id */
 	struct xfer *all;
 	unsigned int nactive, njobs;
 	struct kb_engine_stats stats;

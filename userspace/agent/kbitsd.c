@@ -19,6 +19,7 @@
 #include "channel.h"
 #include "engine.h"
 #include "commit.h"
+#include "jobindex.h"
 #include "log.h"
 #include "notify.h"
 #include "notify_cmd.h"
@@ -27,8 +28,9 @@
 
 #define REPORT_INTERVAL_NS	500000000ull	/* progress per job: 2 per second */
 
+/* A job kbitsd knows: in a list (start-up walks it) and in an index by id. */
 struct known {
-	struct known *next;
+	struct known *next, **pprev;
 	struct kb_job *job;		/* the agent's copy, as in the store */
 	uint64_t last_report;
 	uint32_t pending;		/* COMPLETE or CANCEL after the stop */
@@ -40,6 +42,7 @@ struct agent {
 	struct kb_store *store;
 	struct kb_channel *ch;
 	struct known *known;
+	struct kb_jobindex known_ix;	/* the same, by job id */
 	struct kb_op sig_op;
 	int sigfd;
 	volatile bool stop;
@@ -93,10 +96,7 @@ static void agent_flush(void *arg)
 
 static struct known *known_find(struct agent *a, const uint8_t id[16])
 {
-	for (struct known *k = a->known; k; k = k->next)
-		if (!memcmp(k->job->id, id, 16))
-			return k;
-	return NULL;
+	return kb_jobindex_find(&a->known_ix, id);
 }
 
 static struct known *known_set(struct agent *a, struct kb_job *job)
@@ -107,7 +107,14 @@ static struct known *known_set(struct agent *a, struct kb_job *job)
 		k = calloc(1, sizeof(*k));
 		if (!k)
 			return NULL;
+		if (kb_jobindex_put(&a->known_ix, job->id, k) < 0) {
+			free(k);
+			return NULL;
+		}
 		k->next = a->known;
+		if (k->next)
+			k->next->pprev = &k->next;
+		k->pprev = &a->known;
 		a->known = k;
 	} else {
 		kb_job_free(k->job);
@@ -118,16 +125,15 @@ static struct known *known_set(struct agent *a, struct kb_job *job)
 
 static void known_drop(struct agent *a, const uint8_t id[16])
 {
-	for (struct known **pp = &a->known; *pp; pp = &(*pp)->next) {
-		if (!memcmp((*pp)->job->id, id, 16)) {
-			struct known *k = *pp;
+	struct known *k = kb_jobindex_del(&a->known_ix, id);
 
-			*pp = k->next;
-			kb_job_free(k->job);
-			free(k);
-			return;
-		}
-	}
+	if (!k)
+		return;
+	if (k->next)
+		k->next->pprev = k->pprev;
+	*k->pprev = k->next;
+	kb_job_free(k->job);
+	free(k);
 }
 
 /* ---- engine events: store first, then the module --------------------------- */
@@ -661,6 +667,7 @@ int main(int argc, char **argv)
 	kb_store_close(a.store);
 	while (a.known)
 		known_drop(&a, a.known->job->id);
+	kb_jobindex_free(&a.known_ix);
 	kb_loop_free(a.loop);
 	free(a.done_q);
 	free(a.ack_q);

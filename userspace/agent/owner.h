@@ -34,8 +34,24 @@ struct kb_creds_saved {
 	gid_t groups[KB_OWNER_GROUPS_MAX];
 };
 
-/* Fills o for uid/gid with the supplementary groups of the user's name. */
+/*
+ * Fills o for uid/gid with the supplementary groups of the user's name
+ * (the primary group alone when the uid has no name or too many groups).
+ * kb_owner_init answers from a cache of the KB_OWNER_CACHE_MAX owners
+ * used last; kb_owner_refresh asks the system again and updates the
+ * cache: the engine calls it when a job starts transferring.
+ */
+#define KB_OWNER_CACHE_MAX	64
+
 void kb_owner_init(struct kb_owner *o, uint32_t uid, uint32_t gid);
+void kb_owner_refresh(struct kb_owner *o, uint32_t uid, uint32_t gid);
+void kb_owner_cache_clear(void);
+
+/* How the cache asks the system: 0, or -errno when the uid has no name or
+ * more than *ngroups groups; *ngroups is in/out as for getgrouplist(3).
+ * Tests replace it (NULL: the system again); replacing clears the cache. */
+typedef int (*kb_owner_lookup_fn)(uint32_t uid, uint32_t gid, gid_t *groups, int *ngroups);
+void kb_owner_set_lookup(kb_owner_lookup_fn fn);
 int kb_creds_enter(const struct kb_owner *o, struct kb_creds_saved *s);
 void kb_creds_leave(struct kb_creds_saved *s);
 

@@ -40,6 +40,7 @@
 #include "curlio.h"
 #include "http.h"
 #include "httpreq.h"
+#include "jobindex.h"
 #include "log.h"
 #include "owner.h"
 #include "tempfile.h"
@@ -60,7 +61,7 @@ static const char *const req_name[] = { "-", "Ping", "Create-Session", "Fragment
 
 struct ujob {
 	struct kb_uploads *u;
-	struct ujob *next;
+	struct ujob *next, **pprev;	/* u->jobs */
 	struct kb_job *job;
 	struct kb_owner owner;
 	int fd, reply_fd;
@@ -98,6 +99,8 @@ struct kb_uploads {
 	const struct kb_engine_ops *const *ops;
 	void *ctx;
 	struct ujob *jobs;
+	struct kb_jobindex index;	/* the same, by job id */
+	unsigned int njobs;
 	struct kb_cancels *cancels;	/* upload_cancel.c */
 };
 
@@ -1015,22 +1018,16 @@ struct kb_uploads *kb_uploads_new(struct kb_loop *loop, struct kb_curlio *io,
 
 static struct ujob *find(struct kb_uploads *u, const uint8_t id[16])
 {
-	for (struct ujob *uj = u ? u->jobs : NULL; uj; uj = uj->next)
-		if (!memcmp(uj->job->id, id, 16))
-			return uj;
-	return NULL;
+	return u ? kb_jobindex_find(&u->index, id) : NULL;
 }
 
 static void ujob_free(struct ujob *uj)
 {
-	struct ujob **pp;
-
-	for (pp = &uj->u->jobs; *pp; pp = &(*pp)->next) {
-		if (*pp == uj) {
-			*pp = uj->next;
-			break;
-		}
-	}
+	kb_jobindex_del(&uj->u->index, uj->job->id);
+	if (uj->next)
+		uj->next->pprev = uj->pprev;
+	*uj->pprev = uj->next;
+	uj->u->njobs--;
 	req_cleanup(uj);
 	close_fds(uj);
 	kb_timer_cancel(uj->u->loop, &uj->timer);
@@ -1047,6 +1044,7 @@ void kb_uploads_free(struct kb_uploads *u)
 	while (u->jobs && budget-- > 0)
 		ujob_free(u->jobs);
 	kb_cancels_free(u->cancels);
+	kb_jobindex_free(&u->index);
 	free(u);
 }
 
@@ -1101,14 +1099,24 @@ int kb_uploads_run(struct kb_uploads *u, const struct kb_job *job)
 			kb_job_free(nj);
 			return -ENOMEM;
 		}
+		if (kb_jobindex_put(&u->index, nj->id, uj) < 0) {
+			free(uj);
+			kb_job_free(nj);
+			return -ENOMEM;
+		}
 		uj->u = u;
 		uj->job = nj;
 		uj->fd = uj->reply_fd = -1;
 		uj->timer.cb = timer_fired;
 		uj->next = u->jobs;
+		if (uj->next)
+			uj->next->pprev = &uj->next;
+		uj->pprev = &u->jobs;
 		u->jobs = uj;
+		u->njobs++;
 	}
-	kb_owner_init(&uj->owner, nj->owner_uid, nj->owner_gid);
+	/* it starts transferring now: its owner's groups as they are now */
+	kb_owner_refresh(&uj->owner, nj->owner_uid, nj->owner_gid);
 	uj->last_progress = kb_now();
 	uj->close_again = false;	/* nothing known of an earlier run's Close */
 	uj->hostid_off = false;
@@ -1141,9 +1149,5 @@ const struct kb_job *kb_uploads_job(struct kb_uploads *u, const uint8_t id[16])
 
 unsigned int kb_uploads_count(struct kb_uploads *u)
 {
-	unsigned int n = 0;
-
-	for (struct ujob *uj = u ? u->jobs : NULL; uj; uj = uj->next)
-		n++;
-	return n;
+	return u ? u->njobs : 0;
 }
