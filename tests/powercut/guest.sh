@@ -212,7 +212,8 @@ complete)
 	o=$(as_user "$ctl" --json complete "$(cat "$J/big.id")" 2>&1)
 	json 'd["result"] == "all"' "$o" && : >"$J/big.done"
 	tap $? "big: complete after the cuts" "$o"
-	[ "$(sha256sum <"$DL/u1000/big")" = "$(sha256sum <"$W/www/big")" ]; tap $? "big: sha256 equal"
+	# the sources' sums were taken on the host (run): one hash under TCG, not two
+	[ "$(sha256sum <"$DL/u1000/big" | cut -d' ' -f1)" = "$(cat "$W/www/big.sha256")" ]; tap $? "big: sha256 equal"
 	[ "$(stat -c %u "$DL/u1000/big")" = 1000 ]; tap $? "big belongs to user 1000"
 	# The BITS server runs in the guest: the cut loses its sessions too.
 	e2e_wait 300 eval 'case "$(state up)" in transferred|error) true ;; *) false ;; esac'
@@ -222,7 +223,7 @@ complete)
 	else
 		o=$("$ctl" --json complete "$(cat "$J/up.id")" 2>&1)
 		json 'd["result"] == "all"' "$o" && : >"$J/up.done"; tap $? "up: complete" "$o"
-		grep -q "^up CLOSE size=$UP sha256=$(sha256sum <"$DL/up" | cut -d' ' -f1)" "$W/bits.log"
+		grep -q "^up CLOSE size=$UP sha256=$(cat "$W/www/up.sha256")" "$W/bits.log"
 		tap $? "up: the server holds every byte of the upload (sha256)" "$(grep '^up' "$W/bits.log" | tail -5)"
 	fi
 	deadline_wait 400 "small turns TRANSFERRED" eval '[ "$(state small)" = transferred ]'
