@@ -228,9 +228,16 @@ complete)
 	fi
 	deadline_wait 400 "small turns TRANSFERRED" eval '[ "$(state small)" = transferred ]'
 	: >"$J/small.transferred"
-	"$ctl" complete "$(cat "$J/small.id")" >"$W/complete-small.out" 2>&1 &
+	# The poller first, Complete once it polls: its start-up under TCG takes
+	# seconds, longer than the Complete of 200 files (seen: all 200 in place
+	# at its first look when Complete was started first).
+	export PC_READY=$E2E_DIR/cut-ready
 	cut_when 120 'os.path.exists("'"$DL"'/small/d0/s00000")' "during small's Complete, its first file in place" \
-		'"%d of %d small files in place" % ('"$in_place"', '"$SMALL"')'
+		'"%d of %d small files in place" % ('"$in_place"', '"$SMALL"')' &
+	e2e_wait 120 test -e "$PC_READY"; tap $? "cut_when.py polls before small's Complete starts"
+	"$ctl" complete "$(cat "$J/small.id")" >"$W/complete-small.out" 2>&1
+	wait	# for the cut; cut_when exits 1 if it did not come
+	exit 1
 	;;
 final)
 	id=$(cat "$J/small.id")
