@@ -59,8 +59,11 @@ for p in kbits-dkms kbitsd kbitsctl libkbits1 libkbits-dev; do
 done
 [ ${#debs[@]} -eq 5 ]; tap $? "the five packages are built (make deb)" || bail "run make deb first"
 start=$(date +%s)
-out=$(in_root dpkg -i "${debs[@]}" 2>&1); rc=$?
+# Each line of dpkg's output with the seconds since the start: where the time goes.
+out=$(in_root dpkg -i "${debs[@]}" 2>&1 | while IFS= read -r l; do
+	printf '+%ds %s\n' $(( $(date +%s) - start )) "$l"; done; exit "${PIPESTATUS[0]}"); rc=$?
 echo "# dpkg -i took $(( $(date +%s) - start ))s"
+grep -E 'Setting up|Building|DKMS|dkms|Signing|depmod|Processing triggers|Done\.|Installing' <<<"$out" | sed 's/^/#   /'
 tap $rc "dpkg -i the five packages ($(( $(date +%s) - start ))s, DKMS build included)" "$out"
 st=$(in_root dpkg-query -W -f='${db:Status-Abbrev}${Package}\n' kbits-dkms kbitsd kbitsctl libkbits1 libkbits-dev 2>&1)
 [ "$(grep -c '^ii ' <<<"$st")" -eq 5 ]; tap $? "all five are installed and configured" "$st"
