@@ -316,6 +316,55 @@ static void test_many_files(void)
 	}
 }
 
+/*
+ * A power cut inside Complete: some files were renamed into place, their
+ * temporary files are gone. Complete again must count them as in place,
+ * and must not count an older file of the same size that was there before
+ * the job (its temporary file lost).
+ */
+static void test_complete_again_after_cut(void)
+{
+	static const char *const urls[] = { "http://127.0.0.1:9/a", "http://127.0.0.1:9/b",
+					     "http://127.0.0.1:9/c" };
+	static const char *const dst[] = { "dl/cut-a", "dl/cut-b", "dl/cut-c" };
+	struct kb_job *job = job_make(3, urls, dst);
+	char tmp[600];
+	uint32_t done = 0, r;
+	int err = 0;
+
+	/* c: a file of the same size that was there before the job */
+	t_write_file(job->files[2].path, 5000, 9);
+	job->creation_time = (uint64_t)time(NULL) * 1000000000ull + 2000000000ull;
+	for (int i = 0; i < 3; i++) {
+		struct kb_file *f = &job->files[i];
+
+		snprintf(tmp, sizeof(tmp), ".cut-%d.kbits", i);
+		kb_strset(&f->temp_name, tmp);
+		f->bytes_total = f->bytes_transferred = 5000;
+		f->flags |= KBITS_FILE_COMPLETED;
+	}
+	/* a and b were written during the job (mtime after creation_time) */
+	for (int i = 0; i < 2; i++) {
+		struct timespec ts[2] = { { 0, UTIME_OMIT }, { 0, 0 } };
+
+		t_write_file(job->files[i].path, 5000, (uint32_t)i);
+		ts[1].tv_sec = (time_t)(job->creation_time / 1000000000ull) + 1;
+		utimensat(AT_FDCWD, job->files[i].path, ts, 0);
+	}
+	/* the cut came before b's rename: b's temporary file is still there */
+	snprintf(tmp, sizeof(tmp), "%s", job->files[1].path);
+	*strrchr(tmp, '/') = 0;
+	snprintf(tmp + strlen(tmp), sizeof(tmp) - strlen(tmp), "/%s", job->files[1].temp_name);
+	check(rename(job->files[1].path, tmp) == 0, "cut: b is still in its temporary file");
+	r = kb_job_complete_files(job, &done, &err);
+	check(r == KBITS_COMPLETE_PARTIAL && done == 2 && err == -ENOENT,
+	      "Complete again: a (renamed before the cut) and b count, c (an older file) does not "
+	      "(result %u, %u done, error %d)", r, done, err);
+	check(access(job->files[1].path, F_OK) == 0 && access(tmp, F_OK) != 0,
+	      "Complete again: b is renamed into place");
+	kb_job_free(job);
+}
+
 static void test_resume_after_drop(void)
 {
 	const char *urls[] = { "" };
@@ -833,6 +882,8 @@ static const struct t_case cases[] = {
 	{ "same boot: a partial file resumes at the end of its contiguous bytes (a hole), not st_size",
 	  test_resume_hole },
 	{ "a new boot: a partial file is truncated to its checkpoint and resumes there", test_new_boot },
+	{ "Complete again after a power cut inside Complete counts the files already renamed, not older ones",
+	  test_complete_again_after_cut },
 	{ "a 404 is a fatal REMOTE_FILE error, and Cancel removes the temporary file", test_404 },
 	{ "a refused connection is a transient error, fatal with a no-progress timeout of 0", test_refused },
 	{ "a 503 with Retry-After is retried after the longer of min retry delay and Retry-After", test_retry_after },

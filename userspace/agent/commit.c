@@ -54,6 +54,9 @@ static uint32_t download_complete(const struct kb_job *job, uint32_t *files_done
 
 		if (f->flags & KBITS_FILE_COMPLETED) {
 			ret = kb_file_rename(&o, f, false);
+			/* Complete again after a crash inside an earlier one */
+			if (ret == -ENOENT && kb_file_in_place(&o, f, job->creation_time) == 1)
+				ret = 0;
 			if (!ret && unsynced && !same_dir(unsynced, f->path))
 				kb_dir_sync_of(&o, unsynced);
 			if (!ret)

@@ -168,6 +168,46 @@ out_leave:
 	return ret;
 }
 
+int kb_file_in_place(const struct kb_owner *o, const struct kb_file *f, uint64_t since_ns)
+{
+	struct kb_creds_saved s;
+	const char *base;
+	struct stat st;
+	int dirfd, ret;
+
+	if (!f->temp_name || f->bytes_total == KBITS_UNKNOWN)
+		return 0;
+	ret = kb_creds_enter(o, &s);
+	if (ret < 0)
+		return ret;
+	dirfd = kb_dir_open(f->path, &base);
+	if (dirfd < 0) {
+		ret = dirfd;
+		goto out_leave;
+	}
+	if (fstatat(dirfd, f->temp_name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) {
+		ret = 0;	/* the temporary file is there: nothing was renamed */
+	} else if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		ret = errno == ENOENT ? 0 : -errno;
+	} else {
+		/*
+		 * The rename moved the temporary file's inode: its size and
+		 * its mtime (the last write of the transfer, after the job was
+		 * created) come with it. An older file of the same size that
+		 * was there before has an mtime before the job existed.
+		 */
+		uint64_t mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ull +
+				 (uint64_t)st.st_mtim.tv_nsec;
+
+		ret = S_ISREG(st.st_mode) && (uint64_t)st.st_size == f->bytes_total &&
+		      mtime >= since_ns;
+	}
+	close(dirfd);
+out_leave:
+	kb_creds_leave(&s);
+	return ret;
+}
+
 int kb_file_commit(const struct kb_owner *o, const struct kb_file *f)
 {
 	return kb_file_rename(o, f, true);

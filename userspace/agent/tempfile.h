@@ -48,6 +48,13 @@ int kb_file_rename(const struct kb_owner *o, const struct kb_file *f, bool sync_
 int kb_file_commit(const struct kb_owner *o, const struct kb_file *f);
 /* Removes the file's temporary, if any (as the owner). 0 or -errno. */
 int kb_file_discard(const struct kb_owner *o, const struct kb_file *f);
+/*
+ * After a crash inside Complete: is f's destination the file an earlier,
+ * interrupted Complete renamed there? 1 when it is (its temporary file is
+ * gone, the destination is a regular file of f's size written since
+ * since_ns), 0 when not, -errno when it cannot tell.
+ */
+int kb_file_in_place(const struct kb_owner *o, const struct kb_file *f, uint64_t since_ns);
 /* The directory of path to disk (as the owner), errors ignored. */
 void kb_dir_sync_of(const struct kb_owner *o, const char *path);
 
