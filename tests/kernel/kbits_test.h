@@ -32,6 +32,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -142,6 +143,22 @@ static inline __u64 kb_now_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * The kbits debug kernel (make debug-kernel: KASAN, lockdep, kmemleak under
+ * TCG) runs every ioctl 10-50 times slower than Debian's kernels: scale tests
+ * are sized down there; the full sizes run on the Debian kernels.
+ */
+static inline int kb_debug_kernel(void)
+{
+	struct utsname u;
+	size_t n;
+
+	if (uname(&u))
+		return 0;
+	n = strlen(u.release);
+	return n >= 12 && !strcmp(u.release + n - 12, "-kbits-debug");
 }
 
 static inline __u64 kb_mono_ms(void)
