@@ -291,7 +291,12 @@ static void test_many_files(void)
 		obs_reset();
 		kb_engine_get_stats(engine, &es0);
 		kb_engine_run(engine, job);
-		st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 100);
+		/*
+		 * Under valgrind on a loaded host 100 files took just over 100 s
+		 * (CI run of 2026-11-29: TRANSFERRED soon after the bound): the
+		 * bound is for a hang, not a measure.
+		 */
+		st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 280);
 		check(st == KBITS_STATE_TRANSFERRED, "%d files: TRANSFERRED (state %d)", n, (int)st);
 		check(obs.saves_at_transferred >= n,
 		      "%d files: every file's row was saved before TRANSFERRED (%d saves)", n,
@@ -302,10 +307,17 @@ static void test_many_files(void)
 			check(obs.syncs_at_transferred - es0.syncs == 4,
 			      "3 files: three fdatasyncs and one directory fsync before TRANSFERRED (%llu)",
 			      (unsigned long long)(obs.syncs_at_transferred - es0.syncs));
+#ifdef KB_SYNCFS_MIN	/* the valgrind build (agent.mk): fdatasyncs, never syncfs */
+		else
+			check(obs.syncs_at_transferred - es0.syncs == (uint64_t)n + 1,
+			      "%d files: one batch of fdatasyncs and one directory fsync before TRANSFERRED (%llu)",
+			      n, (unsigned long long)(obs.syncs_at_transferred - es0.syncs));
+#else
 		else
 			check(obs.syncs_at_transferred - es0.syncs == 1,
 			      "%d files: one syncfs before TRANSFERRED, not one fsync per file (%llu)", n,
 			      (unsigned long long)(obs.syncs_at_transferred - es0.syncs));
+#endif
 		last = job_finish(job->id);
 		check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL,
 		      "%d files: Complete (error %d)", n, err);
@@ -923,7 +935,7 @@ int main(void)
 	kb_engine_config_default(&cfg);
 	cfg.max_writes_inflight = 4;	/* small: back-pressure is exercised */
 	cfg.checkpoint_bytes = 4 << 20;
-	t_run_cases(cases, sizeof(cases) / sizeof(cases[0]), engine_setup, engine_teardown, 120);
+	t_run_cases(cases, sizeof(cases) / sizeof(cases[0]), engine_setup, engine_teardown, 300);
 out:
 	t_kill(nginx);
 	t_kill(fault);

@@ -853,7 +853,9 @@ static void xfer_free(struct xfer *x)
  * bytes too, so a few files take fdatasyncs and many take syncfs, run on
  * a thread since it blocks.
  */
-#define SYNCFS_MIN	64
+#ifndef KB_SYNCFS_MIN
+#define KB_SYNCFS_MIN	64
+#endif
 
 struct fsync_one {
 	struct kb_op op;
@@ -1008,7 +1010,7 @@ void kb_job_final_sync(struct ejob *ej)
 
 	for (uint32_t i = 0; i < job->nr_files; i++)
 		complete += !!(job->files[i].flags & KBITS_FILE_COMPLETED);
-	by_fs = complete >= SYNCFS_MIN;
+	by_fs = complete >= KB_SYNCFS_MIN;
 	cap = by_fs ? 16 : 2 * complete;
 	b = calloc(1, sizeof(*b) + (cap + 1) * sizeof(b->one[0]));
 	if (!b) {
