@@ -96,6 +96,29 @@ uint64_t kb_temp_contiguous(int fd, uint64_t size)
 	return have & ~(uint64_t)4095;
 }
 
+/*
+ * As the owner, in the directory of path: the credentials entered and the
+ * directory opened together, undone together by owner_dir_leave().
+ */
+static int owner_dir_enter(const struct kb_owner *o, const char *path,
+			   struct kb_creds_saved *s, const char **base)
+{
+	int ret = kb_creds_enter(o, s), dirfd;
+
+	if (ret < 0)
+		return ret;
+	dirfd = kb_dir_open(path, base);
+	if (dirfd < 0)
+		kb_creds_leave(s);
+	return dirfd;
+}
+
+static void owner_dir_leave(int dirfd, struct kb_creds_saved *s)
+{
+	close(dirfd);
+	kb_creds_leave(s);
+}
+
 int kb_temp_recover(const struct kb_owner *o, const struct kb_file *f)
 {
 	struct kb_creds_saved s;
@@ -105,18 +128,13 @@ int kb_temp_recover(const struct kb_owner *o, const struct kb_file *f)
 
 	if (!f->temp_name || strchr(f->temp_name, '/'))
 		return -ENOENT;
-	ret = kb_creds_enter(o, &s);
-	if (ret < 0)
-		return ret;
-	dirfd = kb_dir_open(f->path, &base);
-	if (dirfd < 0) {
-		ret = dirfd;
-		goto out_leave;
-	}
+	dirfd = owner_dir_enter(o, f->path, &s, &base);
+	if (dirfd < 0)
+		return dirfd;
 	fd = openat(dirfd, f->temp_name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		ret = -errno;
-		goto out_close;
+		goto out_leave;
 	}
 	ret = 0;
 	/* only our own regular file (kb_temp_open's test) */
@@ -126,10 +144,8 @@ int kb_temp_recover(const struct kb_owner *o, const struct kb_file *f)
 		 ftruncate(fd, (off_t)f->bytes_transferred) < 0)
 		ret = -errno;
 	close(fd);
-out_close:
-	close(dirfd);
 out_leave:
-	kb_creds_leave(&s);
+	owner_dir_leave(dirfd, &s);
 	return ret;
 }
 
@@ -177,14 +193,9 @@ int kb_file_in_place(const struct kb_owner *o, const struct kb_file *f, uint64_t
 
 	if (!f->temp_name || f->bytes_total == KBITS_UNKNOWN)
 		return 0;
-	ret = kb_creds_enter(o, &s);
-	if (ret < 0)
-		return ret;
-	dirfd = kb_dir_open(f->path, &base);
-	if (dirfd < 0) {
-		ret = dirfd;
-		goto out_leave;
-	}
+	dirfd = owner_dir_enter(o, f->path, &s, &base);
+	if (dirfd < 0)
+		return dirfd;
 	if (fstatat(dirfd, f->temp_name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) {
 		ret = 0;	/* the temporary file is there: nothing was renamed */
 	} else if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -202,9 +213,7 @@ int kb_file_in_place(const struct kb_owner *o, const struct kb_file *f, uint64_t
 		ret = S_ISREG(st.st_mode) && (uint64_t)st.st_size == f->bytes_total &&
 		      mtime >= since_ns;
 	}
-	close(dirfd);
-out_leave:
-	kb_creds_leave(&s);
+	owner_dir_leave(dirfd, &s);
 	return ret;
 }
 
