@@ -570,9 +570,18 @@ static void on_alarm(int sig)
 	(void)sig;
 }
 
+/*
+ * Periodic, not one-shot: under TCG on a loaded host more than 10 ms can pass
+ * between setitimer() and the ioctl's wait, and a single signal spent before
+ * the wait began left a Complete or a durable wait with a random 32-bit
+ * timeout blocking the test until the harness killed it.
+ */
 static void arm(int on)
 {
-	struct itimerval it = { .it_value = { .tv_usec = on ? 10000 : 0 } };
+	struct itimerval it = {
+		.it_value = { .tv_usec = on ? 10000 : 0 },
+		.it_interval = { .tv_usec = on ? 10000 : 0 },
+	};
 
 	setitimer(ITIMER_REAL, &it, NULL);
 }
