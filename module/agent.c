@@ -138,14 +138,14 @@ static void kbits_work_drop(struct kbits_agent *agent, struct kbits_work_item *i
 }
 
 /* RUN, STOP, CHANGED or COMPLETE for a registered job. */
-void kbits_agent_queue(struct kbits_job *job, u32 type)
+int kbits_agent_queue(struct kbits_job *job, u32 type)
 {
 	struct kbits_agent *agent = kbits_agent;
 	struct kbits_work_item *item, **pending;
 
 	lockdep_assert_held(&kbits_lock);
 	if (!agent)
-		return;
+		return 0;
 	if (type == KBITS_WORK_RUN || type == KBITS_WORK_STOP)
 		pending = &job->pending_state;
 	else if (type == KBITS_WORK_CHANGED)
@@ -153,24 +153,29 @@ void kbits_agent_queue(struct kbits_job *job, u32 type)
 	else if (!WARN_ON_ONCE(type != KBITS_WORK_COMPLETE))
 		pending = &job->pending_complete;
 	else
-		return;
+		return -EINVAL;
 	if (*pending) {
 		/* The agent has not read the older item yet: the newer one wins. */
 		(*pending)->work.type = type;
-		return;
+		return 0;
 	}
 
 	item = kbits_work_new(job, type);
 	if (!item) {
-		/* The agent resynchronises with a full enumeration on attach. */
+		/*
+		 * The agent sees the gap in the sequence numbers. A caller
+		 * that waits for the agent's answer (Complete) must not wait
+		 * for this item: it gets the error.
+		 */
 		pr_warn_ratelimited("work item lost: out of memory\n");
 		agent->lost++;
-		return;
+		return -ENOMEM;
 	}
 	kbits_job_get(job);
 	item->job = job;
 	*pending = item;
 	kbits_work_add(agent, item);
+	return 0;
 }
 
 /*

@@ -648,9 +648,15 @@ static long kbits_ioctl_complete(struct file *file, void __user *argp)
 	 * another, so interrupted calls cannot pile items up.
 	 */
 	if (!job->complete_queued) {
+		/* An item lost for want of memory would leave this call waiting for nothing. */
+		ret = kbits_agent_queue(job, KBITS_WORK_COMPLETE);
+		if (ret) {
+			job->complete_waiter = NULL;
+			kbits_waiter_put(w);	/* the job's reference */
+			goto out_unlock;
+		}
 		job->complete_queued = true;
 		job->agent_holds = false;
-		kbits_agent_queue(job, KBITS_WORK_COMPLETE);
 	}
 	kbits_job_get(job);
 	mutex_unlock(&kbits_lock);

@@ -216,7 +216,7 @@ int kbits_agent_init(void);
 void kbits_agent_exit(void);
 bool kbits_agent_attached(void);
 bool kbits_file_is_agent(const struct file *file);
-void kbits_agent_queue(struct kbits_job *job, u32 type);
+int kbits_agent_queue(struct kbits_job *job, u32 type);
 int kbits_agent_queue_cancel(struct kbits_job *job, bool admin);
 void kbits_agent_forget(struct kbits_job *job);
 void kbits_agent_run(struct kbits_job *job);

@@ -35,6 +35,7 @@ struct op_ctx {
 	int fd;			/* /dev/kbits */
 	int afd;		/* an attached agent's file, or -1 */
 	int nl;			/* a generic netlink socket, or -1 */
+	int ev;			/* a socket subscribed to "events" (op_nl_event), or -1 */
 	int family;
 	__u8 id[16];		/* a job of root's */
 	__u8 uid_job[16];	/* a job of KB_USER's */
@@ -265,20 +266,14 @@ static int op_nl_dump_accounts(struct op_ctx *c)
 	return nl_request(c, KBITS_CMD_GET_ACCOUNT, NLM_F_DUMP, NULL);
 }
 
-/* A change with a subscriber to "events": the event is built in our context. */
+/*
+ * A change with a subscriber to "events": the event is built in our context.
+ * The subscriber's socket is made before the faults are armed (ctx_open):
+ * its family lookup and bind are the netlink core's allocations, not kbits's.
+ */
 static int op_nl_event(struct op_ctx *c)
 {
-	int group, family, fd, r;
-
-	r = kbnl_resolve(&family, &group);
-	if (r)
-		return r;
-	fd = kbnl_socket(1, group);
-	if (fd < 0)
-		return fd;
-	r = kb_set_priority(c->fd, c->id, KBITS_PRIORITY_HIGH);
-	close(fd);
-	return r;
+	return kb_set_priority(c->fd, c->id, KBITS_PRIORITY_HIGH);
 }
 
 static const struct op ops[] = {
@@ -376,9 +371,11 @@ static void ctx_close(struct op_ctx *c)
 		close(c->afd);
 	if (c->nl > 0)
 		close(c->nl);
+	if (c->ev > 0)
+		close(c->ev);
 	if (c->fd > 0)
 		close(c->fd);
-	c->fd = c->afd = c->nl = -1;
+	c->fd = c->afd = c->nl = c->ev = -1;
 	kb_cleanup();
 }
 
@@ -388,12 +385,22 @@ static int ctx_open(struct op_ctx *c, const struct op *o)
 
 	memset(&c->agent, 0, sizeof(c->agent));
 	c->fd = kb_open();
-	c->afd = c->nl = -1;
+	c->afd = c->nl = c->ev = -1;
 	if (c->fd < 0)
 		return c->fd;
 	c->nl = kbnl_socket(0, 0);
 	if (c->nl < 0)
 		return c->nl;
+	if (o->run == op_nl_event) {
+		int family, group;
+
+		r = kbnl_resolve(&family, &group);
+		if (r)
+			return r;
+		c->ev = kbnl_socket(1, group);
+		if (c->ev < 0)
+			return c->ev;
+	}
 	if (o->need_agent) {
 		c->afd = kb_agent_open();
 		if (c->afd < 0)
@@ -464,8 +471,12 @@ static void run_op(struct __test_metadata *_metadata, struct op_ctx *c, const st
 	       o->name, fired, ok, errs, bad);
 }
 
+/*
+ * Each fault point is a fresh setup (an agent thread, jobs) and a run: on the
+ * KASAN kernel under TCG that is seconds, not the harness's default 30 s for all.
+ */
 #define FAULT_TEST(i, tname) \
-	TEST_F(faults, tname) { run_op(_metadata, &self->c, &ops[i], self->live_start, self->dry); }
+	TEST_F_TIMEOUT(faults, tname, 600) { run_op(_metadata, &self->c, &ops[i], self->live_start, self->dry); }
 
 FAULT_TEST(0, open)
 FAULT_TEST(1, version)
