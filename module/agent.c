@@ -500,6 +500,10 @@ static int kbits_agent_report(void __user *argp)
 			ret = -EAGAIN;
 			goto out_unlock;
 		}
+		if (!kbits_state_may_change(job->state, r.state)) {
+			ret = -EINVAL;
+			goto out_unlock;
+		}
 		if (r.state == KBITS_STATE_ERROR || r.state == KBITS_STATE_TRANSFERRED)
 			job->agent_holds = false;
 		kbits_job_set_state(job, r.state);

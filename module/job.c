@@ -187,11 +187,52 @@ void kbits_job_changed(struct kbits_job *job)
 	WRITE_ONCE(job->durable, false);
 }
 
-/* Every state change goes through here so that monitors hear of it. */
+#define KBITS_S(x)	BIT(KBITS_STATE_##x)
+/* While the agent holds a job it moves among these, and may end it. */
+#define KBITS_S_ACTIVE	(KBITS_S(QUEUED) | KBITS_S(CONNECTING) | KBITS_S(TRANSFERRING) | \
+			 KBITS_S(TRANSIENT_ERROR) | KBITS_S(ERROR) | KBITS_S(TRANSFERRED))
+/* Suspend, Cancel and a Complete's outcome, from any state not final. */
+#define KBITS_S_CALLER	(KBITS_S(SUSPENDED) | KBITS_S(CANCELLED) | KBITS_S(ERROR) | \
+			 KBITS_S(ACKNOWLEDGED))
+
+/*
+ * BITS's job state machine: the states that may follow each state. A
+ * suspended or failed job runs again only through QUEUED (Resume); a
+ * transferred job only ends (Complete, Cancel) or is suspended; the final
+ * states have no successor.
+ */
+static const u16 kbits_next_states[] = {
+	[KBITS_STATE_QUEUED]		= KBITS_S_ACTIVE | KBITS_S_CALLER,
+	[KBITS_STATE_CONNECTING]	= KBITS_S_ACTIVE | KBITS_S_CALLER,
+	[KBITS_STATE_TRANSFERRING]	= KBITS_S_ACTIVE | KBITS_S_CALLER,
+	[KBITS_STATE_TRANSIENT_ERROR]	= KBITS_S_ACTIVE | KBITS_S_CALLER,
+	[KBITS_STATE_SUSPENDED]		= KBITS_S(QUEUED) | KBITS_S_CALLER,
+	[KBITS_STATE_ERROR]		= KBITS_S(QUEUED) | KBITS_S_CALLER,
+	[KBITS_STATE_TRANSFERRED]	= KBITS_S_CALLER,
+	[KBITS_STATE_ACKNOWLEDGED]	= 0,
+	[KBITS_STATE_CANCELLED]		= 0,
+};
+
+/* May a job in state @from move to @to? Staying where it is always may. */
+bool kbits_state_may_change(u32 from, u32 to)
+{
+	if (from >= ARRAY_SIZE(kbits_next_states) || to >= ARRAY_SIZE(kbits_next_states))
+		return false;
+	return from == to || (kbits_next_states[from] & BIT(to));
+}
+
+/*
+ * Every state change goes through here, so that it is legal and monitors
+ * hear of it. Callers check what a user or the agent asked for with
+ * kbits_state_may_change() first: a refusal here is a bug in the module.
+ */
 void kbits_job_set_state(struct kbits_job *job, u32 state)
 {
 	lockdep_assert_held(&kbits_lock);
 	if (job->state == state)
+		return;
+	if (WARN_ONCE(!kbits_state_may_change(job->state, state),
+		      "kbits: job state %u cannot follow %u\n", state, job->state))
 		return;
 	job->state = state;
 	if (state == KBITS_STATE_TRANSFERRED)

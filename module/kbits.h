@@ -148,6 +148,7 @@ void kbits_job_put(struct kbits_job *job);
 void kbits_job_get(struct kbits_job *job);
 bool kbits_state_final(u32 state);
 bool kbits_state_runnable(u32 state);
+bool kbits_state_may_change(u32 from, u32 to);
 void kbits_job_touch(struct kbits_job *job);
 void kbits_job_changed(struct kbits_job *job);
 void kbits_job_set_state(struct kbits_job *job, u32 state);
