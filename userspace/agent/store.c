@@ -719,6 +719,8 @@ static int load_files(struct kb_store *s, struct kb_job *job)
 		f->flags = (uint32_t)sqlite3_column_int64(st, 9);
 		f->ranges_ok = sqlite3_column_int64(st, 10) != 0;
 		f->expected_size = (uint64_t)sqlite3_column_int64(st, 11);
+		if (sqlite3_column_type(st, 11) == SQLITE_NULL)
+			f->flags &= ~(uint32_t)KBITS_FILE_EXPECT_SIZE;
 		/* A digest of the wrong length is no digest: drop the flag with it. */
 		if (!col_digest(st, 12, f->expected_sha256))
 			f->flags &= ~(uint32_t)KBITS_FILE_EXPECT_SHA256;
