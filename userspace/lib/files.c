@@ -82,8 +82,11 @@ int kbits_job_add_files_checked(struct kbits *k, const struct kbits_guid *id,
 	a.count = (__u32)count;
 	memcpy(a.job_id, id->b, sizeof(a.job_id));
 	a.files = kbits_ptr(specs);
-	/* A module older than the checks takes the spec it knows. */
-	a.spec_size = checked ? KBITS_FILE_SPEC_SIZE_VER1 : KBITS_FILE_SPEC_SIZE_VER0;
+	/*
+	 * The stride of the array: a module older than the checks takes the
+	 * longer spec too, its tail being zero (checks are refused above).
+	 */
+	a.spec_size = sizeof(*specs);
 	err = kbits_ioctl(k, KBITS_IOC_JOB_ADD_FILES, &a);
 	free(specs);
 	return err;
