@@ -408,10 +408,13 @@ static int kbits_agent_report(void __user *argp)
 	struct kbits_job *job;
 	int ret;
 
-	ret = kbits_copy_struct_in(&r, sizeof(r), sizeof(r), argp);
+	ret = kbits_copy_struct_in(&r, sizeof(r), KBITS_AGENT_REPORT_SIZE_VER0, argp);
 	if (ret)
 		return ret;
-	if (!r.what || (r.what & ~KBITS_REPORT_ALL))
+	if (!r.what || (r.what & ~KBITS_REPORT_ALL) || r.pad)
+		return -EINVAL;
+	if ((r.what & KBITS_REPORT_DIGEST) &&
+	    (r.size < KBITS_AGENT_REPORT_SIZE_VER1 || (r.digest_flags & ~KBITS_FILE_VERIFIED)))
 		return -EINVAL;
 	if (r.what & KBITS_REPORT_STATE) {
 		switch (r.state) {
@@ -455,7 +458,8 @@ static int kbits_agent_report(void __user *argp)
 	if (!job)
 		goto out_unlock;
 	ret = -ENXIO;
-	if (r.what & (KBITS_REPORT_PROGRESS | KBITS_REPORT_FILE_DONE | KBITS_REPORT_TEMP_NAME)) {
+	if (r.what & (KBITS_REPORT_PROGRESS | KBITS_REPORT_FILE_DONE | KBITS_REPORT_TEMP_NAME |
+		      KBITS_REPORT_DIGEST)) {
 		if (r.file_index >= job->nr_files)
 			goto out_unlock;
 		f = job->files[r.file_index];
@@ -482,6 +486,12 @@ static int kbits_agent_report(void __user *argp)
 	}
 	if (r.what & (KBITS_REPORT_PROGRESS | KBITS_REPORT_REPLY))
 		kbits_event_progress(job);
+	/* Before FILE_DONE: whoever hears FILE_TRANSFERRED can read the digest. */
+	if (r.what & KBITS_REPORT_DIGEST) {
+		memcpy(f->sha256, r.sha256, sizeof(f->sha256));
+		f->flags &= ~KBITS_FILE_VERIFIED;
+		f->flags |= KBITS_FILE_SHA256 | r.digest_flags;
+	}
 	if (r.what & KBITS_REPORT_FILE_DONE && !(f->flags & KBITS_FILE_COMPLETED)) {
 		f->flags |= KBITS_FILE_COMPLETED;
 		kbits_event_file(job, r.file_index);
@@ -591,7 +601,9 @@ static int kbits_restore_files(struct kbits_job *job, const struct kbits_agent_r
 					    r->file_size);
 		if (ret)
 			return ret;
-		if ((rf.file_flags & ~KBITS_FILE_COMPLETED) || rf.pad ||
+		if ((rf.file_flags & ~KBITS_FILE_FLAGS_ALL) || rf.pad ||
+		    (r->file_size < KBITS_RESTORE_FILE_SIZE_VER1 &&
+		     (rf.file_flags & ~KBITS_FILE_COMPLETED)) ||
 		    (rf.bytes_total != KBITS_UNKNOWN && rf.bytes_transferred > rf.bytes_total))
 			return -EINVAL;
 		f = kbits_file_from_user(rf.url, rf.url_len, rf.path, rf.path_len,
@@ -612,6 +624,9 @@ static int kbits_restore_files(struct kbits_job *job, const struct kbits_agent_r
 		f->bytes_total = rf.bytes_total;
 		f->bytes_transferred = rf.bytes_transferred;
 		f->flags = rf.file_flags;
+		f->expected_size = rf.expected_size;
+		memcpy(f->expected_sha256, rf.expected_sha256, sizeof(f->expected_sha256));
+		memcpy(f->sha256, rf.sha256, sizeof(f->sha256));
 	}
 	return 0;
 }
@@ -639,7 +654,7 @@ static int kbits_agent_restore(void __user *argp)
 	    r.error_context > KBITS_ERROR_CONTEXT_REMOTE_APPLICATION ||
 	    r.nr_files > KBITS_HARD_MAX_FILES ||
 	    (r.type != KBITS_JOB_DOWNLOAD && r.nr_files > 1) ||
-	    (r.nr_files && (r.file_size < sizeof(struct kbits_restore_file) ||
+	    (r.nr_files && (r.file_size < KBITS_RESTORE_FILE_SIZE_VER0 ||
 			    r.file_size > PAGE_SIZE)))
 		return -EINVAL;
 

@@ -373,7 +373,7 @@ static long kbits_ioctl_add_files(struct file *file, void __user *argp)
 	if (ret)
 		return ret;
 	if (a.flags || !a.count || a.count > KBITS_ADD_FILES_MAX ||
-	    a.spec_size < sizeof(struct kbits_file_spec) || a.spec_size > PAGE_SIZE)
+	    a.spec_size < KBITS_FILE_SPEC_SIZE_VER0 || a.spec_size > PAGE_SIZE)
 		return -EINVAL;
 	admin = kbits_caller_admin(file);
 	max_ranges = admin ? KBITS_HARD_MAX_RANGES : READ_ONCE(kbits_max_ranges_per_file);
@@ -390,8 +390,10 @@ static long kbits_ioctl_add_files(struct file *file, void __user *argp)
 					    a.spec_size);
 		if (ret)
 			goto out_free;
+		/* An expectation needs the VER1 fields that carry it. */
 		ret = -EINVAL;
-		if (spec.flags)
+		if ((spec.flags & ~KBITS_FILE_SPEC_FLAGS) ||
+		    (spec.flags && a.spec_size < KBITS_FILE_SPEC_SIZE_VER1))
 			goto out_free;
 		f = kbits_file_from_user(spec.url, spec.url_len, spec.path, spec.path_len,
 					 spec.ranges, spec.nr_ranges, max_ranges);
@@ -405,6 +407,12 @@ static long kbits_ioctl_add_files(struct file *file, void __user *argp)
 			goto out_free;
 		}
 		files[i] = f;
+		f->flags = spec.flags;
+		if (spec.flags & KBITS_FILE_EXPECT_SIZE)
+			f->expected_size = spec.expected_size;
+		if (spec.flags & KBITS_FILE_EXPECT_SHA256)
+			memcpy(f->expected_sha256, spec.expected_sha256,
+			       sizeof(f->expected_sha256));
 	}
 
 	mutex_lock(&kbits_lock);
@@ -464,7 +472,7 @@ static long kbits_ioctl_get_file(struct file *file, void __user *argp)
 	u32 url_len = 0, path_len = 0, temp_len = 0, nr_ranges = 0, cap;
 	int ret, r;
 
-	ret = kbits_copy_struct_in(&fi, sizeof(fi), sizeof(fi), argp);
+	ret = kbits_copy_struct_in(&fi, sizeof(fi), KBITS_FILE_INFO_SIZE_VER0, argp);
 	if (ret)
 		return ret;
 	if (fi.pad)
@@ -496,7 +504,13 @@ static long kbits_ioctl_get_file(struct file *file, void __user *argp)
 	url_len = f->url_len;
 	path_len = f->path_len;
 	temp_len = f->temp_name_len;
+	/* A caller built before the digest fields sees only the flags it knows. */
 	fi.file_flags = f->flags;
+	if (fi.size < KBITS_FILE_INFO_SIZE_VER1)
+		fi.file_flags &= KBITS_FILE_COMPLETED;
+	fi.expected_size = f->expected_size;
+	memcpy(fi.expected_sha256, f->expected_sha256, sizeof(fi.expected_sha256));
+	memcpy(fi.sha256, f->sha256, sizeof(fi.sha256));
 	fi.bytes_total = f->bytes_total;
 	fi.bytes_transferred = f->bytes_transferred;
 	nr_ranges = f->nr_ranges;

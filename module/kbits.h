@@ -57,6 +57,10 @@ struct kbits_file {
 	u64 bytes_total;
 	u64 bytes_transferred;
 	u32 flags;		/* KBITS_FILE_* */
+	/* KBITS_FEATURE_SHA256: what the client expects, what the agent found */
+	u64 expected_size;
+	u8 expected_sha256[KBITS_SHA256_LEN];
+	u8 sha256[KBITS_SHA256_LEN];
 };
 
 struct kbits_job {

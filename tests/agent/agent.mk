@@ -1,6 +1,6 @@
 # kbitsd's host tests: the engine and the store without the module.
 AGENT_TEST_CFLAGS := $(AGENT_CFLAGS) -iquote $(TOP)/userspace/agent -DKB_TOP=\"$(TOP)\"
-AGENT_TEST_LIBS := $(AGENT_LIBS) -lcrypto
+AGENT_TEST_LIBS := $(AGENT_LIBS)
 AGENT_TESTS := engine store sched upload notify proxy index
 AGENT_TEST_BINS := $(AGENT_TESTS:%=$(BUILD)/tests/host/agent_%_test)
 

@@ -183,6 +183,7 @@ static struct kb_job *job_finish(const uint8_t id[16])
 			d->bytes_transferred = s->bytes_transferred;
 			d->flags = s->flags;
 			d->ranges_ok = s->ranges_ok;
+			memcpy(d->sha256, s->sha256, sizeof(d->sha256));
 		}
 	}
 	return copy;
@@ -862,6 +863,178 @@ static void test_max_size(void)
 	kb_job_free(job);
 }
 
+/* ---- SHA-256: computed while writing, checked against the client's ---------- */
+
+static void unhex(const char *h, uint8_t out[KBITS_SHA256_LEN])
+{
+	for (int i = 0; i < KBITS_SHA256_LEN; i++) {
+		unsigned int v = 0;
+
+		sscanf(h + 2 * i, "%2x", &v);
+		out[i] = (uint8_t)v;
+	}
+}
+
+static void tohex(const uint8_t in[KBITS_SHA256_LEN], char out[65])
+{
+	for (int i = 0; i < KBITS_SHA256_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", in[i]);
+}
+
+/* sha256sum of a file under the test directory. */
+static void src_sha(const char *name, char out[65])
+{
+	char p[512];
+
+	t_path(p, sizeof(p), name);
+	t_sha256(p, out);
+}
+
+static void test_digest_verified(void)
+{
+	const char *urls[3] = { url_of(nginx_port, "1m"), url_of(nginx_port, "one"),
+				url_of(nginx_port, "empty") };
+	static const char *const dst[] = { "dl/dg-1m", "dl/dg-one", "dl/dg-empty" };
+	struct kb_job *job = job_make(3, urls, dst), *last;
+	char want[65], got[65];
+	const struct kb_job *j;
+	uint32_t st, fd = 0;
+	int err = 0;
+
+	src_sha("www/1m", want);
+	unhex(want, job->files[0].expected_sha256);
+	job->files[0].expected_size = 1 << 20;
+	job->files[0].flags |= KBITS_FILE_EXPECT_SHA256 | KBITS_FILE_EXPECT_SIZE;
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 60);
+	check(st == KBITS_STATE_TRANSFERRED, "digest: the expected SHA-256 and size: TRANSFERRED (state %d, %s)",
+	      (int)st, obs.nerrors ? obs.err.desc : "no error");
+	j = kb_engine_job(engine, job->id);
+	if (!check(j != NULL, "digest: the engine still holds the job"))
+		goto out;
+	tohex(j->files[0].sha256, got);
+	check((j->files[0].flags & (KBITS_FILE_SHA256 | KBITS_FILE_VERIFIED)) ==
+	      (KBITS_FILE_SHA256 | KBITS_FILE_VERIFIED) && !strcmp(got, want),
+	      "digest: 1 MiB verified, its digest is sha256sum's (%s, flags 0x%x)", got, j->files[0].flags);
+	src_sha("www/one", want);
+	tohex(j->files[1].sha256, got);
+	check((j->files[1].flags & (KBITS_FILE_SHA256 | KBITS_FILE_VERIFIED)) == KBITS_FILE_SHA256 &&
+	      !strcmp(got, want), "digest: without an expectation the digest is still computed, not verified (%s)",
+	      got);
+	tohex(j->files[2].sha256, got);
+	check((j->files[2].flags & KBITS_FILE_SHA256) &&
+	      !strcmp(got, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+	      "digest: an empty file has the empty string's SHA-256 (%s)", got);
+	last = job_finish(job->id);
+	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL && fd == 3 &&
+	      same_file("www/1m", "dl/dg-1m"), "digest: Complete puts the verified file in place");
+	kb_job_free(last);
+out:
+	kb_job_free(job);
+}
+
+static void test_digest_mismatch(void)
+{
+	const char *urls[2] = { url_of(nginx_port, "one"), url_of(nginx_port, "1m") };
+	static const char *const dst[] = { "dl/dg-ok", "dl/dg-bad" };
+	struct kb_job *job = job_make(2, urls, dst), *last;
+	char p[512], want[65];
+	uint32_t st, fd = 0, r;
+	int err = 0;
+
+	src_sha("www/1m", want);
+	want[0] = want[0] == '0' ? '1' : '0';	/* one bit off */
+	unhex(want, job->files[1].expected_sha256);
+	job->files[1].flags |= KBITS_FILE_EXPECT_SHA256;
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 60);
+	check(st == KBITS_STATE_ERROR, "mismatch: a wrong SHA-256 puts the job in ERROR (state %d)", (int)st);
+	check(obs.err.context == KBITS_ERROR_CONTEXT_REMOTE_FILE && obs.err.code == KBITS_E_DIGEST_MISMATCH &&
+	      !obs.err.transient && obs.err.file == 1 && strstr(obs.err.desc, "dl/dg-bad"),
+	      "mismatch: REMOTE_FILE, KBITS_E_DIGEST_MISMATCH, file 1, named (%d: %s)", obs.err.code,
+	      obs.err.desc);
+	last = job_finish(job->id);
+	check(last && !(last->files[1].flags & (KBITS_FILE_COMPLETED | KBITS_FILE_SHA256)) &&
+	      last->files[1].bytes_transferred == 0,
+	      "mismatch: the file is not complete and its bytes are dropped for a retry (flags 0x%x)",
+	      last ? last->files[1].flags : 0);
+	r = last ? kb_job_complete_files(last, &fd, &err) : ~0u;
+	t_path(p, sizeof(p), "dl/dg-bad");
+	/* the good file's row waits for the job's final sync, which an ERROR job never reaches */
+	check(r != KBITS_COMPLETE_ALL && fd <= 1 && access(p, F_OK) != 0,
+	      "mismatch: Complete never puts the bad file in place (result %u, %u done)", r, fd);
+	kb_job_free(last);
+	kb_job_free(job);
+
+	/* the size, known from Content-Length: refused before any byte */
+	urls[0] = url_of(nginx_port, "1m");
+	job = job_make(1, urls, (const char *const[]){ "dl/dg-size" });
+	job->files[0].expected_size = 1000;
+	job->files[0].flags |= KBITS_FILE_EXPECT_SIZE;
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 60);
+	check(st == KBITS_STATE_ERROR && obs.err.code == KBITS_E_SIZE_MISMATCH &&
+	      obs.err.context == KBITS_ERROR_CONTEXT_REMOTE_FILE && strstr(obs.err.desc, "dl/dg-size"),
+	      "mismatch: a wrong expected size is KBITS_E_SIZE_MISMATCH (state %d, %d: %s)", (int)st,
+	      obs.err.code, obs.err.desc);
+	last = job_finish(job->id);
+	kb_job_cancel_files(last);
+	kb_job_free(last);
+	kb_job_free(job);
+}
+
+/*
+ * kbitsd killed after a suspend-like stop, the store's checkpoint older than
+ * what is on disk (as after kill -9): the resume hashes the bytes already
+ * there once, then the rest as it comes, and verifies the whole.
+ */
+static void test_digest_resume(void)
+{
+	char u[512], log[4096], want[65], got[65], p[600], range[64];
+	struct kb_job *saved = suspended_slow("dl/dg-resume.bin", u, sizeof(u)), *last;
+	const struct kb_job *j;
+	uint32_t st, fd = 0;
+	struct stat sb;
+	int err = 0, tfd;
+
+	if (!check(saved != NULL, "digest resume: a suspended transfer to resume"))
+		return;
+	/* where it resumes: the bytes on disk, in whole 4 KiB blocks */
+	tfd = temp_of(saved, p, sizeof(p), O_RDONLY);
+	check(tfd >= 0 && fstat(tfd, &sb) == 0 && sb.st_size >= 8192, "digest resume: a partial file");
+	if (tfd >= 0)
+		close(tfd);
+	snprintf(range, sizeof(range), "GET 206 range=bytes=%llu-",
+		 (unsigned long long)sb.st_size & ~4095ull);
+	src_sha("www/slow.bin", want);
+	unhex(want, saved->files[0].expected_sha256);
+	saved->files[0].flags |= KBITS_FILE_EXPECT_SHA256;
+	saved->files[0].bytes_transferred /= 2;	/* an older checkpoint: the disk has more */
+	obs_reset();
+	kb_engine_run(engine, saved);
+	st = run_until(saved->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 30);
+	check(st == KBITS_STATE_TRANSFERRED, "digest resume: TRANSFERRED, verified (state %d, %s)", (int)st,
+	      obs.nerrors ? obs.err.desc : "no error");
+	for (double end = t_now() + 5; t_fault_log("slow.bin", log, sizeof(log)), !strstr(log, range) &&
+	     t_now() < end;)
+		usleep(50000);
+	check(strstr(log, range) != NULL, "digest resume: resumed where the disk ends (%s; %s)", range,
+	      log);
+	j = kb_engine_job(engine, saved->id);
+	if (j)
+		tohex(j->files[0].sha256, got);
+	check(j && (j->files[0].flags & KBITS_FILE_VERIFIED) && !strcmp(got, want),
+	      "digest resume: the digest of the resumed file is sha256sum's");
+	last = job_finish(saved->id);
+	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL &&
+	      same_file("www/slow.bin", "dl/dg-resume.bin"), "digest resume: the result matches");
+	kb_job_free(last);
+	kb_job_free(saved);
+}
+
 static struct kb_engine_config cfg;
 
 /* Each case's own loop, engine and destination directories. */
@@ -904,6 +1077,12 @@ static const struct t_case cases[] = {
 	  test_redirects },
 	{ "a job of another user cannot write where that user cannot", test_owner_denied },
 	{ "a file larger than the job's maximum download size is a fatal error", test_max_size },
+	{ "every file's SHA-256 is computed while it is written and verified when expected",
+	  test_digest_verified },
+	{ "a wrong SHA-256 or size is a fatal REMOTE_FILE error and the file never goes in place",
+	  test_digest_mismatch },
+	{ "a resume hashes the bytes already on disk once and verifies the whole file",
+	  test_digest_resume },
 };
 
 int main(void)

@@ -395,6 +395,60 @@ out:
 	kb_job_free(job);
 }
 
+/* The expected and found digests: written, read back; an old files table gains them. */
+static void test_digests(void)
+{
+	struct kb_job *job = sample_job(), *j;
+	struct kb_store *s;
+	sqlite3 *old = NULL;
+	bool ok;
+
+	for (int i = 0; i < KBITS_SHA256_LEN; i++) {
+		job->files[0].expected_sha256[i] = (uint8_t)(i * 7);
+		job->files[1].sha256[i] = (uint8_t)(255 - i);
+	}
+	job->files[0].expected_size = 1000;
+	job->files[0].flags = KBITS_FILE_EXPECT_SHA256 | KBITS_FILE_EXPECT_SIZE;
+	job->files[1].flags = KBITS_FILE_COMPLETED | KBITS_FILE_SHA256;
+	s = store_with(job);
+	if (!s)
+		goto out;
+	kb_store_close(s);
+	ok = kb_store_open(db, &s) == 0;
+	if (ok)
+		kb_store_load(s, collect, NULL);
+	j = nloaded ? loaded[0] : NULL;
+	check(ok && j && j->nr_files == 2 && j->files[0].expected_size == 1000 &&
+	      j->files[0].flags == (KBITS_FILE_EXPECT_SHA256 | KBITS_FILE_EXPECT_SIZE) &&
+	      !memcmp(j->files[0].expected_sha256, job->files[0].expected_sha256, KBITS_SHA256_LEN) &&
+	      j->files[1].flags == (KBITS_FILE_COMPLETED | KBITS_FILE_SHA256) &&
+	      !memcmp(j->files[1].sha256, job->files[1].sha256, KBITS_SHA256_LEN),
+	      "the expected digest and size and the file's digest survive a reopen");
+	drop_loaded();
+	kb_store_close(s);
+	/* a store from before the digests: its files table without the three columns */
+	ok = sqlite3_open(db, &old) == SQLITE_OK &&
+	     sqlite3_exec(old, "ALTER TABLE files DROP COLUMN sha256;"
+			  "ALTER TABLE files DROP COLUMN expected_sha256;"
+			  "ALTER TABLE files DROP COLUMN expected_size;", NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(old);
+	if (!check(ok, "an old store: its files table without the digest columns"))
+		goto out;
+	ok = kb_store_open(db, &s) == 0;
+	if (ok)
+		kb_store_load(s, collect, NULL);
+	j = nloaded ? loaded[0] : NULL;
+	check(ok && j && j->nr_files == 2 && j->files[1].flags == KBITS_FILE_COMPLETED &&
+	      j->files[0].flags == 0 && str_eq(j->files[0].etag, "\"abc\""),
+	      "opening it adds the columns; flags that name a digest it lacks are dropped");
+	drop_loaded();
+	ok = ok && kb_store_put_job(s, job) == 0;
+	kb_store_close(s);
+	check(ok, "and the digests are written to it");
+out:
+	kb_job_free(job);
+}
+
 static bool store_setup(void)
 {
 	t_path(db, sizeof(db), "kbits.db");
@@ -411,6 +465,8 @@ static const struct t_case cases[] = {
 	{ "deleting a job deletes its files; the database is in WAL mode", test_delete },
 	{ "every listed property and string survives the store", test_every_property },
 	{ "a store from before a property gets its column when it opens", test_new_column },
+	{ "expected and found SHA-256 digests survive the store, old stores gain their columns",
+	  test_digests },
 };
 
 int main(void)

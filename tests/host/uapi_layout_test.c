@@ -81,17 +81,28 @@ static void layout_structs(void)
 	OFF(kbits_job_string, flags, 32);
 
 	SIZE(kbits_file_range, 16);
-	SIZE(kbits_file_spec, 40);
+	SIZE(kbits_file_spec, 80);
 	OFF(kbits_file_spec, ranges, 16);
 	OFF(kbits_file_spec, url_len, 24);
 	OFF(kbits_file_spec, flags, 36);
+	check(KBITS_FILE_SPEC_SIZE_VER0 == offsetof(struct kbits_file_spec, expected_size),
+	      "KBITS_FILE_SPEC_SIZE_VER0 ends before expected_size");
+	check(KBITS_FILE_SPEC_SIZE_VER1 == sizeof(struct kbits_file_spec),
+	      "KBITS_FILE_SPEC_SIZE_VER1 is the size of struct kbits_file_spec");
+	OFF(kbits_file_spec, expected_sha256, 48);
 
 	SIZE(kbits_job_add_files, 40);
 	OFF(kbits_job_add_files, job_id, 8);
 	OFF(kbits_job_add_files, files, 24);
 	OFF(kbits_job_add_files, spec_size, 32);
 
-	SIZE(kbits_file_info, 96);
+	SIZE(kbits_file_info, 168);
+	check(KBITS_FILE_INFO_SIZE_VER0 == offsetof(struct kbits_file_info, expected_size),
+	      "KBITS_FILE_INFO_SIZE_VER0 ends before expected_size");
+	check(KBITS_FILE_INFO_SIZE_VER1 == sizeof(struct kbits_file_info),
+	      "KBITS_FILE_INFO_SIZE_VER1 is the size of struct kbits_file_info");
+	OFF(kbits_file_info, expected_sha256, 104);
+	OFF(kbits_file_info, sha256, 136);
 	OFF(kbits_file_info, job_id, 8);
 	OFF(kbits_file_info, url, 24);
 	OFF(kbits_file_info, temp_name, 40);
@@ -120,7 +131,12 @@ static void layout_structs(void)
 	OFF(kbits_work, job_id, 16);
 	OFF(kbits_work, owner_gid, 32);
 
-	SIZE(kbits_agent_report, 96);
+	SIZE(kbits_agent_report, 136);
+	check(KBITS_AGENT_REPORT_SIZE_VER0 == offsetof(struct kbits_agent_report, sha256),
+	      "KBITS_AGENT_REPORT_SIZE_VER0 ends before sha256");
+	check(KBITS_AGENT_REPORT_SIZE_VER1 == sizeof(struct kbits_agent_report),
+	      "KBITS_AGENT_REPORT_SIZE_VER1 is the size of struct kbits_agent_report");
+	OFF(kbits_agent_report, digest_flags, 128);
 	OFF(kbits_agent_report, job_id, 8);
 	OFF(kbits_agent_report, state, 24);
 	OFF(kbits_agent_report, file_bytes_total, 32);
@@ -134,7 +150,12 @@ static void layout_structs(void)
 	OFF(kbits_agent_outcome, work, 16);
 	OFF(kbits_agent_outcome, error, 28);
 
-	SIZE(kbits_restore_file, 72);
+	SIZE(kbits_restore_file, 144);
+	check(KBITS_RESTORE_FILE_SIZE_VER0 == offsetof(struct kbits_restore_file, expected_size),
+	      "KBITS_RESTORE_FILE_SIZE_VER0 ends before expected_size");
+	check(KBITS_RESTORE_FILE_SIZE_VER1 == sizeof(struct kbits_restore_file),
+	      "KBITS_RESTORE_FILE_SIZE_VER1 is the size of struct kbits_restore_file");
+	OFF(kbits_restore_file, sha256, 112);
 	OFF(kbits_restore_file, ranges, 24);
 	OFF(kbits_restore_file, url_len, 32);
 	OFF(kbits_restore_file, bytes_total, 48);
@@ -209,10 +230,15 @@ static void layout_values(void)
 	      "priorities keep BG_JOB_PRIORITY's values");
 	check(KBITS_NOTIFY_ALL == 0x1f, "KBITS_NOTIFY_ALL covers the five notify flags");
 	check(KBITS_SET_ALL == 0xff, "KBITS_SET_ALL covers the eight setters");
-	check(KBITS_REPORT_ALL == 0x3f, "KBITS_REPORT_ALL covers the six report bits");
+	check(KBITS_REPORT_ALL == 0x7f, "KBITS_REPORT_ALL covers the seven report bits");
+	check(KBITS_FILE_FLAGS_ALL == (KBITS_FILE_COMPLETED | KBITS_FILE_EXPECT_SHA256 |
+				       KBITS_FILE_EXPECT_SIZE | KBITS_FILE_SHA256 |
+				       KBITS_FILE_VERIFIED), "KBITS_FILE_FLAGS_ALL covers the file flags");
+	check(KBITS_E_DIGEST_MISMATCH < -4095 && KBITS_E_SIZE_MISMATCH < -4095,
+	      "the mismatch codes are no -errno value");
 	check(KBITS_JOB_F_ALL == (KBITS_JOB_F_DYNAMIC_CONTENT | KBITS_JOB_F_HTTP_PUT),
 	      "KBITS_JOB_F_ALL covers the job flags");
-	check(KBITS_FEATURE_ALL == 0xf, "KBITS_FEATURE_ALL is the four features");
+	check(KBITS_FEATURE_ALL == 0x1f, "KBITS_FEATURE_ALL is the five features");
 	check(KBITS_DEFAULT_NO_PROGRESS_TIMEOUT == 14 * 24 * 3600, "no-progress timeout is 14 days");
 	check(KBITS_DEFAULT_MAX_DOWNLOAD_TIME == 90 * 24 * 3600, "max download time is 90 days");
 	check(KBITS_ERROR_CONTEXT_REMOTE_APPLICATION == 7, "error contexts keep BG_ERROR_CONTEXT's values");

@@ -206,6 +206,16 @@ static void test_no_device(void)
 	CHECK_INT(kbits_job_add_files(NULL, &id, &f, 0), -EINVAL, "add_files of 0 files is -EINVAL");
 	CHECK_INT(kbits_job_add_files(NULL, &id, &f, KBITS_ADD_FILES_MAX + 1), -EINVAL,
 		  "add_files beyond KBITS_ADD_FILES_MAX is -EINVAL");
+	{
+		struct kbits_file_check chk = { .flags = KBITS_FILE_SHA256 };
+
+		CHECK_INT(kbits_job_add_files_checked(NULL, &id, &f, &chk, 1), -EINVAL,
+			  "a check with a flag that is not an expectation is -EINVAL");
+		chk.flags = KBITS_FILE_EXPECT_SIZE;
+		chk.pad = 1;
+		CHECK_INT(kbits_job_add_files_checked(NULL, &id, &f, &chk, 1), -EINVAL,
+			  "a check with a non-zero pad is -EINVAL");
+	}
 	memset(longname, 'x', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	CHECK_INT(kbits_job_create(NULL, KBITS_JOB_DOWNLOAD, longname, &id), -ENAMETOOLONG,

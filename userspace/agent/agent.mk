@@ -1,5 +1,6 @@
 # kbitsd: the agent. See Documentation/kbitsd.md.
-AGENT_PKGS := liburing libcurl sqlite3
+# libcrypto: SHA-256 of every downloaded file (download.c), OpenSSL's EVP.
+AGENT_PKGS := liburing libcurl sqlite3 libcrypto
 AGENT_CFLAGS := $(USERSPACE_CFLAGS) $(shell pkg-config --cflags $(AGENT_PKGS) 2>/dev/null)
 AGENT_LIBS := $(shell pkg-config --libs $(AGENT_PKGS) 2>/dev/null)
 # The engine and the store, without main() and the module glue: the host

@@ -177,6 +177,9 @@ static int get_file(struct kb_channel *ch, const uint8_t id[16], uint32_t idx, s
 	f->bytes_total = fi.bytes_total;
 	f->bytes_transferred = fi.bytes_transferred;
 	f->flags = fi.file_flags;
+	f->expected_size = fi.expected_size;
+	memcpy(f->expected_sha256, fi.expected_sha256, sizeof(f->expected_sha256));
+	memcpy(f->sha256, fi.sha256, sizeof(f->sha256));
 out:
 	free(url);
 	free(path);
@@ -285,13 +288,19 @@ int kb_channel_report_progress(struct kb_channel *ch, const struct kb_job *job, 
 }
 
 int kb_channel_report_file_done(struct kb_channel *ch, const uint8_t id[16], uint32_t idx,
-				uint64_t total, uint64_t done)
+				uint64_t total, uint64_t done, const uint8_t *sha256, bool verified)
 {
 	struct kbits_agent_report r = { .what = KBITS_REPORT_PROGRESS | KBITS_REPORT_FILE_DONE,
 					.file_index = idx };
 
 	r.file_bytes_total = total;
 	r.file_bytes_transferred = done;
+	/* In the same report: the file is never complete without its digest. */
+	if (sha256 && (ch->version.features & KBITS_FEATURE_SHA256)) {
+		r.what |= KBITS_REPORT_DIGEST;
+		memcpy(r.sha256, sha256, sizeof(r.sha256));
+		r.digest_flags = verified ? KBITS_FILE_VERIFIED : 0;
+	}
 	return report_id(ch, &r, id);
 }
 
@@ -371,6 +380,9 @@ int kb_channel_restore(struct kb_channel *ch, const struct kb_job *job)
 		rf[i].bytes_total = f->bytes_total;
 		rf[i].bytes_transferred = f->bytes_transferred;
 		rf[i].file_flags = f->flags;
+		rf[i].expected_size = f->expected_size;
+		memcpy(rf[i].expected_sha256, f->expected_sha256, sizeof(rf[i].expected_sha256));
+		memcpy(rf[i].sha256, f->sha256, sizeof(rf[i].sha256));
 	}
 	r.nr_files = job->nr_files;
 	r.files = (uintptr_t)rf;

@@ -34,8 +34,10 @@ int kb_channel_stored(struct kb_channel *ch, const struct kbits_stored_job *jobs
 int kb_channel_report_state(struct kb_channel *ch, const struct kb_job *job, uint32_t state);
 int kb_channel_report_progress(struct kb_channel *ch, const struct kb_job *job, uint32_t idx,
 			       uint64_t bytes);
+/* sha256: the finished file's digest (KBITS_REPORT_DIGEST), NULL: none
+ * (uploads); verified: it matched the client's expectation. */
 int kb_channel_report_file_done(struct kb_channel *ch, const uint8_t id[16], uint32_t idx,
-				uint64_t total, uint64_t done);
+				uint64_t total, uint64_t done, const uint8_t *sha256, bool verified);
 /* UPLOAD_REPLY: KBITS_REPORT_REPLY (bytes of the reply saved). */
 int kb_channel_report_reply(struct kb_channel *ch, const struct kb_job *job, uint64_t total,
 			    uint64_t done);

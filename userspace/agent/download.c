@@ -25,6 +25,12 @@
  *   done     xfer_curl_done: curl has the whole answer (or an error)
  *   conclude xfer_advance drains the writes, fdatasyncs once more, and
  *            xfer_conclude settles the outcome: done, error, abort or restart
+ *   digest   every file's SHA-256 is computed as its bytes go to disk
+ *            (hash_feed, in on_body: the order they are written), after
+ *            the part already on disk at a resume was hashed once
+ *            (hash_prefix); xfer_conclude finishes it, checks the client's
+ *            expected digest and size, and fails the file on a mismatch
+ *            (verify_file) before it is complete
  *
  * What a crash costs (Documentation/kbitsd.md, Durability): a process
  * crash, at most the writes in flight (KB_CRASH_BOUND, engine.c sizes
@@ -46,6 +52,7 @@
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 
 #include "curlio.h"
 #include "engine_int.h"
@@ -81,6 +88,10 @@ static void xfer_conclude(struct xfer *x);
 static void xfer_fail(struct xfer *x, int outcome, const struct kb_error *err);
 static void xfer_stop_curl(struct xfer *x);
 static void xfer_free(struct xfer *x);
+static int hash_reset(struct xfer *x);
+static int hash_prefix(struct xfer *x, uint64_t len);
+static void hash_feed(struct xfer *x, uint64_t off, const void *p, size_t len);
+static int verify_file(struct xfer *x, struct kb_error *err);
 
 /* ---- start: a file's transfer begins, its temporary file opens, its request is set up --- */
 
@@ -102,6 +113,7 @@ int kb_xfer_start(struct ejob *ej, uint32_t idx)
 	x->sync_op.cb = sync_done;
 	x->ckpt_time = kb_now();
 	x->clen = x->cr_total = KBITS_UNKNOWN;
+	x->md = EVP_MD_CTX_new();
 	e->stats.transfers++;
 	x->next_in_job = ej->xfers;
 	ej->xfers = x;
@@ -115,7 +127,13 @@ int kb_xfer_start(struct ejob *ej, uint32_t idx)
 	e->nactive++;
 	x->curl_done = true;	/* until the handle is in the multi */
 
-	ret = xfer_open(x, &err);
+	ret = x->md ? xfer_open(x, &err) : -ENOMEM;
+	if (!x->md) {
+		err.context = KBITS_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
+		err.code = -ENOMEM;
+		err.transient = true;
+		snprintf(err.desc, sizeof(err.desc), "cannot set up a transfer");
+	}
 	if (ret == 0) {
 		x->easy = curl_easy_init();
 		if (!x->easy || xfer_setup_curl(x) < 0 || kb_curlio_add(e->io, x->easy) < 0) {
@@ -216,6 +234,9 @@ static int xfer_open(struct xfer *x, struct kb_error *err)
 		return -errno;
 	}
 	x->req_off = x->next_off = x->on_disk = off;
+	/* The bytes already there are hashed once, then the new ones as they come. */
+	if (hash_prefix(x, off) < 0)
+		x->hash_linear = false;
 	if (off || f->bytes_transferred)	/* e2e tests read where a restart resumed */
 		kb_info("%s: resume at %llu (checkpoint %llu; ranges %d, etag %s)", f->path,
 			(unsigned long long)off, (unsigned long long)f->bytes_transferred, f->ranges_ok,
@@ -368,6 +389,9 @@ static int begin_body(struct xfer *x)
 			}
 		}
 		x->next_off = x->on_disk = 0;
+		/* A restart from 0 inside the transfer: the digest starts over. */
+		if (hash_reset(x) < 0)
+			x->hash_linear = false;
 		f->ranges_ok = x->accept_ranges;
 		total = dynamic ? KBITS_UNKNOWN : x->clen;
 		f->bytes_transferred = 0;
@@ -383,6 +407,19 @@ static int begin_body(struct xfer *x)
 		err.file = x->idx;
 		snprintf(err.desc, sizeof(err.desc), "%s: %llu bytes exceed the job's maximum download size %llu",
 			 f->path, (unsigned long long)total, (unsigned long long)job->max_download_size);
+		xfer_fail(x, XO_ERR, &err);
+		return -1;
+	}
+	/* A size the client expected and the server contradicts: no byte is worth getting. */
+	if ((f->flags & KBITS_FILE_EXPECT_SIZE) && !dynamic && total != KBITS_UNKNOWN &&
+	    total != f->expected_size) {
+		struct kb_error err = { .context = KBITS_ERROR_CONTEXT_REMOTE_FILE,
+					.code = KBITS_E_SIZE_MISMATCH };
+
+		err.file = x->idx;
+		snprintf(err.desc, sizeof(err.desc),
+			 "%s: the server announces %llu bytes, %llu were expected", f->path,
+			 (unsigned long long)total, (unsigned long long)f->expected_size);
 		xfer_fail(x, XO_ERR, &err);
 		return -1;
 	}
@@ -428,6 +465,8 @@ static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
 		xfer_fail(x, XO_ERR, &err);
 		return 0;
 	}
+	/* Past every early return: these bytes are taken now, not offered again. */
+	hash_feed(x, x->next_off, p, len);
 	while (left) {
 		struct wbuf *b = x->cur;
 		size_t n;
@@ -744,6 +783,8 @@ static void xfer_conclude(struct xfer *x)
 	uint32_t idx = x->idx;
 	int outcome = x->outcome;
 
+	if (outcome == XO_DONE && verify_file(x, &err) < 0)
+		outcome = XO_ERR;
 	switch (outcome) {
 	case XO_DONE:
 		if (f->bytes_total == KBITS_UNKNOWN)
@@ -834,10 +875,153 @@ static void xfer_free(struct xfer *x)
 	if (x->fd >= 0)
 		close(x->fd);
 	curl_slist_free_all(x->hdrs);
+	EVP_MD_CTX_free(x->md);
 	ej->file_active[x->idx] = 0;
 	ej->nactive--;
 	ej->e->nactive--;
 	free(x);
+}
+
+/* ---- digest: SHA-256 of every file, checked against the client's -------------- */
+
+/*
+ * KB_BENCH_NO_DIGEST: make bench's baseline only (bench/agent.mk builds
+ * kbits_get twice): the same engine without SHA-256, to price the digest.
+ */
+#ifdef KB_BENCH_NO_DIGEST
+#define KB_DIGEST	0
+#else
+#define KB_DIGEST	1
+#endif
+
+static int hash_reset(struct xfer *x)
+{
+	x->hashed = 0;
+	x->hash_linear = EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) == 1;
+	return x->hash_linear ? 0 : -ENOMEM;
+}
+
+/*
+ * Hashes the first len bytes of the temporary file: the part a resume
+ * keeps (once per resume, before the first new byte) or, when the bytes
+ * did not come in order, the finished file. These are blocking reads on
+ * the loop's thread, a resume's price: the page cache usually holds them.
+ */
+static int hash_prefix(struct xfer *x, uint64_t len)
+{
+	size_t cap = 1u << 20;
+	char *buf;
+	int ret;
+
+	ret = hash_reset(x);
+	if (ret < 0 || !len || !KB_DIGEST)
+		return ret;
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	while (x->hashed < len) {
+		size_t want = len - x->hashed < cap ? (size_t)(len - x->hashed) : cap;
+		ssize_t n = pread(x->fd, buf, want, (off_t)x->hashed);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EIO;	/* shorter than it was: not ours to guess */
+			break;
+		}
+		if (EVP_DigestUpdate(x->md, buf, (size_t)n) != 1) {
+			ret = -ENOMEM;
+			break;
+		}
+		x->hashed += (uint64_t)n;
+	}
+	free(buf);
+	if (ret < 0)
+		x->hash_linear = false;
+	return ret;
+}
+
+/*
+ * Bytes [off, off + len) as curl hands them to on_body, which is the order
+ * they are written. A download is linear: each chunk continues the last
+ * (after a resume the prefix was hashed by hash_prefix, and a restart from
+ * 0 resets the hash in begin_body). Should a chunk ever not continue the
+ * hashed bytes (ranges out of order), the running hash is given up and
+ * verify_file hashes the finished file once instead.
+ */
+static void hash_feed(struct xfer *x, uint64_t off, const void *p, size_t len)
+{
+	if (!x->hash_linear || !KB_DIGEST)
+		return;
+	if (off != x->hashed || EVP_DigestUpdate(x->md, p, len) != 1) {
+		x->hash_linear = false;
+		return;
+	}
+	x->hashed += len;
+}
+
+static void hex(const uint8_t *d, char out[2 * KBITS_SHA256_LEN + 1])
+{
+	for (int i = 0; i < KBITS_SHA256_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/*
+ * A finished file: its digest into f->sha256 (KBITS_FILE_SHA256), checked
+ * against what the client expected (KBITS_FILE_VERIFIED). A mismatch is
+ * the job's ERROR (REMOTE_FILE, KBITS_E_*_MISMATCH) and the file is never
+ * complete, so Complete renames nothing for it; its bytes are dropped so
+ * that a Resume fetches it anew rather than keep bytes known to be wrong.
+ */
+static int verify_file(struct xfer *x, struct kb_error *err)
+{
+	struct kb_file *f = &x->ej->job->files[x->idx];
+	char got[2 * KBITS_SHA256_LEN + 1], want[2 * KBITS_SHA256_LEN + 1];
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	int ret = 0;
+
+	f->flags &= ~(uint32_t)(KBITS_FILE_SHA256 | KBITS_FILE_VERIFIED);
+	if (!KB_DIGEST)
+		return 0;
+	if (!x->hash_linear || x->hashed != x->on_disk)
+		ret = hash_prefix(x, x->on_disk);
+	if (ret < 0 || EVP_DigestFinal_ex(x->md, md, &n) != 1 || n != KBITS_SHA256_LEN) {
+		memset(err, 0, sizeof(*err));
+		kb_error_local(err, ret < 0 ? ret : -ENOMEM, "cannot compute the SHA-256 of", f->path);
+		err->transient = true;
+		return -1;
+	}
+	memcpy(f->sha256, md, KBITS_SHA256_LEN);
+	memset(err, 0, sizeof(*err));
+	err->context = KBITS_ERROR_CONTEXT_REMOTE_FILE;
+	if ((f->flags & KBITS_FILE_EXPECT_SIZE) && x->on_disk != f->expected_size) {
+		err->code = KBITS_E_SIZE_MISMATCH;
+		snprintf(err->desc, sizeof(err->desc), "%s: %llu bytes received, %llu expected",
+			 f->path, (unsigned long long)x->on_disk,
+			 (unsigned long long)f->expected_size);
+	} else if ((f->flags & KBITS_FILE_EXPECT_SHA256) &&
+		   memcmp(md, f->expected_sha256, KBITS_SHA256_LEN)) {
+		hex(md, got);
+		hex(f->expected_sha256, want);
+		err->code = KBITS_E_DIGEST_MISMATCH;
+		snprintf(err->desc, sizeof(err->desc), "%s: SHA-256 %s, expected %s", f->path, got,
+			 want);
+	} else {
+		f->flags |= KBITS_FILE_SHA256;
+		if (f->flags & (KBITS_FILE_EXPECT_SIZE | KBITS_FILE_EXPECT_SHA256))
+			f->flags |= KBITS_FILE_VERIFIED;
+		return 0;
+	}
+	kb_info("%s", err->desc);
+	if (ftruncate(x->fd, 0) < 0)
+		kb_dbg("ftruncate: %m");
+	x->on_disk = 0;
+	f->bytes_transferred = 0;
+	kb_strset(&f->etag, NULL);
+	kb_strset(&f->last_modified, NULL);
+	f->ranges_ok = false;
+	return -1;
 }
 
 /* ---- the job's end: every complete file durable before TRANSFERRED ----------- */

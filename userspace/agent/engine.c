@@ -357,7 +357,9 @@ static void job_merge(struct kb_job *nj, const struct kb_job *old)
 		if (o->bytes_transferred > n->bytes_transferred || (o->flags & KBITS_FILE_COMPLETED)) {
 			n->bytes_transferred = o->bytes_transferred;
 			n->bytes_total = o->bytes_total;
-			n->flags |= o->flags & KBITS_FILE_COMPLETED;
+			n->flags |= o->flags & (KBITS_FILE_COMPLETED | KBITS_FILE_SHA256 |
+						KBITS_FILE_VERIFIED);
+			memcpy(n->sha256, o->sha256, sizeof(n->sha256));
 		}
 	}
 }

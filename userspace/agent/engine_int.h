@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "httpreq.h"
 #include "jobindex.h"
@@ -71,6 +72,10 @@ struct xfer {
 	struct kb_rlp rlp;	/* receive-side yielding (sched.c) */
 	curl_socket_t sock;	/* the connection it opened, CURL_SOCKET_BAD: none */
 	struct kb_bucket bucket;	/* bandwidth (sched.c) */
+	/* SHA-256 of the file's bytes [0, hashed), fed in on_body's order */
+	EVP_MD_CTX *md;
+	uint64_t hashed;
+	bool hash_linear;	/* false: the bytes came out of order (see hash_feed) */
 };
 
 struct ejob {

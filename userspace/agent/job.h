@@ -25,6 +25,11 @@ struct kb_file {
 	uint64_t bytes_transferred;	/* on disk and synced */
 	uint32_t flags;			/* KBITS_FILE_* */
 	bool ranges_ok;			/* the server answered a Range with 206 */
+	/* KBITS_FILE_EXPECT_SIZE / _EXPECT_SHA256: the client's expectation */
+	uint64_t expected_size;
+	uint8_t expected_sha256[KBITS_SHA256_LEN];
+	/* KBITS_FILE_SHA256: the digest of the finished file */
+	uint8_t sha256[KBITS_SHA256_LEN];
 };
 
 /* What only upload jobs have (see upload_session.c); kept in the store's uploads

@@ -53,6 +53,8 @@ struct agent {
 		uint8_t id[16];
 		uint32_t idx;
 		uint64_t total, done;
+		uint8_t sha256[KBITS_SHA256_LEN];
+		bool has_digest, verified;
 	} *done_q;
 	size_t done_n, done_cap;
 	/* jobs stored in this iteration: acknowledged once the commit is done */
@@ -84,7 +86,8 @@ static void agent_sync(struct agent *a)
 	for (size_t i = 0; i < a->done_n; i++) {
 		struct done_report *d = &a->done_q[i];
 
-		kb_channel_report_file_done(a->ch, d->id, d->idx, d->total, d->done);
+		kb_channel_report_file_done(a->ch, d->id, d->idx, d->total, d->done,
+					    d->has_digest ? d->sha256 : NULL, d->verified);
 	}
 	a->done_n = 0;
 }
@@ -192,6 +195,7 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 	d->bytes_transferred = s->bytes_transferred;
 	d->flags = s->flags;
 	d->ranges_ok = s->ranges_ok;
+	memcpy(d->sha256, s->sha256, sizeof(d->sha256));
 	kb_upload_state_copy(&k->job->up, &job->up);	/* uploads: session, reply */
 	kb_store_put_file(a->store, k->job, idx);
 	if (new_temp) {
@@ -214,6 +218,7 @@ static void ev_checkpoint(void *ctx, const struct kb_job *job, uint32_t idx)
 
 static void ev_file_done(void *ctx, const struct kb_job *job, uint32_t idx)
 {
+	const struct kb_file *f = &job->files[idx];
 	struct agent *a = ctx;
 	struct done_report *d;
 
@@ -224,7 +229,9 @@ static void ev_file_done(void *ctx, const struct kb_job *job, uint32_t idx)
 		if (!q) {	/* no room to wait: tell now */
 			agent_sync(a);
 			kb_channel_report_file_done(a->ch, job->id, idx, job->files[idx].bytes_total,
-						    job->files[idx].bytes_transferred);
+						    job->files[idx].bytes_transferred,
+						    f->flags & KBITS_FILE_SHA256 ? f->sha256 : NULL,
+						    f->flags & KBITS_FILE_VERIFIED);
 			return;
 		}
 		a->done_q = q;
@@ -235,6 +242,9 @@ static void ev_file_done(void *ctx, const struct kb_job *job, uint32_t idx)
 	d->idx = idx;
 	d->total = job->files[idx].bytes_total;
 	d->done = job->files[idx].bytes_transferred;
+	d->has_digest = f->flags & KBITS_FILE_SHA256;
+	d->verified = f->flags & KBITS_FILE_VERIFIED;
+	memcpy(d->sha256, f->sha256, sizeof(d->sha256));
 }
 
 static void ev_error(void *ctx, const struct kb_job *job, const struct kb_error *err)
@@ -369,6 +379,7 @@ static struct kb_job *learn_job(struct agent *a, const struct kbits_work *w, uin
 		/* the store's synced count is what is on disk for sure */
 		n->bytes_transferred = o->bytes_transferred;
 		n->flags = o->flags;
+		memcpy(n->sha256, o->sha256, sizeof(n->sha256));
 		if (i == 0 && job->type == k->job->type)
 			kb_upload_state_copy(&job->up, &k->job->up);	/* an upload's open session */
 	}

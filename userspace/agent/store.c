@@ -62,8 +62,22 @@ static const char *job_col(int i)
 
 #define NR_JOB_COLS	(NR_INT_COLS + KBITS_STR_MAX + 1)
 
+/*
+ * Columns the files table gained after its first version, added when an
+ * older store opens (in the CREATE above they would be missing from old
+ * stores anyway): the client's expected size and SHA-256, and the digest
+ * of the finished file (KBITS_FEATURE_SHA256).
+ */
+static const char *const file_added_cols[][2] = {
+	{ "expected_size", "INTEGER" },
+	{ "expected_sha256", "BLOB" },
+	{ "sha256", "BLOB" },
+};
+
 static const char file_upsert[] =
-	"INSERT OR REPLACE INTO files VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
+	"INSERT OR REPLACE INTO files (job_id, idx, url, path, temp_name, final_url, etag,"
+	" last_modified, bytes_total, bytes_transferred, flags, ranges_ok, expected_size,"
+	" expected_sha256, sha256) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)";
 
 /* A checkpoint waiting for kb_store_flush(). */
 struct ckpt {
@@ -144,6 +158,37 @@ static int add_job_columns(struct kb_store *s)
 			 i < NR_INT_COLS ? "INTEGER" : "TEXT");
 		if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 			return db_err(s, "add a column to the jobs table");
+	}
+	return 0;
+}
+
+static int add_file_columns(struct kb_store *s)
+{
+	bool have[sizeof(file_added_cols) / sizeof(file_added_cols[0])] = { false };
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT name FROM pragma_table_info('files')", -1, &st, NULL))
+		return db_err(s, "read the files table's columns");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+
+		for (size_t i = 0; name && i < sizeof(have) / sizeof(have[0]); i++)
+			if (!strcmp(name, file_added_cols[i][0]))
+				have[i] = true;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_err(s, "read the files table's columns");
+	for (size_t i = 0; i < sizeof(have) / sizeof(have[0]); i++) {
+		char sql[128];
+
+		if (have[i])
+			continue;
+		snprintf(sql, sizeof(sql), "ALTER TABLE files ADD COLUMN %s %s",
+			 file_added_cols[i][0], file_added_cols[i][1]);
+		if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			return db_err(s, "add a column to the files table");
 	}
 	return 0;
 }
@@ -235,7 +280,7 @@ int kb_store_open(const char *path, struct kb_store **out)
 		db_err(s, "begin");
 		goto out_err;
 	}
-	if (add_job_columns(s) < 0 || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	if (add_job_columns(s) < 0 || add_file_columns(s) < 0 || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		goto out_err;
 	}
@@ -332,6 +377,15 @@ static int write_file_row(struct kb_store *s, const struct kb_job *j, uint32_t i
 	sqlite3_bind_int64(st, 10, (int64_t)f->bytes_transferred);
 	sqlite3_bind_int64(st, 11, f->flags);
 	sqlite3_bind_int64(st, 12, f->ranges_ok);
+	sqlite3_bind_int64(st, 13, (int64_t)f->expected_size);
+	if (f->flags & KBITS_FILE_EXPECT_SHA256)
+		sqlite3_bind_blob(st, 14, f->expected_sha256, KBITS_SHA256_LEN, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 14);
+	if (f->flags & KBITS_FILE_SHA256)
+		sqlite3_bind_blob(st, 15, f->sha256, KBITS_SHA256_LEN, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 15);
 	return step_reset(s, st, "write file");
 }
 
@@ -616,6 +670,16 @@ static char *col_text(sqlite3_stmt *st, int i)
 	return t ? strdup((const char *)t) : NULL;
 }
 
+static bool col_digest(sqlite3_stmt *st, int col, uint8_t out[KBITS_SHA256_LEN])
+{
+	const void *b = sqlite3_column_blob(st, col);
+
+	if (!b || sqlite3_column_bytes(st, col) != KBITS_SHA256_LEN)
+		return false;
+	memcpy(out, b, KBITS_SHA256_LEN);
+	return true;
+}
+
 static int load_files(struct kb_store *s, struct kb_job *job)
 {
 	sqlite3_stmt *st;
@@ -624,7 +688,8 @@ static int load_files(struct kb_store *s, struct kb_job *job)
 
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT idx, url, path, temp_name, final_url, etag, last_modified,"
-			       " bytes_total, bytes_transferred, flags, ranges_ok FROM files"
+			       " bytes_total, bytes_transferred, flags, ranges_ok, expected_size,"
+			       " expected_sha256, sha256 FROM files"
 			       " WHERE job_id=?1 ORDER BY idx", -1, &st, NULL))
 		return db_err(s, "read files");
 	sqlite3_bind_blob(st, 1, job->id, 16, SQLITE_STATIC);
@@ -653,6 +718,14 @@ static int load_files(struct kb_store *s, struct kb_job *job)
 		f->bytes_transferred = (uint64_t)sqlite3_column_int64(st, 8);
 		f->flags = (uint32_t)sqlite3_column_int64(st, 9);
 		f->ranges_ok = sqlite3_column_int64(st, 10) != 0;
+		f->expected_size = (uint64_t)sqlite3_column_int64(st, 11);
+		if (sqlite3_column_type(st, 11) == SQLITE_NULL)
+			f->flags &= ~(uint32_t)KBITS_FILE_EXPECT_SIZE;
+		/* A digest of the wrong length is no digest: drop the flag with it. */
+		if (!col_digest(st, 12, f->expected_sha256))
+			f->flags &= ~(uint32_t)KBITS_FILE_EXPECT_SHA256;
+		if (!col_digest(st, 13, f->sha256))
+			f->flags &= ~(uint32_t)(KBITS_FILE_SHA256 | KBITS_FILE_VERIFIED);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : db_err(s, "read files");

@@ -43,7 +43,7 @@ int kb_temp_open(int dirfd, const char *base, char **temp_name, bool *fresh)
 	int fd, tries;
 
 	if (*temp_name && !strchr(*temp_name, '/')) {
-		fd = openat(dirfd, *temp_name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		fd = openat(dirfd, *temp_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 		if (fd >= 0) {
 			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1) {
 				fcntl(fd, F_SETFL, 0);
@@ -63,7 +63,7 @@ int kb_temp_open(int dirfd, const char *base, char **temp_name, bool *fresh)
 			return -EIO;
 		snprintf(name, sizeof(name), ".%.200s.kbits-%02x%02x%02x%02x%02x%02x%02x%02x",
 			 base, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
-		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			if (kb_strset(temp_name, name) < 0) {
 				unlinkat(dirfd, name, 0);

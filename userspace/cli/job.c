@@ -5,6 +5,8 @@
  * something to say (create prints the GUID, complete the outcome).
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,19 +86,79 @@ static int job_args(struct cli *c, int argc, char **argv, int n, struct kbits_gu
 #define HELPED (-EXIT_OK - 1)
 #define DONE(r) ((r) == HELPED ? EXIT_OK : (r))
 
+/* 64 hex digits (either case) into 32 bytes; false for anything else. */
+static bool parse_sha256(const char *s, uint8_t out[KBITS_SHA256_LEN])
+{
+	if (strlen(s) != 2 * KBITS_SHA256_LEN)
+		return false;
+	for (int i = 0; i < 2 * KBITS_SHA256_LEN; i++) {
+		int v = s[i] >= '0' && s[i] <= '9' ? s[i] - '0' :
+			s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10 :
+			s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 10 : -1;
+
+		if (v < 0)
+			return false;
+		if (i % 2)
+			out[i / 2] = (uint8_t)(out[i / 2] | v);
+		else
+			out[i / 2] = (uint8_t)(v << 4);
+	}
+	return true;
+}
+
 int verb_addfile(struct cli *c, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "sha256", required_argument, NULL, 's' },
+		{ "size", required_argument, NULL, 'z' },
+		{ 0 },
+	};
+	uint8_t sha[KBITS_SHA256_LEN];
+	uint64_t size = KBITS_UNKNOWN;
+	bool have_sha = false;
 	struct kbits_guid id;
-	char *path;
-	int ret = job_args(c, argc, argv, 3, &id);
+	char *path, *end;
+	int opt, ret;
 
+	while ((opt = cli_getopt(c, argc, argv, opts)) != -1) {
+		switch (opt) {
+		case 's':
+			if (!parse_sha256(optarg, sha))
+				return cli_usage(c, "--sha256 takes 64 hex digits, not '%s'", optarg);
+			have_sha = true;
+			break;
+		case 'z':
+			errno = 0;
+			size = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] < '0' || optarg[0] > '9' ||
+			    size == KBITS_UNKNOWN)
+				return cli_usage(c, "--size takes a number of bytes, not '%s'", optarg);
+			break;
+		case 'h':
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	ret = cli_nargs(c, argc, 3, 3);
+	if (!ret)
+		ret = cli_open(c);
+	if (!ret)
+		ret = cli_job(c, argv[optind], &id);
 	if (ret)
-		return DONE(ret);
+		return ret;
 	path = abs_path(argv[optind + 2]);
 	if (!path)
 		return cli_fail(c, -errno, NULL, "addfile");
-	ret = kbits_job_add_file(c->k, &id, argv[optind + 1], path);
+	if (have_sha || size != KBITS_UNKNOWN)
+		ret = kbits_job_add_file_sha256(c->k, &id, argv[optind + 1], path,
+						have_sha ? sha : NULL, size);
+	else
+		ret = kbits_job_add_file(c->k, &id, argv[optind + 1], path);
 	free(path);
+	if (ret == -EOPNOTSUPP)
+		return cli_fail(c, ret, argv[optind],
+				"addfile with --sha256/--size (the kbits module is too old) to");
 	if (ret == -ENAMETOOLONG)
 		return cli_usage(c, "URL longer than %d or path longer than %d bytes",
 				 KBITS_URL_MAX, KBITS_PATH_MAX);

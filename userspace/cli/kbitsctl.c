@@ -14,8 +14,9 @@
 static const struct verb verbs[] = {
 	{ "create", verb_create, "[--download|--upload|--upload-reply] " DURABLE_OPTS "NAME",
 	  "Create a job (suspended) and print its GUID" },
-	{ "addfile", verb_addfile, DURABLE_OPTS "JOB URL PATH",
-	  "Add a file to download (or upload) to a job" },
+	{ "addfile", verb_addfile, "[--sha256 HEX] [--size N] " DURABLE_OPTS "JOB URL PATH",
+	  "Add a file to download (or upload) to a job; with --sha256/--size the download\n"
+	  "must have that SHA-256 and size, or the job fails and nothing is put in place" },
 	{ "addfileset", verb_addfileset, DURABLE_OPTS "JOB LISTFILE",
 	  "Add the files of LISTFILE (\"URL PATH\" per line; - is stdin), all or none" },
 	{ "resume", verb_resume, "JOB", "Queue a job for transfer (retry one in error)" },

@@ -32,12 +32,64 @@ void json_summary(struct json *j, const struct kbits_job_summary *s)
 /* An error code for people: "-ENOENT" as text, an HTTP status as such. */
 static void print_error_code(int32_t code)
 {
-	if (code < 0)
+	if (code == KBITS_E_DIGEST_MISMATCH)
+		printf("SHA-256 mismatch (%d)", code);
+	else if (code == KBITS_E_SIZE_MISMATCH)
+		printf("size mismatch (%d)", code);
+	else if (code < 0)
 		printf("%s (errno %d)", strerror(-code), -code);
 	else if (code >= 100 && code < 600)
 		printf("HTTP %d", code);
 	else
 		printf("%d", code);
+}
+
+static void hex32(const uint8_t *d, char out[2 * KBITS_SHA256_LEN + 1])
+{
+	for (int i = 0; i < KBITS_SHA256_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* The digest and what was expected, where the module knows them. */
+static void json_digest(struct cli *c, struct json *j, const struct kbits_guid *id, uint32_t i)
+{
+	struct kbits_file_digest d;
+	char h[2 * KBITS_SHA256_LEN + 1];
+
+	if (kbits_job_get_file_digest(c->k, id, i, &d))
+		return;
+	if (d.flags & KBITS_FILE_SHA256) {
+		hex32(d.sha256, h);
+		json_str(j, "sha256", h);
+	} else {
+		json_null(j, "sha256");
+	}
+	json_bool(j, "verified", d.flags & KBITS_FILE_VERIFIED);
+	if (d.flags & KBITS_FILE_EXPECT_SHA256) {
+		hex32(d.expected_sha256, h);
+		json_str(j, "expected_sha256", h);
+	}
+	if (d.flags & KBITS_FILE_EXPECT_SIZE)
+		json_u64(j, "expected_size", d.expected_size);
+}
+
+static void print_digest(struct cli *c, const struct kbits_guid *id, uint32_t i)
+{
+	struct kbits_file_digest d;
+	char h[2 * KBITS_SHA256_LEN + 1];
+
+	if (kbits_job_get_file_digest(c->k, id, i, &d))
+		return;
+	if (d.flags & KBITS_FILE_SHA256) {
+		hex32(d.sha256, h);
+		printf("       sha256 %s%s\n", h, d.flags & KBITS_FILE_VERIFIED ? " (verified)" : "");
+	}
+	if (!(d.flags & KBITS_FILE_VERIFIED) && (d.flags & KBITS_FILE_EXPECT_SHA256)) {
+		hex32(d.expected_sha256, h);
+		printf("       expected sha256 %s\n", h);
+	}
+	if (!(d.flags & KBITS_FILE_VERIFIED) && (d.flags & KBITS_FILE_EXPECT_SIZE))
+		printf("       expected size %llu\n", (unsigned long long)d.expected_size);
 }
 
 static void json_files(struct cli *c, struct json *j, const struct kbits_guid *id)
@@ -55,6 +107,7 @@ static void json_files(struct cli *c, struct json *j, const struct kbits_guid *i
 		json_bytes(j, "bytes_total", f.bytes_total);
 		json_u64(j, "bytes_transferred", f.bytes_transferred);
 		json_u64(j, "nr_ranges", f.nr_ranges);
+		json_digest(c, j, id, i);
 		json_end_obj(j);
 		kbits_file_props_free(&f);
 	}
@@ -73,6 +126,7 @@ static void print_files(struct cli *c, const struct kbits_guid *id)
 		       fmt_bytes(f.bytes_total, b2, sizeof(b2)), f.url, f.path);
 		if (f.temp_name[0])
 			printf("       temporary file %s\n", f.temp_name);
+		print_digest(c, id, i);
 		kbits_file_props_free(&f);
 	}
 }

@@ -250,6 +250,54 @@ KBITS_API int kbits_job_get_file(struct kbits *k, const struct kbits_guid *id, u
 				 struct kbits_file_props *out);
 KBITS_API void kbits_file_props_free(struct kbits_file_props *p);
 
+/*
+ * Verified downloads (beyond BITS; KBITS_FEATURE_SHA256). What a client
+ * expects of a file: its SHA-256 (KBITS_FILE_EXPECT_SHA256) and/or its size
+ * (KBITS_FILE_EXPECT_SIZE). A file that differs puts the job in ERROR
+ * (context REMOTE_FILE, code KBITS_E_DIGEST_MISMATCH or
+ * KBITS_E_SIZE_MISMATCH, the description names the file) and is never
+ * renamed into place.
+ */
+struct kbits_file_check {
+	uint32_t flags;			/* KBITS_FILE_EXPECT_SHA256 | _EXPECT_SIZE */
+	uint32_t pad;			/* 0 */
+	uint64_t expected_size;
+	uint8_t expected_sha256[KBITS_SHA256_LEN];
+};
+
+/*
+ * kbits_job_add_files_checked - AddFileSet with checks[i] for files[i]
+ * (checks NULL: none, as kbits_job_add_files). -EOPNOTSUPP when a check is
+ * asked of a module without KBITS_FEATURE_SHA256 (it would refuse the
+ * larger spec anyway); -EINVAL for unknown check flags.
+ * kbits_job_add_file_sha256 - AddFile with an expected digest (sha256,
+ * NULL: none) and size (KBITS_UNKNOWN: none).
+ */
+KBITS_API int kbits_job_add_files_checked(struct kbits *k, const struct kbits_guid *id,
+					  const struct kbits_file *files,
+					  const struct kbits_file_check *checks, size_t count);
+KBITS_API int kbits_job_add_file_sha256(struct kbits *k, const struct kbits_guid *id,
+					const char *url, const char *path,
+					const uint8_t *sha256, uint64_t size);
+
+/* What kbitsd found of a file, and what was expected of it. */
+struct kbits_file_digest {
+	uint32_t flags;			/* KBITS_FILE_*: EXPECT_*, SHA256, VERIFIED */
+	uint32_t pad;
+	uint64_t expected_size;		/* with KBITS_FILE_EXPECT_SIZE */
+	uint8_t expected_sha256[KBITS_SHA256_LEN];	/* with KBITS_FILE_EXPECT_SHA256 */
+	uint8_t sha256[KBITS_SHA256_LEN];	/* with KBITS_FILE_SHA256: the finished
+						 * file's digest, expected or not */
+};
+
+/*
+ * kbits_job_get_file_digest - file number index's digest: no second read
+ * of a large file to know what it holds. KBITS_FILE_SHA256 is set once the
+ * file is transferred. -EOPNOTSUPP: the module has no KBITS_FEATURE_SHA256.
+ */
+KBITS_API int kbits_job_get_file_digest(struct kbits *k, const struct kbits_guid *id,
+					uint32_t index, struct kbits_file_digest *out);
+
 /* ---- string properties --------------------------------------------------- */
 
 /*

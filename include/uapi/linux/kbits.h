@@ -233,10 +233,15 @@
 #define KBITS_FEATURE_JOBS		_BITULL(1)	/* the job ioctls */
 #define KBITS_FEATURE_AGENT		_BITULL(2)	/* the agent channel */
 #define KBITS_FEATURE_DURABLE		_BITULL(3)	/* durable status, WAIT_DURABLE */
+#define KBITS_FEATURE_SHA256		_BITULL(4)	/* per-file SHA-256 (VER1 file structs) */
 #define KBITS_FEATURE_ALL		(KBITS_FEATURE_NETLINK | \
 					 KBITS_FEATURE_JOBS | \
 					 KBITS_FEATURE_AGENT | \
-					 KBITS_FEATURE_DURABLE)
+					 KBITS_FEATURE_DURABLE | \
+					 KBITS_FEATURE_SHA256)
+
+/* Bytes of a SHA-256 digest. */
+#define KBITS_SHA256_LEN		32
 
 /* Bounds of strings and batches (bytes, without a NUL). */
 #define KBITS_DISPLAY_NAME_MAX		256
@@ -456,8 +461,14 @@ struct kbits_file_spec {
 	__u32 url_len;
 	__u32 path_len;
 	__u32 nr_ranges;	/* <= max_ranges_per_file */
-	__u32 flags;		/* none defined: 0 */
+	__u32 flags;		/* KBITS_FILE_SPEC_* */
+	/* KBITS_FEATURE_SHA256 (VER1) */
+	__u64 expected_size;	/* bytes, with KBITS_FILE_EXPECT_SIZE */
+	__u8 expected_sha256[KBITS_SHA256_LEN];	/* with KBITS_FILE_EXPECT_SHA256 */
 };
+
+#define KBITS_FILE_SPEC_SIZE_VER0	40	/* up to flags */
+#define KBITS_FILE_SPEC_SIZE_VER1	80
 
 struct kbits_job_add_files {
 	__u32 size;
@@ -468,8 +479,32 @@ struct kbits_job_add_files {
 	__u32 flags;		/* none defined: 0 */
 };
 
+/*
+ * File flags. kbits_file_info.file_flags reports them all;
+ * kbits_file_spec.flags takes the EXPECT ones (KBITS_FILE_SPEC_FLAGS, with a
+ * VER1 spec). The agent reports SHA256 (and VERIFIED) with the file's
+ * completion: the digest of the bytes of the finished file, computed whether
+ * or not one was expected. A file whose digest or size differs from the
+ * expected one never completes: the job goes to ERROR (context REMOTE_FILE,
+ * code KBITS_E_DIGEST_MISMATCH or KBITS_E_SIZE_MISMATCH).
+ */
+#define KBITS_FILE_COMPLETED		0x01	/* every byte is on disk and synced */
+#define KBITS_FILE_EXPECT_SHA256	0x02	/* expected_sha256 was given */
+#define KBITS_FILE_EXPECT_SIZE		0x04	/* expected_size was given */
+#define KBITS_FILE_SHA256		0x08	/* out: sha256 holds the file's digest */
+#define KBITS_FILE_VERIFIED		0x10	/* out: it matched what was expected */
+#define KBITS_FILE_SPEC_FLAGS		(KBITS_FILE_EXPECT_SHA256 | KBITS_FILE_EXPECT_SIZE)
+#define KBITS_FILE_FLAGS_ALL		0x1f
+
+/*
+ * Error codes of a verification failure (kbits_job_info.error_code with
+ * KBITS_ERROR_CONTEXT_REMOTE_FILE). Negative like the -errno codes, below
+ * every errno value (errno values stay under 4096).
+ */
+#define KBITS_E_DIGEST_MISMATCH		(-0x5301)	/* SHA-256 differs */
+#define KBITS_E_SIZE_MISMATCH		(-0x5302)	/* size differs */
+
 /* KBITS_IOC_JOB_GET_FILE: job_id, index and the buffers in; the rest out. */
-#define KBITS_FILE_COMPLETED	0x1	/* every byte is on disk and synced */
 
 struct kbits_file_info {
 	__u32 size;
@@ -489,7 +524,14 @@ struct kbits_file_info {
 	__u64 ranges;		/* buffer of struct kbits_file_range, or 0
 				 * to learn only nr_ranges
 				 */
+	/* KBITS_FEATURE_SHA256 (VER1); file_flags of a VER0 caller: COMPLETED only */
+	__u64 expected_size;			/* KBITS_FILE_EXPECT_SIZE */
+	__u8 expected_sha256[KBITS_SHA256_LEN];	/* KBITS_FILE_EXPECT_SHA256 */
+	__u8 sha256[KBITS_SHA256_LEN];		/* KBITS_FILE_SHA256 */
 };
+
+#define KBITS_FILE_INFO_SIZE_VER0	96	/* up to ranges */
+#define KBITS_FILE_INFO_SIZE_VER1	168
 
 /* Resume, Suspend, Cancel, TakeOwnership */
 struct kbits_job_ref {
@@ -554,7 +596,8 @@ struct kbits_work {
 #define KBITS_REPORT_FILE_DONE	0x8	/* file_index is transferred */
 #define KBITS_REPORT_REPLY	0x10	/* reply_bytes_* */
 #define KBITS_REPORT_TEMP_NAME	0x20	/* file_index's temporary name */
-#define KBITS_REPORT_ALL	0x3f
+#define KBITS_REPORT_DIGEST	0x40	/* file_index's sha256 and digest_flags (VER1) */
+#define KBITS_REPORT_ALL	0x7f
 
 struct kbits_agent_report {
 	__u32 size;
@@ -572,7 +615,14 @@ struct kbits_agent_report {
 	__u64 temp_name;	/* pointer */
 	__u64 reply_bytes_total;
 	__u64 reply_bytes_transferred;
+	/* KBITS_FEATURE_SHA256 (VER1) */
+	__u8 sha256[KBITS_SHA256_LEN];	/* KBITS_REPORT_DIGEST */
+	__u32 digest_flags;		/* KBITS_FILE_VERIFIED or 0 */
+	__u32 pad;
 };
+
+#define KBITS_AGENT_REPORT_SIZE_VER0	96	/* up to reply_bytes_transferred */
+#define KBITS_AGENT_REPORT_SIZE_VER1	136
 
 /* KBITS_IOC_AGENT_OUTCOME: the answer to a COMPLETE work item. */
 struct kbits_agent_outcome {
@@ -595,9 +645,16 @@ struct kbits_restore_file {
 	__u32 nr_ranges;
 	__u64 bytes_total;
 	__u64 bytes_transferred;
-	__u32 file_flags;	/* KBITS_FILE_* */
+	__u32 file_flags;	/* KBITS_FILE_* (all but COMPLETED need VER1) */
 	__u32 pad;
+	/* KBITS_FEATURE_SHA256 (VER1) */
+	__u64 expected_size;
+	__u8 expected_sha256[KBITS_SHA256_LEN];
+	__u8 sha256[KBITS_SHA256_LEN];
 };
+
+#define KBITS_RESTORE_FILE_SIZE_VER0	72	/* up to pad */
+#define KBITS_RESTORE_FILE_SIZE_VER1	144
 
 struct kbits_agent_restore {
 	__u32 size;
