@@ -62,6 +62,13 @@ lib=$dest$p/lib
 tap $? "libkbits.so -> libkbits.so.1 -> libkbits.so.1.0.0 (relative links)" "$(ls -l "$lib")"
 soname=$(readelf -d "$lib/libkbits.so.1.0.0" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = libkbits.so.1 ]; tap $? "the library's SONAME is libkbits.so.1 (got '$soname')"
+# debian/libkbits1.symbols names exactly what the library exports: a new
+# call missing there (or a stray line) is an ABI change nobody declared.
+exported=$(nm -D --defined-only "$lib/libkbits.so.1.0.0" 2>/dev/null | awk '$2 == "T" { print $3 }' | sort)
+declared=$(sed -n 's/^ \([a-z_0-9]*\)@Base .*/\1/p' debian/libkbits1.symbols | sort)
+diff=$(diff <(echo "$exported") <(echo "$declared"))
+[ -n "$exported" ] && [ -z "$diff" ] && [ "$(grep -vc '^ [a-z_0-9]*@Base [0-9.]*$' debian/libkbits1.symbols)" -eq 1 ]
+tap $? "debian/libkbits1.symbols lists exactly the $(wc -l <<<"$exported") exported functions" "$diff"
 
 # pkg-config reads the DESTDIR .pc; the paths in it are the real ones.
 pc() { PKG_CONFIG_PATH=$lib/pkgconfig PKG_CONFIG_LIBDIR=$lib/pkgconfig:/usr/lib/x86_64-linux-gnu/pkgconfig:/usr/share/pkgconfig pkg-config "$@"; }
