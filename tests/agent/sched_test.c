@@ -131,6 +131,16 @@ static void run_for(double secs)
 	}
 }
 
+/* Until the job has begun transferring, or secs pass. */
+static bool run_until_transferring(const struct kb_job *job, double secs)
+{
+	double end = t_now() + secs;
+
+	while (t_now() < end && !jo_of(job->id)->first_xfer)
+		run_for(0.02);
+	return jo_of(job->id)->first_xfer != 0;
+}
+
 /* Until every job given is TRANSFERRED or ERROR, or secs pass. */
 static bool run_until_done(struct kb_job *const jobs[], int n, double secs)
 {
@@ -199,7 +209,12 @@ static void test_priorities(void)
 	engine_with(1, 1, 4 << 20, 30000);
 	jobs[0] = job_make(KBITS_PRIORITY_LOW, 1, big, "low");
 	kb_engine_run(engine, jobs[0]);
-	run_for(0.4);
+	/*
+	 * The others arrive while LOW transfers: a fixed 0.4 s was not enough
+	 * under valgrind on a loaded host (LOW had not begun, so nothing yielded).
+	 */
+	check(run_until_transferring(jobs[0], 20), "priorities: the LOW job transfers");
+	run_for(0.2);
 	jobs[1] = job_make(KBITS_PRIORITY_NORMAL, 1, small, "normal");
 	jobs[2] = job_make(KBITS_PRIORITY_FOREGROUND, 1, small, "fg");
 	kb_engine_run(engine, jobs[1]);

@@ -2,6 +2,7 @@
 # kbitsd's host tests once more, built without sanitizers and run under
 # valgrind (memcheck): no invalid access, no uninitialised use, no definite
 # leak. One TAP line per test program; its output is shown when it fails.
+# sched's checks are timings: under valgrind only its memory is judged.
 #
 # notify_test is not run here: Debian 12's valgrind (3.19) does not know the
 # pidfd_open system call that kbitsd's notify command runner is built on, so
@@ -10,6 +11,7 @@
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 n=0 failed=0
 tests="engine store sched upload proxy index"
+timed="sched"	# whose checks are timings (see below)
 
 tap() {	# tap STATUS DESCRIPTION
 	n=$((n + 1))
@@ -30,9 +32,25 @@ for t in $tests; do
 		--trace-children=no "$bin" >"$log" 2>&1
 	rc=$?
 	bad=$(grep -c '^not ok' "$log")
-	[ $rc -eq 0 ] && [ "$bad" -eq 0 ] && grep -q '^ok' "$log"
-	ok=$?
-	tap $ok "$t under valgrind: no memory error, no definite leak, every test passed ($((SECONDS - start)) s, status $rc)"
+	case " $timed " in
+	*" $t "*)
+		# Its checks are timings (turns of 300 ms, rates, a 1 s limit): under
+		# valgrind on a loaded host the CPU, not kbitsd, decides them, so
+		# here only memory counts: no valgrind report (its "==PID==" lines,
+		# from the parent or a case's child), no case that died or exited
+		# with valgrind's status 99, and the program ran to its end (0 or 1).
+		# The ASan run checks the timings.
+		{ [ $rc -eq 0 ] || [ $rc -eq 1 ]; } && grep -q '^ok' "$log" &&
+			! grep -qE '^==[0-9]+==|the case died of signal|the case exited with status' "$log"
+		ok=$?
+		tap $ok "$t under valgrind: no memory error, no definite leak ($((SECONDS - start)) s, status $rc; $bad timing checks missed, not counted here)"
+		;;
+	*)
+		[ $rc -eq 0 ] && [ "$bad" -eq 0 ] && grep -q '^ok' "$log"
+		ok=$?
+		tap $ok "$t under valgrind: no memory error, no definite leak, every test passed ($((SECONDS - start)) s, status $rc)"
+		;;
+	esac
 	[ $ok -eq 0 ] || sed 's/^/#   /' "$log" | tail -60
 done
 rm -f "$log"
