@@ -20,11 +20,10 @@ $(BUILD)/tests/host/agent_%_test: tests/agent/%_test.c tests/agent/harness.h $(A
 # lock while a thread waits in io_uring_enter, so the syncfs thread starved
 # behind the loop's wait (the 100-file case never reached TRANSFERRED); the
 # ASan build runs the syncfs path, this one the fdatasync path for any count.
-# KB_UNDER_VALGRIND: rates are not checked from below (sched_test).
 $(BUILD)/tests/agent/%-valgrind: tests/agent/%_test.c tests/agent/harness.h $(AGENT_CORE_SRCS) $(AGENT_HDRS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(@:$(TOP)/%=%)"
-	@$(CC) $(CFLAGS) $(AGENT_TEST_CFLAGS) -DKB_SYNCFS_MIN=1000000 -DKB_UNDER_VALGRIND -o $@ $< $(AGENT_CORE_SRCS) $(AGENT_TEST_LIBS)
+	@$(CC) $(CFLAGS) $(AGENT_TEST_CFLAGS) -DKB_SYNCFS_MIN=1000000 -o $@ $< $(AGENT_CORE_SRCS) $(AGENT_TEST_LIBS)
 
 .PHONY: agent-valgrind
 agent-valgrind: $(AGENT_VALGRIND_TESTS:%=$(BUILD)/tests/agent/%-valgrind)

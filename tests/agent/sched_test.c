@@ -281,17 +281,6 @@ static void test_max_transfers(void)
 	engine_done();
 }
 
-/*
- * A limit is checked from above everywhere. From below only without
- * valgrind: under it the CPU, not the shaping, sets the pace (2.74 MiB/s
- * against a 4 MiB/s limit on a loaded host).
- */
-#ifdef KB_UNDER_VALGRIND
-#define RATE_FLOOR(r)	0.0
-#else
-#define RATE_FLOOR(r)	(r)
-#endif
-
 static void test_global_bandwidth(void)
 {
 	static const char *const src[] = { "4m", "4m" };
@@ -305,7 +294,7 @@ static void test_global_bandwidth(void)
 	check(run_until_done(jobs, 1, 30), "global bandwidth: the job finishes");
 	secs = jo_of(jobs[0]->id)->done - t0;
 	rate = 8.0 / secs;
-	check(rate > RATE_FLOOR(4 * 0.7) && rate < 4 * 1.2,
+	check(rate > 4 * 0.7 && rate < 4 * 1.2,
 	      "global bandwidth 4 MiB/s: 2 x 4 MiB in parallel took %.2f s = %.2f MiB/s", secs, rate);
 	stop_all(jobs, 1);
 	engine_done();
@@ -328,8 +317,8 @@ static void test_job_bandwidth(void)
 	check(run_until_done(jobs, 2, 30), "job bandwidth: both jobs finish");
 	rx = 2.0 / (jo_of(jobs[0]->id)->done - t0);
 	ry = 10.0 / (jo_of(jobs[1]->id)->done - t0);
-	check(rx > RATE_FLOOR(0.7) && rx < 1.25, "job bandwidth: the job capped at 1 MiB/s ran at %.2f MiB/s", rx);
-	check(ry > RATE_FLOOR(3.6) && ry < 6 * 1.15,
+	check(rx > 0.7 && rx < 1.25, "job bandwidth: the job capped at 1 MiB/s ran at %.2f MiB/s", rx);
+	check(ry > 3.6 && ry < 6 * 1.15,
 	      "job bandwidth: the uncapped job got the rest of the global 6 MiB/s: %.2f MiB/s (an even split would give 3)",
 	      ry);
 	stop_all(jobs, 2);
