@@ -521,7 +521,7 @@ TEST_F(job, set_security_flags_to_each_policy_with_and_without_https_to_http)
 			EXPECT_EQ(want, info.security_flags);
 			/* and nothing else changed */
 			EXPECT_EQ(0, info.job_flags);
-			EXPECT_EQ(KBITS_PRIORITY_FOREGROUND, info.priority);
+			EXPECT_EQ(KBITS_PRIORITY_NORMAL, info.priority);
 		}
 	}
 }
