@@ -406,9 +406,14 @@ TEST_F(agent, reported_url_that_is_not_http_or_past_the_end_is_refused)
 	r.url_len = strlen(ok);
 	r.file_index = 1;
 	EXPECT_ERR(ENXIO, kb_ioctl(self->afd, KBITS_IOC_AGENT_REPORT, &r));
-	/* a VER0 report (an older kbitsd) cannot carry one */
+	/* a VER0 or VER1 report (an older kbitsd) cannot carry one */
 	r.file_index = 0;
 	r.size = KBITS_AGENT_REPORT_SIZE_VER0;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_REPORT, &r));
+	r.size = KBITS_AGENT_REPORT_SIZE_VER1;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_REPORT, &r));
+	r.size = sizeof(r);
+	r.pad2 = 1;
 	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_REPORT, &r));
 	ASSERT_OK(kb_get_file(self->fd, id, 0, &f));
 	EXPECT_STREQ(before.url, f.url);
