@@ -225,10 +225,10 @@ apt_state() { jobs_of_apt | awk '{ print $1 }' | head -n 1; }
 apt_bytes() { jobs_of_apt | awk '{ print $2 }' | head -n 1; }
 e2e_wait 60 big_past $((1 << 20)); tap $? "a low-priority apt run transfers the big package" "$(jobs_of_apt; tail -n 5 "$T/apt7.out")"
 fg=$("$ctl" create --no-wait-durable fg-big 2>&1) &&
-	"$ctl" set --no-wait-durable "$fg" priority foreground &&
-	"$ctl" addfile --no-wait-durable "$fg" "http://127.0.0.1:$port/repo/kbits-big_1.0_all.deb" "$T/fg-big.deb" &&
-	"$ctl" resume --no-wait-durable "$fg"
-tap $? "root's FOREGROUND job for the same file resumed" "$fg"
+	"$ctl" set --no-wait-durable "$fg" priority foreground 2>&1 &&
+	"$ctl" addfile --no-wait-durable "$fg" "http://127.0.0.1:$port/repo/kbits-big_1.0_all.deb" "$T/fg-big.deb" 2>&1 &&
+	fgout=$("$ctl" resume "$fg" 2>&1)
+tap $? "root's FOREGROUND job for the same file resumed" "$fg ${fgout-}"
 e2e_wait 20 eval '[ "$(apt_state)" = queued ]'
 tap $? "the _apt LOW job yields: QUEUED while the foreground job runs" "$(jobs_of_apt; "$ctl" info "$fg")"
 b1=$(apt_bytes); sleep 3; b2=$(apt_bytes)
