@@ -215,8 +215,14 @@ o=$(aptget install --download-only kbits-mid 2>&1); rc=$?
 
 # ---- 7. a LOW run yields to a FOREGROUND job -------------------------------------
 # apt without a terminal asks for LOW; root's FOREGROUND job for the same
-# big file (1 MiB/s from its start) takes the network: kbitsd puts the LOW
-# job back to QUEUED until the foreground job is gone, then apt finishes.
+# big file (1 MiB/s from its start) comes first. kbitsd grants transfer
+# slots in priority order: with its 16 slots both would run (the LOW one
+# yielding bandwidth through TCP-LP and its receive window, which
+# tests/host/netns_lp.sh measures on a veth), so kbitsd runs here with one
+# slot: the LOW job gives it up (QUEUED) until the foreground job is gone,
+# then apt finishes.
+e2e_kbitsd_stop
+e2e_kbitsd_start --max-transfers 1; tap $? "kbitsd restarted with one transfer slot (--max-transfers 1)" "$(tail -n 5 "$E2E_KBITSD_LOG")"
 rm -f "$A/cache/archives/kbits-big_1.0_all.deb"
 setsid bash -c "$(declare -f aptget); A='$A'; aptget install --download-only kbits-big" \
 	>"$T/apt7.out" 2>&1 &
