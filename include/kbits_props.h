@@ -64,6 +64,7 @@ KBITS_PROP(error_count)
 KBITS_PROP(error_context)
 KBITS_PROP(error_code)
 KBITS_PROP(error_file)
+KBITS_PROP(security_flags)
 
 KBITS_STRING(KBITS_STR_DISPLAY_NAME, display_name)
 KBITS_STRING(KBITS_STR_DESCRIPTION, description)

@@ -404,7 +404,7 @@ static int kbits_agent_report(void __user *argp)
 {
 	struct kbits_agent_report r;
 	struct kbits_file *f = NULL;
-	char *desc = NULL, *temp = NULL;
+	char *desc = NULL, *temp = NULL, *url = NULL;
 	struct kbits_job *job;
 	int ret;
 
@@ -415,6 +415,8 @@ static int kbits_agent_report(void __user *argp)
 		return -EINVAL;
 	if ((r.what & KBITS_REPORT_DIGEST) &&
 	    (r.size < KBITS_AGENT_REPORT_SIZE_VER1 || (r.digest_flags & ~KBITS_FILE_VERIFIED)))
+		return -EINVAL;
+	if ((r.what & KBITS_REPORT_URL) && (r.size < KBITS_AGENT_REPORT_SIZE_VER2 || r.pad2))
 		return -EINVAL;
 	if (r.what & KBITS_REPORT_STATE) {
 		switch (r.state) {
@@ -451,6 +453,17 @@ static int kbits_agent_report(void __user *argp)
 			goto out_free;
 		}
 	}
+	if (r.what & KBITS_REPORT_URL) {
+		url = kbits_strndup_user(r.url, r.url_len, KBITS_URL_MAX, false);
+		if (IS_ERR(url)) {
+			ret = PTR_ERR(url);
+			url = NULL;
+			goto out_free;
+		}
+		ret = kbits_check_url(url, r.url_len);
+		if (ret)
+			goto out_free;
+	}
 
 	mutex_lock(&kbits_lock);
 	job = kbits_lookup(r.job_id);
@@ -459,7 +472,7 @@ static int kbits_agent_report(void __user *argp)
 		goto out_unlock;
 	ret = -ENXIO;
 	if (r.what & (KBITS_REPORT_PROGRESS | KBITS_REPORT_FILE_DONE | KBITS_REPORT_TEMP_NAME |
-		      KBITS_REPORT_DIGEST)) {
+		      KBITS_REPORT_DIGEST | KBITS_REPORT_URL)) {
 		if (r.file_index >= job->nr_files)
 			goto out_unlock;
 		f = job->files[r.file_index];
@@ -470,6 +483,13 @@ static int kbits_agent_report(void __user *argp)
 		f->temp_name = temp;
 		f->temp_name_len = r.temp_name_len;
 		temp = NULL;
+	}
+	/* The redirect policy ALLOW_REPORT: the file's URL becomes the final one. */
+	if (r.what & KBITS_REPORT_URL) {
+		kfree(f->url);
+		f->url = url;
+		f->url_len = r.url_len;
+		url = NULL;
 	}
 	if (r.what & KBITS_REPORT_PROGRESS) {
 		kbits_account_bytes(job, f->bytes_transferred, r.file_bytes_transferred,
@@ -525,6 +545,7 @@ out_unlock:
 out_free:
 	kfree(desc);
 	kfree(temp);
+	kfree(url);
 	return ret;
 }
 
@@ -642,7 +663,7 @@ static int kbits_agent_restore(void __user *argp)
 	/* A second line of defence: a leaked agent file alone cannot do this. */
 	if (!kbits_is_admin())
 		return -EPERM;
-	ret = kbits_copy_struct_in(&r, sizeof(r), sizeof(r), argp);
+	ret = kbits_copy_struct_in(&r, sizeof(r), KBITS_AGENT_RESTORE_SIZE_VER0, argp);
 	if (ret)
 		return ret;
 	uid = make_kuid(&init_user_ns, r.owner_uid);
@@ -651,6 +672,7 @@ static int kbits_agent_restore(void __user *argp)
 	    r.type > KBITS_JOB_UPLOAD_REPLY || r.state > KBITS_STATE_TRANSFERRED ||
 	    r.priority > KBITS_PRIORITY_LOW || (r.notify_flags & ~KBITS_NOTIFY_ALL) ||
 	    r.proxy_usage > KBITS_PROXY_AUTODETECT || (r.job_flags & ~KBITS_JOB_F_ALL) ||
+	    !kbits_security_flags_valid(r.security_flags) || r.pad2 ||
 	    r.error_context > KBITS_ERROR_CONTEXT_REMOTE_APPLICATION ||
 	    r.nr_files > KBITS_HARD_MAX_FILES ||
 	    (r.type != KBITS_JOB_DOWNLOAD && r.nr_files > 1) ||

@@ -184,6 +184,12 @@ static int kbits_check_set(const struct kbits_job_set *s, u32 type)
 	    (mask & (KBITS_SET_MAX_DOWNLOAD_TIME | KBITS_SET_MAX_DOWNLOAD_SIZE |
 		     KBITS_SET_JOB_FLAGS)))
 		return -EINVAL;
+	if (s->size < KBITS_JOB_SET_SIZE_VER2 && (mask & KBITS_SET_SECURITY_FLAGS))
+		return -EINVAL;
+	if (s->pad)
+		return -EINVAL;
+	if ((mask & KBITS_SET_SECURITY_FLAGS) && !kbits_security_flags_valid(s->security_flags))
+		return -EINVAL;
 	if ((mask & KBITS_SET_PRIORITY) && s->priority > KBITS_PRIORITY_LOW)
 		return -EINVAL;
 	if ((mask & KBITS_SET_NOTIFY_FLAGS) && (s->notify_flags & ~KBITS_NOTIFY_ALL))
@@ -235,6 +241,8 @@ static long kbits_ioctl_set(struct file *file, void __user *argp)
 		job->max_download_size = s.max_download_size;
 	if (s.mask & KBITS_SET_JOB_FLAGS)
 		job->job_flags = s.job_flags;
+	if (s.mask & KBITS_SET_SECURITY_FLAGS)
+		job->security_flags = s.security_flags;
 	kbits_job_touch(job);
 	kbits_job_changed(job);
 	kbits_event(job, KBITS_EVENT_MODIFIED);

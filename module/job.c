@@ -322,6 +322,7 @@ void kbits_job_fill_info(const struct kbits_job *job, struct kbits_job_info *inf
 	info->reply_bytes_transferred = job->reply_bytes_transferred;
 	info->owner_gid = from_kgid_munged(ns, job->owner_gid);
 	info->pad3 = 0;
+	info->pad4 = 0;
 	info->status = job->durable ? KBITS_JOB_STATUS_DURABLE : 0;
 	info->change_seq = job->change_seq;
 	info->stored_seq = job->stored_seq;
@@ -370,6 +371,13 @@ char *kbits_strndup_user(u64 uptr, u32 len, u32 max, bool path)
 		return ERR_PTR(-EINVAL);
 	}
 	return s;
+}
+
+/* Known bits only, and a redirect policy BITS defines (not 0x300..0x700). */
+bool kbits_security_flags_valid(u32 flags)
+{
+	return !(flags & ~KBITS_SECURITY_ALL) &&
+	       (flags & KBITS_SECURITY_REDIRECT_MASK) <= KBITS_SECURITY_REDIRECT_DISALLOW;
 }
 
 /* http:// or https:// followed by a host; no control characters. */

@@ -94,6 +94,7 @@ struct kbits_job {
 	u32 notify_flags;
 	u32 proxy_usage;
 	u32 job_flags;
+	u32 security_flags;
 	u64 max_download_time;
 	u64 max_download_size;
 	u64 creation_time;
@@ -172,6 +173,7 @@ u32 kbits_string_limit(u32 prop);
 #define KBITS_HARD_MAX_RANGES	1000000
 #define KBITS_HARD_MAX_FILES	1000000
 int kbits_check_url(const char *url, u32 len);
+bool kbits_security_flags_valid(u32 flags);
 
 /* registry.c: lookup, enumeration, permissions and limits. */
 extern unsigned int kbits_max_jobs_total;

@@ -6,6 +6,7 @@
 #include "harness.h"
 
 #include "engine.h"
+#include "httpreq.h"
 #include "commit.h"
 #include "tempfile.h"
 #include "loop.h"
@@ -25,7 +26,7 @@ struct obs {
 static struct obs obs;
 static struct kb_loop *loop;
 static struct kb_engine *engine;
-static int nginx_port, fault_port;
+static int nginx_port, fault_port, tls_port;
 
 static void o_state(void *ctx, const struct kb_job *job, uint32_t state)
 {
@@ -175,6 +176,7 @@ static struct kb_job *job_finish(const uint8_t id[16])
 		for (uint32_t i = 0; i < copy->nr_files && i < last_saved->nr_files; i++) {
 			struct kb_file *d = &copy->files[i], *s = &last_saved->files[i];
 
+			kb_strset(&d->url, s->url);
 			kb_strset(&d->temp_name, s->temp_name);
 			kb_strset(&d->etag, s->etag);
 			kb_strset(&d->last_modified, s->last_modified);
@@ -827,6 +829,8 @@ static void test_redirects(void)
 	snprintf(u2, sizeof(u2), "http://127.0.0.1:%d/1m", nginx_port);
 	check(last && last->files[0].final_url && !strcmp(last->files[0].final_url, u2),
 	      "redirect: the final URL is recorded (%s)", last && last->files[0].final_url ? last->files[0].final_url : "-");
+	check(last && !strcmp(last->files[0].url, u),
+	      "redirect policy ALLOW_SILENT (default): the file keeps its URL (%s)", last ? last->files[0].url : "-");
 	kb_job_cancel_files(last);
 	kb_job_free(last);
 	kb_job_free(job);
@@ -844,6 +848,87 @@ static void test_redirects(void)
 	kb_job_cancel_files(last);
 	kb_job_free(last);
 	kb_job_free(job);
+}
+
+/* One download of url under the given security flags, to its end (TRANSFERRED or ERROR). */
+static struct kb_job *redirected(const char *url, const char *name, uint32_t flags, uint32_t *st)
+{
+	const char *urls[] = { url };
+	const char *dst[] = { name };
+	struct kb_job *job = job_make(1, urls, dst), *last;
+
+	job->security_flags = flags;
+	obs_reset();
+	kb_engine_run(engine, job);
+	*st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR |
+			1u << KBITS_STATE_TRANSIENT_ERROR, 20);
+	last = job_finish(job->id);
+	kb_job_free(job);
+	return last;
+}
+
+static void test_redirect_policy(void)
+{
+	char u[600], to[300], p[512];
+	struct kb_job *last;
+	uint32_t st;
+	const char *l;
+
+	/* the scheme rule, as given to CURLOPT_REDIR_PROTOCOLS_STR */
+	check(!strcmp(kb_httpreq_redir_protocols("https://h/x", 0), "https") &&
+	      !strcmp(kb_httpreq_redir_protocols("HTTPS://h/x", 0), "https"),
+	      "redirect: from https only to https by default");
+	check(!strcmp(kb_httpreq_redir_protocols("https://h/x", KBITS_SECURITY_REDIRECT_HTTPS_TO_HTTP),
+		      "http,https") &&
+	      !strcmp(kb_httpreq_redir_protocols("http://h/x", 0), "http,https"),
+	      "redirect: from https to http with HTTPS_TO_HTTP; from http to either");
+
+	snprintf(to, sizeof(to), "http://127.0.0.1:%d/1m", nginx_port);
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/rd?redirect=%s", fault_port, to);
+	last = redirected(u, "dl/rd.bin", KBITS_SECURITY_REDIRECT_DISALLOW, &st);
+	check(st == KBITS_STATE_ERROR && obs.err.code == 302 && !obs.err.transient &&
+	      obs.err.context == KBITS_ERROR_CONTEXT_REMOTE_FILE && strstr(obs.err.desc, to),
+	      "redirect policy DISALLOW: a fatal REMOTE_FILE error, HTTP 302, naming the location "
+	      "(state %d, code %d: %s)", (int)st, obs.err.code, obs.err.desc);
+	t_path(p, sizeof(p), "dl/rd.bin");
+	check(access(p, F_OK) < 0 && last && last->files[0].bytes_transferred == 0,
+	      "redirect policy DISALLOW: nothing written (%llu bytes)",
+	      last ? (unsigned long long)last->files[0].bytes_transferred : 0ull);
+	kb_job_cancel_files(last);
+	kb_job_free(last);
+
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/rr?redirect=%s", fault_port, to);
+	last = redirected(u, "dl/rr.bin", KBITS_SECURITY_REDIRECT_ALLOW_REPORT, &st);
+	check(st == KBITS_STATE_TRANSFERRED && last && !strcmp(last->files[0].url, to),
+	      "redirect policy ALLOW_REPORT: followed, the file's saved URL is the final one "
+	      "(state %d, %s)", (int)st, last ? last->files[0].url : "-");
+	kb_job_cancel_files(last);
+	kb_job_free(last);
+
+	/* over TLS (a certificate made by the test, the engine's CA file) */
+	snprintf(u, sizeof(u), "https://127.0.0.1:%d/1m", tls_port);
+	last = redirected(u, "dl/tls.bin", 0, &st);
+	check(st == KBITS_STATE_TRANSFERRED, "redirect: the TLS test server answers (state %d, %s)",
+	      (int)st, obs.err.desc);
+	kb_job_cancel_files(last);
+	kb_job_free(last);
+
+	snprintf(u, sizeof(u), "https://127.0.0.1:%d/rs?redirect=%s", tls_port, to);
+	last = redirected(u, "dl/rs.bin", 0, &st);
+	l = obs.err.desc;
+	check(st == KBITS_STATE_ERROR && obs.err.code == -EPROTONOSUPPORT && !obs.err.transient &&
+	      strstr(l, "is refused: from https to http") && strstr(l, to),
+	      "redirect from https to http: refused by default, a fatal error naming the location "
+	      "(state %d, code %d: %s)", (int)st, obs.err.code, l);
+	kb_job_cancel_files(last);
+	kb_job_free(last);
+
+	snprintf(u, sizeof(u), "https://127.0.0.1:%d/rt?redirect=%s", tls_port, to);
+	last = redirected(u, "dl/rt.bin", KBITS_SECURITY_REDIRECT_HTTPS_TO_HTTP, &st);
+	check(st == KBITS_STATE_TRANSFERRED, "redirect from https to http: followed with HTTPS_TO_HTTP "
+	      "(state %d, %s)", (int)st, obs.err.desc);
+	kb_job_cancel_files(last);
+	kb_job_free(last);
 }
 
 static void test_owner_denied(void)
@@ -1110,6 +1195,8 @@ static const struct t_case cases[] = {
 	{ "a temporary file swapped for a symlink is not followed; a fresh one is chosen", test_symlink },
 	{ "an http redirect is followed and its final URL kept; one to ftp:// is a fatal error",
 	  test_redirects },
+	{ "redirect policy: DISALLOW fails naming the location, ALLOW_REPORT keeps the final URL, "
+	  "https to http only with HTTPS_TO_HTTP", test_redirect_policy },
 	{ "a job of another user cannot write where that user cannot", test_owner_denied },
 	{ "a file larger than the job's maximum download size is a fatal error", test_max_size },
 	{ "every file's SHA-256 is computed while it is written and verified when expected",
@@ -1122,8 +1209,8 @@ static const struct t_case cases[] = {
 
 int main(void)
 {
-	pid_t nginx, fault;
-	char p[512];
+	pid_t nginx, fault, tls = -1;
+	char p[512], cmd[3000];
 
 	if (!t_begin(600))
 		return 1;
@@ -1143,15 +1230,24 @@ int main(void)
 	}
 	nginx = t_start_nginx(&nginx_port);
 	fault = t_start_fault(&fault_port);
-	if (!check(nginx > 0 && fault > 0, "servers: nginx on 127.0.0.1:%d, fault server on 127.0.0.1:%d",
-		   nginx_port, fault_port))
+	/* a self-signed certificate for 127.0.0.1: the TLS server's and the engine's CA file */
+	t_path(p, sizeof(p), "tls.pem");
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+		 "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s.crt 2>/dev/null && "
+		 "cat %s.crt >> %s", p, p, p, p);
+	if (system(cmd) == 0)
+		tls = t_start_fault_as(&tls_port, "fault-tls", p);
+	if (!check(nginx > 0 && fault > 0 && tls > 0, "servers: nginx on 127.0.0.1:%d, fault server on "
+		   "127.0.0.1:%d, over TLS on 127.0.0.1:%d", nginx_port, fault_port, tls_port))
 		goto out;
 	kb_engine_config_default(&cfg);
+	cfg.ca_file = p;	/* only the TLS test server's certificate is trusted */
 	cfg.max_writes_inflight = 4;	/* small: back-pressure is exercised */
 	cfg.checkpoint_bytes = 4 << 20;
 	t_run_cases(cases, sizeof(cases) / sizeof(cases[0]), engine_setup, engine_teardown, 300);
 out:
 	t_kill(nginx);
 	t_kill(fault);
+	t_kill(tls);
 	return t_end();
 }

@@ -352,19 +352,25 @@ static inline pid_t t_start_nginx(int *port)
 	return t_port_open(*port) ? pid : -1;
 }
 
-/* The fault server on 127.0.0.1:*port, logging to t_dir/fault.log. */
-static inline pid_t t_start_fault(int *port)
+/*
+ * The fault server on 127.0.0.1:*port, logging to t_dir/NAME.log; over TLS
+ * when cert (PEM, the key in the same file) is given.
+ */
+static inline pid_t t_start_fault_as(int *port, const char *name, const char *cert)
 {
-	char pf[512], log[512], root[512];
+	char pf[512], log[512], root[512], tmp[128];
 	pid_t pid;
 
-	t_path(pf, sizeof(pf), "fault.port");
-	t_path(log, sizeof(log), "fault.log");
+	snprintf(tmp, sizeof(tmp), "%s.port", name);
+	t_path(pf, sizeof(pf), tmp);
+	snprintf(tmp, sizeof(tmp), "%s.log", name);
+	t_path(log, sizeof(log), tmp);
 	t_path(root, sizeof(root), "www");
 	unlink(pf);
 	{
 		char *argv[] = { "/usr/bin/python3", KB_TOP "/tests/servers/faultserver.py", "--root", root,
-				 "--log", log, "--port-file", pf, NULL };
+				 "--log", log, "--port-file", pf, cert ? "--cert" : NULL, (char *)cert,
+				 "--key", (char *)cert, NULL };
 
 		pid = t_spawn(argv);
 	}
@@ -382,6 +388,12 @@ static inline pid_t t_start_fault(int *port)
 		usleep(20000);
 	}
 	return -1;
+}
+
+/* The fault server on 127.0.0.1:*port, logging to t_dir/fault.log. */
+static inline pid_t t_start_fault(int *port)
+{
+	return t_start_fault_as(port, "fault", NULL);
 }
 
 /* The fault server's log lines for one name, joined with '|'. A line is

@@ -171,6 +171,11 @@ static void conf_items(void)
 	   ret, err);
 	ok(c.timeout == APT_DEFAULT_TIMEOUT && c.max_jobs == APT_DEFAULT_MAX_JOBS,
 	   "conf: defaults 120 s and 8 jobs", "timeout %u max_jobs %u", c.timeout, c.max_jobs);
+	ok(!c.no_redirect, "conf: redirects are followed by default", "no_redirect %d", c.no_redirect);
+	apt_conf_item(&c, "Acquire::http::AllowRedirect=false", err, sizeof(err));
+	ok(c.no_redirect, "conf: Acquire::http::AllowRedirect false refuses redirects", "no_redirect %d", c.no_redirect);
+	apt_conf_item(&c, "Acquire::http::AllowRedirect=true", err, sizeof(err));
+	ok(!c.no_redirect, "conf: Acquire::http::AllowRedirect true follows them again", "no_redirect %d", c.no_redirect);
 	apt_conf_item(&c, "Acquire::http::Timeout=30", err, sizeof(err));
 	ok(c.timeout == 30, "conf: apt's Acquire::http::Timeout when ours is not given",
 	   "timeout %u", c.timeout);

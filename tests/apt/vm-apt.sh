@@ -11,7 +11,10 @@
 # 50 MiB package, apt interrupted, then run again: the download resumes
 # (a Range request in nginx's log) instead of starting over; a second
 # update fetches no index again (304 to the If-Modified-Since); a
-# corrupted package is apt's "Hash Sum mismatch". TAP; every wait bounded.
+# corrupted package is apt's "Hash Sum mismatch"; a LOW-priority apt run
+# yields to root's FOREGROUND job and finishes after it; a redirect is
+# followed, or refused with Acquire::http::AllowRedirect "false". TAP; every
+# wait bounded.
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$top" || exit 1
 # shellcheck source=tests/e2e/lib.sh
@@ -95,6 +98,7 @@ http {
 		root $www;
 		location / { }
 		location ~ kbits-big { limit_rate \$big_rate; }
+		location /old/ { rewrite ^/old/(.*)\$ /repo/\$1 permanent; }
 	}
 }
 CONF
@@ -208,6 +212,61 @@ o=$(aptget install --download-only kbits-mid 2>&1); rc=$?
 [ $rc -ne 0 ] && grep -qi 'hash sum mismatch' <<<"$o"; tap $? "a corrupted package on the server: apt fails with Hash Sum mismatch (rc $rc)" "$o"
 [ ! -e "$A/cache/archives/kbits-mid_1.0_all.deb" ]; tap $? "and does not keep it"
 [ "$(jobs_of_apt | wc -l)" -eq 0 ]; tap $? "no job of _apt left after the failure" "$(jobs_of_apt)"
+
+# ---- 7. a LOW run yields to a FOREGROUND job -------------------------------------
+# apt without a terminal asks for LOW; root's FOREGROUND job for the same
+# big file (1 MiB/s from its start) comes first. kbitsd grants transfer
+# slots in priority order: with its 16 slots both would run (the LOW one
+# yielding bandwidth through TCP-LP and its receive window, which
+# tests/host/netns_lp.sh measures on a veth), so kbitsd runs here with one
+# slot: the LOW job gives it up (QUEUED) until the foreground job is gone,
+# then apt finishes.
+e2e_kbitsd_stop
+e2e_kbitsd_start --max-transfers 1; tap $? "kbitsd restarted with one transfer slot (--max-transfers 1)" "$(tail -n 5 "$E2E_KBITSD_LOG")"
+rm -f "$A/cache/archives/kbits-big_1.0_all.deb"
+setsid bash -c "$(declare -f aptget); A='$A'; aptget install --download-only kbits-big" \
+	>"$T/apt7.out" 2>&1 &
+apt_pid=$!
+apt_state() { jobs_of_apt | awk '{ print $1 }' | head -n 1; }
+apt_bytes() { jobs_of_apt | awk '{ print $2 }' | head -n 1; }
+e2e_wait 60 big_past $((1 << 20)); tap $? "a low-priority apt run transfers the big package" "$(jobs_of_apt; tail -n 5 "$T/apt7.out")"
+fg=$("$ctl" create --no-wait-durable fg-big 2>&1) &&
+	"$ctl" set --no-wait-durable "$fg" priority foreground 2>&1 &&
+	"$ctl" addfile --no-wait-durable "$fg" "http://127.0.0.1:$port/repo/kbits-big_1.0_all.deb" "$T/fg-big.deb" 2>&1 &&
+	fgout=$("$ctl" resume "$fg" 2>&1)
+tap $? "root's FOREGROUND job for the same file resumed" "$fg ${fgout-}"
+e2e_wait 20 eval '[ "$(apt_state)" = queued ]'
+tap $? "the _apt LOW job yields: QUEUED while the foreground job runs" "$(jobs_of_apt; "$ctl" info "$fg")"
+b1=$(apt_bytes); sleep 3; b2=$(apt_bytes)
+fgstate=$("$ctl" --json info "$fg" | $PY -c 'import json, sys; print(json.load(sys.stdin)["state"])')
+[ "$b1" = "$b2" ] && [ "$(apt_state)" = queued ] && [ "$fgstate" = transferring ]
+tap $? "for 3 s the LOW job stays queued at $b1 bytes ($b2 after) while the foreground job is $fgstate" "$(jobs_of_apt)"
+"$ctl" cancel "$fg"; tap $? "the foreground job cancelled"
+e2e_wait 120 eval '! kill -0 '"$apt_pid"' 2>/dev/null'
+wait "$apt_pid"; rc=$?
+apt_pid=
+tap $rc "then apt's download finishes: rc $rc" "$(tail -n 5 "$T/apt7.out")"
+cmp -s "$www/repo/kbits-big_1.0_all.deb" "$A/cache/archives/kbits-big_1.0_all.deb"
+tap $? "the big .deb in the archives is the server's"
+[ "$(jobs_of_apt | wc -l)" -eq 0 ]; tap $? "no job of _apt left" "$(jobs_of_apt)"
+
+# ---- 8. redirects, as apt's http method allows them --------------------------------
+# The same repository under /old/, which nginx answers with 301 to /repo/:
+# followed by default; a failure naming the redirect with apt's
+# Acquire::http::AllowRedirect "false".
+echo "deb [trusted=yes] kbits+http://127.0.0.1:$port/old ./" >"$A/sources-old.list"
+mkdir -p "$A/lists-old/partial" "$A/lists-old2/partial"
+chmod -R 755 "$A/lists-old" "$A/lists-old2"
+o=$(aptget -o Dir::Etc::sourcelist="$A/sources-old.list" -o Dir::State::lists="$A/lists-old" update 2>&1); rc=$?
+[ $rc -eq 0 ] && ! grep -q '^[EW]:' <<<"$o" && ls "$A"/lists-old/*_old_._Packages* >/dev/null 2>&1 &&
+	grep -q '^301 "GET /old/Packages' "$T/nginx.access"
+tap $? "apt-get update of a source that redirects (301 /old/ to /repo/): rc $rc, its Packages in the lists" "$o
+$(grep ' /old/' "$T/nginx.access")"
+o=$(aptget -o Dir::Etc::sourcelist="$A/sources-old.list" -o Dir::State::lists="$A/lists-old2" \
+	-o Acquire::http::AllowRedirect=false update 2>&1); rc=$?
+grep -q 'redirect from http://127.0.0.1:[0-9]*/old/.* is refused' <<<"$o" && ! ls "$A"/lists-old2/*_Packages* >/dev/null 2>&1
+tap $? "with Acquire::http::AllowRedirect false the redirect is refused, named in apt's error (rc $rc)" "$o"
+[ "$(jobs_of_apt | wc -l)" -eq 0 ]; tap $? "no job of _apt left" "$(jobs_of_apt)"
 
 echo "# $(( $(date +%s) - start )) s"
 echo "1..$n"

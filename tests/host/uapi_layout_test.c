@@ -38,9 +38,12 @@ static void layout_structs(void)
 	OFF(kbits_job_enum, ids, 16);
 	OFF(kbits_job_enum, count, 24);
 
-	SIZE(kbits_job_info, 192);
-	check(KBITS_JOB_INFO_SIZE_VER2 == sizeof(struct kbits_job_info),
-	      "KBITS_JOB_INFO_SIZE_VER2 is the size of struct kbits_job_info");
+	SIZE(kbits_job_info, 200);
+	check(KBITS_JOB_INFO_SIZE_VER3 == sizeof(struct kbits_job_info),
+	      "KBITS_JOB_INFO_SIZE_VER3 is the size of struct kbits_job_info");
+	check(KBITS_JOB_INFO_SIZE_VER2 == offsetof(struct kbits_job_info, security_flags),
+	      "KBITS_JOB_INFO_SIZE_VER2 ends before security_flags");
+	OFF(kbits_job_info, security_flags, 192);
 	check(KBITS_JOB_INFO_SIZE_VER1 == offsetof(struct kbits_job_info, status),
 	      "KBITS_JOB_INFO_SIZE_VER1 ends before status");
 	OFF(kbits_job_info, status, 168);
@@ -48,8 +51,10 @@ static void layout_structs(void)
 	OFF(kbits_job_info, stored_seq, 184);
 	check(KBITS_JOB_INFO_SIZE_VER0 == offsetof(struct kbits_job_info, max_download_time),
 	      "KBITS_JOB_INFO_SIZE_VER0 ends before max_download_time");
-	check(KBITS_JOB_SET_SIZE_VER1 == sizeof(struct kbits_job_set),
-	      "KBITS_JOB_SET_SIZE_VER1 is the size of struct kbits_job_set");
+	check(KBITS_JOB_SET_SIZE_VER2 == sizeof(struct kbits_job_set),
+	      "KBITS_JOB_SET_SIZE_VER2 is the size of struct kbits_job_set");
+	check(KBITS_JOB_SET_SIZE_VER1 == offsetof(struct kbits_job_set, security_flags),
+	      "KBITS_JOB_SET_SIZE_VER1 ends before security_flags");
 	check(KBITS_JOB_SET_SIZE_VER0 == offsetof(struct kbits_job_set, job_flags),
 	      "KBITS_JOB_SET_SIZE_VER0 ends before job_flags");
 	OFF(kbits_job_info, job_id, 8);
@@ -67,7 +72,8 @@ static void layout_structs(void)
 	OFF(kbits_job_info, reply_bytes_transferred, 152);
 	AL8(kbits_job_info, max_download_size);
 
-	SIZE(kbits_job_set, 64);
+	SIZE(kbits_job_set, 72);
+	OFF(kbits_job_set, security_flags, 64);
 	OFF(kbits_job_set, job_id, 8);
 	OFF(kbits_job_set, priority, 24);
 	OFF(kbits_job_set, job_flags, 44);
@@ -131,11 +137,13 @@ static void layout_structs(void)
 	OFF(kbits_work, job_id, 16);
 	OFF(kbits_work, owner_gid, 32);
 
-	SIZE(kbits_agent_report, 136);
+	SIZE(kbits_agent_report, 152);
 	check(KBITS_AGENT_REPORT_SIZE_VER0 == offsetof(struct kbits_agent_report, sha256),
 	      "KBITS_AGENT_REPORT_SIZE_VER0 ends before sha256");
-	check(KBITS_AGENT_REPORT_SIZE_VER1 == sizeof(struct kbits_agent_report),
-	      "KBITS_AGENT_REPORT_SIZE_VER1 is the size of struct kbits_agent_report");
+	check(KBITS_AGENT_REPORT_SIZE_VER1 == offsetof(struct kbits_agent_report, url),
+	      "KBITS_AGENT_REPORT_SIZE_VER1 ends before url");
+	check(KBITS_AGENT_REPORT_SIZE_VER2 == sizeof(struct kbits_agent_report),
+	      "KBITS_AGENT_REPORT_SIZE_VER2 is the size of struct kbits_agent_report");
 	OFF(kbits_agent_report, digest_flags, 128);
 	OFF(kbits_agent_report, job_id, 8);
 	OFF(kbits_agent_report, state, 24);
@@ -145,6 +153,8 @@ static void layout_structs(void)
 	OFF(kbits_agent_report, error_desc_len, 64);
 	OFF(kbits_agent_report, temp_name, 72);
 	OFF(kbits_agent_report, reply_bytes_total, 80);
+	OFF(kbits_agent_report, url, 136);
+	OFF(kbits_agent_report, url_len, 144);
 
 	SIZE(kbits_agent_outcome, 32);
 	OFF(kbits_agent_outcome, work, 16);
@@ -161,7 +171,11 @@ static void layout_structs(void)
 	OFF(kbits_restore_file, bytes_total, 48);
 	OFF(kbits_restore_file, file_flags, 64);
 
-	SIZE(kbits_agent_restore, 248);
+	SIZE(kbits_agent_restore, 256);
+	OFF(kbits_agent_restore, security_flags, 248);
+	check(KBITS_AGENT_RESTORE_SIZE_VER1 == sizeof(struct kbits_agent_restore) &&
+	      KBITS_AGENT_RESTORE_SIZE_VER0 == offsetof(struct kbits_agent_restore, security_flags),
+	      "KBITS_AGENT_RESTORE_SIZE_VER0 ends before security_flags, VER1 is the size");
 	OFF(kbits_agent_restore, job_id, 8);
 	OFF(kbits_agent_restore, owner_uid, 24);
 	OFF(kbits_agent_restore, job_flags, 60);
@@ -229,16 +243,20 @@ static void layout_values(void)
 	      KBITS_PRIORITY_NORMAL == 2 && KBITS_PRIORITY_LOW == 3,
 	      "priorities keep BG_JOB_PRIORITY's values");
 	check(KBITS_NOTIFY_ALL == 0x1f, "KBITS_NOTIFY_ALL covers the five notify flags");
-	check(KBITS_SET_ALL == 0xff, "KBITS_SET_ALL covers the eight setters");
-	check(KBITS_REPORT_ALL == 0x7f, "KBITS_REPORT_ALL covers the seven report bits");
+	check(KBITS_SET_ALL == 0x1ff, "KBITS_SET_ALL covers the nine setters");
+	check(KBITS_REPORT_ALL == 0xff, "KBITS_REPORT_ALL covers the eight report bits");
 	check(KBITS_FILE_FLAGS_ALL == (KBITS_FILE_COMPLETED | KBITS_FILE_EXPECT_SHA256 |
 				       KBITS_FILE_EXPECT_SIZE | KBITS_FILE_SHA256 |
 				       KBITS_FILE_VERIFIED), "KBITS_FILE_FLAGS_ALL covers the file flags");
 	check(KBITS_E_DIGEST_MISMATCH < -4095 && KBITS_E_SIZE_MISMATCH < -4095,
 	      "the mismatch codes are no -errno value");
+	check(KBITS_SECURITY_REDIRECT_ALLOW_SILENT == 0 && KBITS_SECURITY_REDIRECT_ALLOW_REPORT == 0x100 &&
+	      KBITS_SECURITY_REDIRECT_DISALLOW == 0x200 && KBITS_SECURITY_REDIRECT_MASK == 0x700 &&
+	      KBITS_SECURITY_REDIRECT_HTTPS_TO_HTTP == 0x800,
+	      "security flags keep BG_HTTP_REDIRECT_POLICY_*'s values");
 	check(KBITS_JOB_F_ALL == (KBITS_JOB_F_DYNAMIC_CONTENT | KBITS_JOB_F_HTTP_PUT),
 	      "KBITS_JOB_F_ALL covers the job flags");
-	check(KBITS_FEATURE_ALL == 0x1f, "KBITS_FEATURE_ALL is the five features");
+	check(KBITS_FEATURE_ALL == 0x3f, "KBITS_FEATURE_ALL is the six features");
 	check(KBITS_DEFAULT_NO_PROGRESS_TIMEOUT == 14 * 24 * 3600, "no-progress timeout is 14 days");
 	check(KBITS_DEFAULT_MAX_DOWNLOAD_TIME == 90 * 24 * 3600, "max download time is 90 days");
 	check(KBITS_ERROR_CONTEXT_REMOTE_APPLICATION == 7, "error contexts keep BG_ERROR_CONTEXT's values");

@@ -53,20 +53,27 @@ tap $? "the overlay is writable, the host root untouched"
 
 # ---- install the packages -------------------------------------------------------
 debs=()
-for p in kbits-dkms kbitsd kbitsctl libkbits1 libkbits-dev; do
+for p in kbits-dkms kbitsd kbitsctl libkbits1 libkbits-dev apt-transport-kbits; do
 	f=$(ls "$top"/build/deb/"${p}"_*.deb 2>/dev/null | head -n 1)
 	[ -n "$f" ] && debs+=("$f")
 done
-[ ${#debs[@]} -eq 5 ]; tap $? "the five packages are built (make deb)" || bail "run make deb first"
+[ ${#debs[@]} -eq 6 ]; tap $? "the six packages are built (make deb)" || bail "run make deb first"
 start=$(date +%s)
 # Each line of dpkg's output with the seconds since the start: where the time goes.
 out=$(in_root dpkg -i "${debs[@]}" 2>&1 | while IFS= read -r l; do
 	printf '+%ds %s\n' $(( $(date +%s) - start )) "$l"; done; exit "${PIPESTATUS[0]}"); rc=$?
 echo "# dpkg -i took $(( $(date +%s) - start ))s"
 grep -E 'Setting up|Building|DKMS|dkms|Signing|depmod|Processing triggers|Done\.|Installing' <<<"$out" | sed 's/^/#   /'
-tap $rc "dpkg -i the five packages ($(( $(date +%s) - start ))s, DKMS build included)" "$out"
-st=$(in_root dpkg-query -W -f='${db:Status-Abbrev}${Package}\n' kbits-dkms kbitsd kbitsctl libkbits1 libkbits-dev 2>&1)
-[ "$(grep -c '^ii ' <<<"$st")" -eq 5 ]; tap $? "all five are installed and configured" "$st"
+tap $rc "dpkg -i the six packages ($(( $(date +%s) - start ))s, DKMS build included)" "$out"
+st=$(in_root dpkg-query -W -f='${db:Status-Abbrev}${Package}\n' kbits-dkms kbitsd kbitsctl libkbits1 libkbits-dev \
+	apt-transport-kbits 2>&1)
+[ "$(grep -c '^ii ' <<<"$st")" -eq 6 ]; tap $? "all six are installed and configured" "$st"
+# apt's methods: both names run and speak the method protocol (100 Capabilities, then exit at EOF).
+for m in kbits+http kbits+https; do
+	out=$(in_root timeout 20 /usr/lib/apt/methods/$m </dev/null 2>&1); rc=$?
+	[ $rc -eq 0 ] && [ "$(head -n 1 <<<"$out")" = "100 Capabilities" ]
+	tap $? "/usr/lib/apt/methods/$m runs and announces its capabilities (exit $rc)" "$out"
+done
 out=$(in_root dkms status kbits 2>&1)
 grep -q "kbits/.*, $rel, .*: installed" <<<"$out"; tap $? "dkms status: kbits installed for $rel" "$out"
 ko=$(in_root modinfo -n kbits 2>&1)
@@ -191,9 +198,9 @@ kill $nginx 2>/dev/null; wait $nginx 2>/dev/null
 kill -TERM $agent; wait $agent; rc=$?
 tap $rc "kbitsd stops cleanly on SIGTERM (status $rc)" "$(tail -n 10 "$base/kbitsd.log")"
 rmmod kbits; tap $? "rmmod kbits"
-out=$(in_root dpkg --purge kbitsd kbitsctl libkbits-dev libkbits1 kbits-dkms 2>&1); rc=$?
-tap $rc "dpkg --purge the five packages" "$out"
-left=$(in_root sh -c 'ls -d /usr/sbin/kbitsd /usr/bin/kbitsctl /usr/src/kbits-* /var/lib/kbits /lib/modules/*/updates/dkms/kbits.ko* /var/lib/dkms/kbits /etc/systemd/system/multi-user.target.wants/kbitsd.service 2>/dev/null')
+out=$(in_root dpkg --purge apt-transport-kbits kbitsd kbitsctl libkbits-dev libkbits1 kbits-dkms 2>&1); rc=$?
+tap $rc "dpkg --purge the six packages" "$out"
+left=$(in_root sh -c 'ls -d /usr/sbin/kbitsd /usr/bin/kbitsctl /usr/lib/apt/methods/kbits* /usr/src/kbits-* /var/lib/kbits /lib/modules/*/updates/dkms/kbits.ko* /var/lib/dkms/kbits /etc/systemd/system/multi-user.target.wants/kbitsd.service 2>/dev/null')
 [ -z "$left" ]; tap $? "purge leaves no program, DKMS module, state or enablement link" "$left"
 
 for d in "$top" tmp run dev/pts dev sys proc; do umount "$root/${d#/}" 2>/dev/null; done

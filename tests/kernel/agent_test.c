@@ -361,6 +361,80 @@ TEST_F(agent, reported_temporary_name_shows_in_get_file)
 	EXPECT_STREQ(temp, f.temp);
 }
 
+/* The redirect policy ALLOW_REPORT: kbitsd reports the final URL. */
+TEST_F(agent, reported_url_replaces_the_files_url)
+{
+	static const char url[] = "https://mirror.example/kbits/final.bin";
+	struct kbits_agent_report r;
+	struct kb_file f;
+	__u8 id[16];
+
+	ATTACH();
+	RUNNING_JOB(id);
+	memset(&r, 0, sizeof(r));
+	r.size = sizeof(r);
+	r.what = KBITS_REPORT_URL;
+	memcpy(r.job_id, id, 16);
+	r.url = (uintptr_t)url;
+	r.url_len = strlen(url);
+	ASSERT_OK(kb_ioctl(self->afd, KBITS_IOC_AGENT_REPORT, &r));
+	ASSERT_OK(kb_get_file(self->fd, id, 0, &f));
+	EXPECT_STREQ(url, f.url);
+}
+
+TEST_F(agent, reported_url_that_is_not_http_or_past_the_end_is_refused)
+{
+	static const char ftp[] = "ftp://mirror.example/x";
+	static const char ok[] = "http://mirror.example/x";
+	struct kbits_agent_report r;
+	struct kb_file before, f;
+	__u8 id[16];
+
+	ATTACH();
+	RUNNING_JOB(id);
+	ASSERT_OK(kb_get_file(self->fd, id, 0, &before));
+	memset(&r, 0, sizeof(r));
+	r.size = sizeof(r);
+	r.what = KBITS_REPORT_URL;
+	memcpy(r.job_id, id, 16);
+	r.url = (uintptr_t)ftp;
+	r.url_len = strlen(ftp);
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_REPORT, &r));
+	r.url = (uintptr_t)ok;
+	r.url_len = 0;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_REPORT, &r));
+	r.url_len = strlen(ok);
+	r.file_index = 1;
+	EXPECT_ERR(ENXIO, kb_ioctl(self->afd, KBITS_IOC_AGENT_REPORT, &r));
+	/* a VER0 or VER1 report (an older kbitsd) cannot carry one */
+	r.file_index = 0;
+	r.size = KBITS_AGENT_REPORT_SIZE_VER0;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_REPORT, &r));
+	r.size = KBITS_AGENT_REPORT_SIZE_VER1;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_REPORT, &r));
+	r.size = sizeof(r);
+	r.pad2 = 1;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_REPORT, &r));
+	ASSERT_OK(kb_get_file(self->fd, id, 0, &f));
+	EXPECT_STREQ(before.url, f.url);
+}
+
+TEST_F(agent, report_of_ver0_size_still_works)
+{
+	struct kbits_agent_report r;
+	__u8 id[16];
+
+	ATTACH();
+	RUNNING_JOB(id);
+	memset(&r, 0, sizeof(r));
+	r.size = KBITS_AGENT_REPORT_SIZE_VER0;
+	r.what = KBITS_REPORT_STATE;
+	r.state = KBITS_STATE_TRANSFERRING;
+	memcpy(r.job_id, id, 16);
+	EXPECT_OK(kb_ioctl(self->afd, KBITS_IOC_AGENT_REPORT, &r));
+	EXPECT_EQ(KBITS_STATE_TRANSFERRING, kb_state(self->fd, id));
+}
+
 TEST_F(agent, reported_error_shows_in_get_info_and_the_description)
 {
 	static const char desc[] = "503 Service Unavailable";
@@ -1282,6 +1356,41 @@ TEST_F(agent, restoring_a_final_state_gets_einval)
 	b.rs.state = KBITS_STATE_ACKNOWLEDGED;
 	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
 	EXPECT_ERR(ENOENT, kb_state(self->fd, id));
+}
+
+TEST_F(agent, restore_keeps_the_security_flags_and_refuses_bad_ones)
+{
+	struct kbits_job_info info;
+	struct restore_buf b;
+	__u8 id[16];
+
+	ATTACH();
+	kb_random_guid(id);
+	restore_fill(&b, id);
+	b.rs.security_flags = 0x300;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	EXPECT_ERR(ENOENT, kb_state(self->fd, id)) TH_LOG("a refused restore left a job behind");
+	b.rs.security_flags = KBITS_SECURITY_REDIRECT_DISALLOW | KBITS_SECURITY_REDIRECT_HTTPS_TO_HTTP;
+	ASSERT_OK(kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	ASSERT_OK(kb_info(self->afd, id, &info));
+	EXPECT_EQ(KBITS_SECURITY_REDIRECT_DISALLOW | KBITS_SECURITY_REDIRECT_HTTPS_TO_HTTP,
+		  info.security_flags);
+}
+
+TEST_F(agent, restore_of_ver0_size_gets_default_security_flags)
+{
+	struct kbits_job_info info;
+	struct restore_buf b;
+	__u8 id[16];
+
+	ATTACH();
+	kb_random_guid(id);
+	restore_fill(&b, id);
+	b.rs.security_flags = KBITS_SECURITY_REDIRECT_DISALLOW;	/* past VER0: not read */
+	b.rs.size = KBITS_AGENT_RESTORE_SIZE_VER0;
+	ASSERT_OK(kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	ASSERT_OK(kb_info(self->afd, id, &info));
+	EXPECT_EQ(0, info.security_flags);
 }
 
 TEST_F(agent, restoring_a_bad_url_gets_einval)

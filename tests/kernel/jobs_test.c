@@ -485,6 +485,112 @@ TEST_F(job, set_unknown_job_flags_get_einval)
 	EXPECT_ERR(EINVAL, set_one(self->fd, self->id, KBITS_SET_JOB_FLAGS, &s));
 }
 
+/* ---- security flags (IBackgroundCopyJobHttpOptions::SetSecurityFlags) ---- */
+
+TEST_F(job, security_flags_default_to_0_follow_but_never_https_to_http)
+{
+	struct kbits_job_info info;
+	struct kbits_version v;
+
+	ASSERT_OK(kb_ioctl(self->fd, KBITS_IOC_VERSION, &v));
+	EXPECT_TRUE(v.features & KBITS_FEATURE_SECURITY_FLAGS);
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(KBITS_JOB_INFO_SIZE_VER3, info.size);
+	EXPECT_EQ(0, info.security_flags);
+	EXPECT_EQ(0, info.pad4);
+}
+
+TEST_F(job, set_security_flags_to_each_policy_with_and_without_https_to_http)
+{
+	static const __u32 policies[] = {
+		KBITS_SECURITY_REDIRECT_ALLOW_SILENT, KBITS_SECURITY_REDIRECT_ALLOW_REPORT,
+		KBITS_SECURITY_REDIRECT_DISALLOW,
+	};
+	struct kbits_job_info info;
+	struct kbits_job_set s;
+	unsigned int i, h;
+
+	for (i = 0; i < 3; i++) {
+		for (h = 0; h < 2; h++) {
+			__u32 want = policies[i] | (h ? KBITS_SECURITY_REDIRECT_HTTPS_TO_HTTP : 0);
+
+			memset(&s, 0, sizeof(s));
+			s.security_flags = want;
+			ASSERT_OK(set_one(self->fd, self->id, KBITS_SET_SECURITY_FLAGS, &s));
+			ASSERT_OK(kb_info(self->fd, self->id, &info));
+			EXPECT_EQ(want, info.security_flags);
+			/* and nothing else changed */
+			EXPECT_EQ(0, info.job_flags);
+			EXPECT_EQ(KBITS_PRIORITY_NORMAL, info.priority);
+		}
+	}
+}
+
+TEST_F(job, set_security_flags_with_unknown_bits_or_policy_gets_einval)
+{
+	static const __u32 bad[] = {
+		0x300, 0x400, 0x500, 0x600, 0x700,	/* policies BITS does not define */
+		0x1, 0x10, 0x80, 0x1000, 0x80000000,	/* bits kbits does not know (yet) */
+	};
+	struct kbits_job_info info;
+	struct kbits_job_set s;
+	unsigned int i;
+
+	memset(&s, 0, sizeof(s));
+	s.security_flags = KBITS_SECURITY_REDIRECT_DISALLOW;
+	ASSERT_OK(set_one(self->fd, self->id, KBITS_SET_SECURITY_FLAGS, &s));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&s, 0, sizeof(s));
+		s.security_flags = bad[i];
+		EXPECT_ERR(EINVAL, set_one(self->fd, self->id, KBITS_SET_SECURITY_FLAGS, &s))
+			TH_LOG("security flags 0x%x", bad[i]);
+	}
+	memset(&s, 0, sizeof(s));
+	s.pad = 1;
+	EXPECT_ERR(EINVAL, set_one(self->fd, self->id, KBITS_SET_SECURITY_FLAGS, &s));
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(KBITS_SECURITY_REDIRECT_DISALLOW, info.security_flags)
+		TH_LOG("a refused set changed the flags");
+}
+
+TEST_F(job, set_security_flags_needs_a_ver2_struct)
+{
+	struct kbits_job_set s;
+
+	memset(&s, 0, sizeof(s));
+	s.security_flags = KBITS_SECURITY_REDIRECT_DISALLOW;
+	s.size = KBITS_JOB_SET_SIZE_VER1;
+	s.mask = KBITS_SET_SECURITY_FLAGS;
+	memcpy(s.job_id, self->id, 16);
+	EXPECT_ERR(EINVAL, kb_ioctl(self->fd, KBITS_IOC_JOB_SET, &s));
+	/* an old binary's VER1 set of the other fields still works */
+	s.mask = KBITS_SET_PRIORITY;
+	s.priority = KBITS_PRIORITY_LOW;
+	EXPECT_OK(kb_ioctl(self->fd, KBITS_IOC_JOB_SET, &s));
+	s.size = KBITS_JOB_SET_SIZE_VER2;
+	s.mask = KBITS_SET_SECURITY_FLAGS;
+	EXPECT_OK(kb_ioctl(self->fd, KBITS_IOC_JOB_SET, &s));
+}
+
+TEST_F(job, get_info_of_ver2_size_leaves_security_flags_unwritten)
+{
+	struct kbits_job_info info;
+	struct kbits_job_set s;
+
+	memset(&s, 0, sizeof(s));
+	s.security_flags = KBITS_SECURITY_REDIRECT_ALLOW_REPORT;
+	ASSERT_OK(set_one(self->fd, self->id, KBITS_SET_SECURITY_FLAGS, &s));
+	memset(&info, 0xaa, sizeof(info));
+	info.size = KBITS_JOB_INFO_SIZE_VER2;
+	info.flags = 0;
+	memcpy(info.job_id, self->id, 16);
+	ASSERT_OK(kb_ioctl(self->fd, KBITS_IOC_JOB_GET_INFO, &info));
+	EXPECT_EQ(KBITS_JOB_INFO_SIZE_VER2, info.size);
+	EXPECT_EQ(0xaaaaaaaa, info.security_flags) TH_LOG("written past the caller's size");
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(KBITS_SECURITY_REDIRECT_ALLOW_REPORT, info.security_flags);
+}
+
 TEST_F(job, set_changes_only_the_masked_fields)
 {
 	struct kbits_job_info info;

@@ -16,7 +16,7 @@ Serves the files of --root at /<name>; the query string chooses misbehaviour:
   slow=B          send at most B bytes per second
   lie=N           claim Content-Length N (sends the real bytes, then closes)
 
-Only 127.0.0.1. Every request is logged to --log as one line:
+Only 127.0.0.1; over TLS with --cert and --key (PEM). Every request is logged to --log as one line:
   name method status range=<Range|-> if_range=<If-Range|-> sent=<bytes>
 The chosen port is written to --port-file.
 """
@@ -164,9 +164,18 @@ def main():
     p.add_argument("--log", required=True)
     p.add_argument("--port-file", required=True)
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--cert")
+    p.add_argument("--key")
     args = p.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
+    if args.cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert, args.key)
+        # the handshake runs in the handler's thread, not in accept()
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True,
+                                     do_handshake_on_connect=False)
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])

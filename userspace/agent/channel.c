@@ -326,6 +326,18 @@ int kb_channel_report_temp_name(struct kb_channel *ch, const struct kb_job *job,
 	return report(ch, &r, job);
 }
 
+int kb_channel_report_url(struct kb_channel *ch, const struct kb_job *job, uint32_t idx)
+{
+	const char *u = job->files[idx].url;
+	struct kbits_agent_report r = { .what = KBITS_REPORT_URL, .file_index = idx };
+
+	if (!u || !(ch->version.features & KBITS_FEATURE_SECURITY_FLAGS))
+		return 0;
+	r.url = (uintptr_t)u;
+	r.url_len = (uint32_t)strlen(u);
+	return report(ch, &r, job);
+}
+
 int kb_channel_report_error(struct kb_channel *ch, const struct kb_job *job,
 			    const struct kb_error *err)
 {

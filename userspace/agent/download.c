@@ -264,10 +264,10 @@ static int xfer_setup_curl(struct xfer *x)
 	r->body = on_body;
 	r->socket = on_new_socket;
 	r->done = xfer_req_done;
+	r->follow = true;
+	r->max_redirects = (long)e->cfg.max_redirects;
 	if (kb_httpreq_setup(c, r, &x->hdrs) < 0)
 		return -ENOMEM;
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)e->cfg.max_redirects);
 	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)KB_RECV_BUFFER);
 	/* Waiting to multiplex only makes sense where ALPN can offer h2: over
 	 * http:// a second file of a host would wait for the first to end. */
@@ -730,6 +730,14 @@ static void xfer_curl_done(struct xfer *x, CURLcode rc)
 			xfer_fail(x, XO_ERR, &err);
 		}
 	}
+	/*
+	 * The redirect policy ALLOW_REPORT (BITS's): once the answer is good,
+	 * the file's URL becomes the final one. kbitsd stores it and tells
+	 * the module (GET_FILE); a resume asks it directly.
+	 */
+	if (x->outcome == XO_DONE && f->final_url && strcmp(f->url, f->final_url) &&
+	    (job->security_flags & KBITS_SECURITY_REDIRECT_MASK) == KBITS_SECURITY_REDIRECT_ALLOW_REPORT)
+		kb_strset(&f->url, f->final_url);
 	x->curl_done = true;
 	kb_curlio_remove(x->ej->e->io, x->easy);
 	x->easy = NULL;

@@ -42,6 +42,18 @@ void kb_error_http(struct kb_error *e, long status, const char *url)
 	snprintf(e->desc, sizeof(e->desc), "HTTP status %ld from %s", status, u);
 }
 
+void kb_error_redirect(struct kb_error *e, const char *url, const char *location, const char *why)
+{
+	char u[200], l[200];
+
+	kb_url_safe(url, u, sizeof(u));
+	kb_url_safe(location ? location : "(no Location)", l, sizeof(l));
+	e->context = KBITS_ERROR_CONTEXT_REMOTE_FILE;
+	e->code = -EPROTONOSUPPORT;
+	e->transient = false;
+	snprintf(e->desc, sizeof(e->desc), "redirect from %s to %s %s", u, l, why);
+}
+
 void kb_error_proxy(struct kb_error *e, long status, const char *proxy)
 {
 	e->context = KBITS_ERROR_CONTEXT_GENERAL_TRANSPORT;

@@ -21,6 +21,12 @@ struct kb_error {
 };
 
 void kb_error_http(struct kb_error *e, long status, const char *url);
+/*
+ * A redirect from url to location (NULL: not known) the job's security
+ * flags refuse, with why: fatal, REMOTE_FILE, -EPROTONOSUPPORT (callers
+ * with an HTTP status put it in e->code).
+ */
+void kb_error_redirect(struct kb_error *e, const char *url, const char *location, const char *why);
 /* A proxy refused the request (407: it wants credentials it did not get
  * or take); proxy as kb_url_safe prints it. */
 void kb_error_proxy(struct kb_error *e, long status, const char *proxy);

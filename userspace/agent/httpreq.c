@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "httpreq.h"
 #include "netopt.h"
@@ -102,9 +103,23 @@ void kb_httpreq_init(struct kb_httpreq *r, const struct kb_engine_config *cfg, c
 	r->arg = arg;
 }
 
+const char *kb_httpreq_redir_protocols(const char *url, uint32_t security_flags)
+{
+	if (!strncasecmp(url, "https:", 6) && !(security_flags & KBITS_SECURITY_REDIRECT_HTTPS_TO_HTTP))
+		return "https";
+	return "http,https";
+}
+
+/* 3xx answers that send the client elsewhere (304 and 305 do not). */
+static bool is_redirect(long status)
+{
+	return status >= 300 && status < 400 && status != 304 && status != 305;
+}
+
 int kb_httpreq_setup(CURL *c, struct kb_httpreq *r, struct curl_slist **hdrs)
 {
 	const struct kb_job *job = r->job;
+	uint32_t policy = job->security_flags & KBITS_SECURITY_REDIRECT_MASK;
 
 	r->errbuf[0] = '\0';
 	r->challenges = 0;
@@ -127,7 +142,20 @@ int kb_httpreq_setup(CURL *c, struct kb_httpreq *r, struct curl_slist **hdrs)
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/*
+	 * libcurl applies the redirect rules itself: which schemes a Location
+	 * may have (https stays https unless the job allows otherwise, as in
+	 * BITS and in apt's http method), and whether to follow at all. A
+	 * refused redirect is read to its (short) end, so that libcurl has
+	 * resolved its location (CURLINFO_REDIRECT_URL) for the error.
+	 */
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
+			 kb_httpreq_redir_protocols(r->url, job->security_flags));
+	r->refuse_redirects = r->follow && policy == KBITS_SECURITY_REDIRECT_DISALLOW;
+	if (r->follow && !r->refuse_redirects) {
+		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(c, CURLOPT_MAXREDIRS, r->max_redirects);
+	}
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, r->connect_timeout ? r->connect_timeout : 30L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, r->low_speed_time ? r->low_speed_time : 60L);
@@ -177,6 +205,7 @@ CURLcode kb_httpreq_result(struct kb_httpreq *r, CURL *c, CURLcode rc, long *sta
 void kb_httpreq_error(const struct kb_httpreq *r, CURL *c, CURLcode rc, long status, struct kb_error *err)
 {
 	curl_off_t ra = 0;
+	char *where = NULL;
 	long connect = 0;
 	char proxy[256];
 
@@ -186,8 +215,22 @@ void kb_httpreq_error(const struct kb_httpreq *r, CURL *c, CURLcode rc, long sta
 		kb_error_proxy(err, 407, proxy);
 		return;
 	}
+	if (rc == CURLE_UNSUPPORTED_PROTOCOL && !strncasecmp(r->url, "https:", 6) &&
+	    curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &where) == CURLE_OK && where &&
+	    !strncasecmp(where, "http:", 5)) {
+		kb_error_redirect(err, r->url, where, "is refused: from https to http "
+				  "(the job's security flag HTTPS_TO_HTTP allows it)");
+		return;
+	}
 	if (rc != CURLE_OK) {
 		kb_error_curl(err, rc, r->errbuf, r->url);
+		return;
+	}
+	if (r->refuse_redirects && is_redirect(status)) {
+		where = NULL;
+		curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &where);
+		kb_error_redirect(err, r->url, where, "is refused: the job's redirect policy is DISALLOW");
+		err->code = (int32_t)status;
 		return;
 	}
 	kb_error_http(err, status, r->url);

@@ -43,7 +43,12 @@ struct kb_httpreq {
 	/* curl is done with the request (curlio.c calls it; never from
 	 * inside curl): rc as curl has it, see kb_httpreq_result. */
 	void (*done)(void *arg, CURLcode rc);
+	/* The request follows redirects (downloads, an upload's reply), at
+	 * most max_redirects, as the job's security flags allow. */
+	bool follow;
+	long max_redirects;
 	/* kept by kb_httpreq_* */
+	bool refuse_redirects;		/* follow, but the policy is DISALLOW */
 	char errbuf[CURL_ERROR_SIZE];
 	unsigned int challenges;	/* 401 and 407 answers seen */
 	bool stopped;			/* the answer ended at its headers */
@@ -81,6 +86,12 @@ CURLcode kb_httpreq_result(struct kb_httpreq *r, CURL *c, CURLcode rc, long *sta
  * the proxy, not the server; Retry-After is kept.
  */
 void kb_httpreq_error(const struct kb_httpreq *r, CURL *c, CURLcode rc, long status, struct kb_error *err);
+
+/*
+ * The protocols a redirect from url may go to (CURLOPT_REDIR_PROTOCOLS_STR):
+ * never from https to http unless the job's security flags allow it.
+ */
+const char *kb_httpreq_redir_protocols(const char *url, uint32_t security_flags);
 
 /* Appends a printf-formatted line to a header list: 0 or -ENOMEM. */
 int kb_httpreq_add_line(struct curl_slist **l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -61,6 +61,7 @@ struct kb_job {
 	uint32_t min_retry_delay;	/* s */
 	uint32_t no_progress_timeout;	/* s; 0: every error is fatal */
 	uint32_t notify_flags, proxy_usage, job_flags;
+	uint32_t security_flags;	/* KBITS_SECURITY_*: redirects */
 	uint64_t max_download_time;	/* s */
 	uint64_t max_download_size;	/* bytes, 0: none */
 	uint64_t creation_time, modification_time, transfer_completion_time;

@@ -179,7 +179,7 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 {
 	struct agent *a = ctx;
 	struct known *k = known_find(a, job->id);
-	bool new_temp;
+	bool new_temp, new_url;
 
 	if (!k || idx >= k->job->nr_files)
 		return;
@@ -187,6 +187,10 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 	const struct kb_file *s = &job->files[idx];
 
 	new_temp = s->temp_name && (!d->temp_name || strcmp(s->temp_name, d->temp_name));
+	/* the redirect policy ALLOW_REPORT replaced the URL with the final one */
+	new_url = s->url && d->url && strcmp(s->url, d->url);
+	if (new_url)
+		kb_strset(&d->url, s->url);
 	kb_strset(&d->temp_name, s->temp_name);
 	kb_strset(&d->final_url, s->final_url);
 	kb_strset(&d->etag, s->etag);
@@ -201,6 +205,10 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 	if (new_temp) {
 		agent_sync(a);
 		kb_channel_report_temp_name(a->ch, job, idx);
+	}
+	if (new_url) {
+		agent_sync(a);
+		kb_channel_report_url(a->ch, job, idx);
 	}
 }
 

@@ -535,13 +535,14 @@ static void start_request(struct ujob *uj, enum req kind)
 	}
 	if (kind == R_CLOSE)
 		uj->close_heard = false;
+	if (kind == R_REPLY) {
+		uj->req.follow = true;
+		uj->req.max_redirects = uj->u->cfg->max_redirects ? (long)uj->u->cfg->max_redirects : 10L;
+	}
 	err |= kb_httpreq_setup(c, &uj->req, &uj->hdrs);
 	err |= kb_httpreq_add_line(&uj->hdrs, "Expect:");
 	switch (kind) {
 	case R_REPLY:
-		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-		curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)(uj->u->cfg->max_redirects ?
-							      uj->u->cfg->max_redirects : 10));
 		break;
 	case R_PUT:
 		uj->body_off = uj->read_pos = 0;

@@ -152,6 +152,10 @@ int apt_conf_item(struct apt_conf *c, const char *item, char *err, size_t errlen
 		/* apt's own timeout, unless ours was given (either order) */
 		if (parse_u32(value, 1, 86400 * 30, &c->timeout))
 			c->timeout = APT_DEFAULT_TIMEOUT;
+	} else if (!strcasecmp(name, "Acquire::http::AllowRedirect")) {
+		/* apt's http method reads this one name for both schemes */
+		c->no_redirect = !strcasecmp(value, "false") || !strcmp(value, "0") ||
+				 !strcasecmp(value, "no");
 	} else if (!strcasecmp(name, "APT::Sandbox::User")) {
 		ret = set_str(&c->sandbox_user, value);
 	} else if (!strcasecmp(name, "Debug::NoDropPrivs")) {

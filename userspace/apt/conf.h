@@ -21,6 +21,7 @@ struct apt_conf {
 	uint32_t timeout;		/* s without progress before a failure */
 	int timeout_set;		/* Acquire::kbits::Timeout was given */
 	uint32_t max_jobs;		/* jobs in flight at once */
+	int no_redirect;		/* Acquire::http::AllowRedirect "false" */
 	char *proxy_http;		/* Acquire::http::Proxy */
 	char *proxy_https;		/* Acquire::https::Proxy */
 	struct apt_host_proxy *host_proxies;	/* Acquire::http::Proxy::<host> */

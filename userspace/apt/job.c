@@ -68,7 +68,9 @@ static int configure(struct method *m, struct item *it, char *err, size_t errlen
 	    (ret = kbits_job_set_no_progress_timeout(m->k, &it->id, m->conf.timeout)) ||
 	    (ret = kbits_job_set_max_download_size(m->k, &it->id, it->max_size)) ||
 	    (ret = kbits_job_set_http_headers(m->k, &it->id, hdr)) ||
-	    (ret = kbits_job_set_proxy(m->k, &it->id, usage, list, NULL))) {
+	    (ret = kbits_job_set_proxy(m->k, &it->id, usage, list, NULL)) ||
+	    (ret = kbits_job_set_security_flags(m->k, &it->id, m->conf.no_redirect ?
+						KBITS_SECURITY_REDIRECT_DISALLOW : 0))) {
 		snprintf(err, errlen, "cannot set the job's properties: %s", kbits_strerror(ret));
 		return ret;
 	}

@@ -22,12 +22,13 @@ enum kind {
 	P_ENUM,		/* a name (priority, state, ...) */
 	P_NOTIFY,	/* KBITS_NOTIFY_* as names */
 	P_JOBFLAG,	/* one KBITS_JOB_F_* bit as yes/no */
+	P_SECFLAG,	/* one KBITS_SECURITY_* bit as yes/no */
 };
 
 struct prop {
 	const char *name;
 	enum kind kind;
-	uint32_t str;		/* P_STR: KBITS_STR_*; P_JOBFLAG: the bit */
+	uint32_t str;		/* P_STR: KBITS_STR_*; P_JOBFLAG, P_SECFLAG: the bit */
 	ssize_t off;		/* numeric: offset in kbits_job_info; -1 none */
 	int size;		/* numeric: 4 or 8 */
 	bool readable, writable;
@@ -37,6 +38,17 @@ struct prop {
 	int (*set64)(struct kbits *, const struct kbits_guid *, uint64_t);
 	const char *help;
 };
+
+/* The redirect policy alone: the other security flags stay as they are. */
+static int set_redirect_policy(struct kbits *k, const struct kbits_guid *id, uint32_t policy)
+{
+	uint32_t f;
+	int err = kbits_job_get_security_flags(k, id, &f);
+
+	if (err)
+		return err;
+	return kbits_job_set_security_flags(k, id, (f & ~(uint32_t)KBITS_SECURITY_REDIRECT_MASK) | policy);
+}
 
 #define INFO(f) offsetof(struct kbits_job_info, f), (int)sizeof(((struct kbits_job_info *)0)->f)
 #define NOINFO -1, 0
@@ -65,6 +77,11 @@ static const struct prop props[] = {
 	  .set64 = kbits_job_set_max_download_size, .help = "bytes; 0 means no limit" },
 	{ "dynamic_content", P_JOBFLAG, KBITS_JOB_F_DYNAMIC_CONTENT, NOINFO, true, true, .help = "yes/no: no Range requests, no size check" },
 	{ "http_put", P_JOBFLAG, KBITS_JOB_F_HTTP_PUT, NOINFO, true, true, .help = "yes/no: upload with a plain PUT" },
+	{ "redirect_policy", P_ENUM, 0, INFO(security_flags), true, true, kbits_redirect_policy_name,
+	  kbits_redirect_policy_parse, .set32 = set_redirect_policy,
+	  .help = "allow, report (the file's URL becomes the final one) or disallow (a redirect is an error)" },
+	{ "https_to_http", P_SECFLAG, KBITS_SECURITY_REDIRECT_HTTPS_TO_HTTP, NOINFO, true, true,
+	  .help = "yes/no: follow a redirect from https to http (default no)" },
 	{ "reply_file", P_STR, KBITS_STR_REPLY_FILE, NOINFO, true, true, .help = "upload-reply jobs: where the reply goes" },
 	/* Read-only. */
 	{ "type", P_ENUM, 0, INFO(type), true, false, kbits_type_name, NULL, .help = "download, upload or upload_reply" },
@@ -155,6 +172,12 @@ static void print_value(struct cli *c, const struct prop *p, const struct kbits_
 			json_bool(&j, "value", i->job_flags & p->str);
 		else
 			printf("%s\n", i->job_flags & p->str ? "yes" : "no");
+		break;
+	case P_SECFLAG:
+		if (c->json)
+			json_bool(&j, "value", i->security_flags & p->str);
+		else
+			printf("%s\n", i->security_flags & p->str ? "yes" : "no");
 		break;
 	case P_NOTIFY:
 		buf[0] = '\0';
@@ -390,6 +413,13 @@ static int set_value(struct cli *c, const struct prop *p, const struct kbits_gui
 		if (err)
 			return err;
 		return kbits_job_set_flags(c->k, id, b ? e | p->str : e & ~p->str);
+	case P_SECFLAG:
+		if (parse_bool(val, &b))
+			return cli_usage(c, "'%s': expected yes or no", val);
+		err = kbits_job_get_security_flags(c->k, id, &e);
+		if (err)
+			return err;
+		return kbits_job_set_security_flags(c->k, id, b ? e | p->str : e & ~p->str);
 	case P_SECS:
 	case P_BYTES:
 		err = p->kind == P_SECS ? parse_secs(val, &n) : parse_bytes(val, &n);

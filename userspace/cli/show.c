@@ -184,6 +184,8 @@ static void info_json(struct cli *c, const struct kbits_guid *id, const struct k
 		json_u64(&j, "max_download_size", i->max_download_size);
 		json_bool(&j, "dynamic_content", i->job_flags & KBITS_JOB_F_DYNAMIC_CONTENT);
 		json_bool(&j, "http_put", i->job_flags & KBITS_JOB_F_HTTP_PUT);
+		json_str(&j, "redirect_policy", kbits_redirect_policy_name(i->security_flags));
+		json_bool(&j, "https_to_http", i->security_flags & KBITS_SECURITY_REDIRECT_HTTPS_TO_HTTP);
 		json_bool(&j, "credentials_set", i->credentials_set);
 		if (i->type == KBITS_JOB_UPLOAD_REPLY) {
 			json_bytes(&j, "reply_bytes_total", i->reply_bytes_total);
@@ -243,6 +245,8 @@ static void info_text(struct cli *c, const struct kbits_guid *id, const struct k
 	       fmt_bytes(i->max_download_size, b1, sizeof(b1)) : "no limit");
 	printf("  dynamic       %s\n", i->job_flags & KBITS_JOB_F_DYNAMIC_CONTENT ? "yes" : "no");
 	printf("  http put      %s\n", i->job_flags & KBITS_JOB_F_HTTP_PUT ? "yes" : "no");
+	printf("  redirects     %s, https to http %s\n", kbits_redirect_policy_name(i->security_flags),
+	       i->security_flags & KBITS_SECURITY_REDIRECT_HTTPS_TO_HTTP ? "allowed" : "refused");
 	printf("  credentials   %s\n", i->credentials_set ? "set" : "none");
 	for (size_t s = 0; s < sizeof(verbose_strings) / sizeof(verbose_strings[0]); s++) {
 		char *v = NULL;

@@ -104,6 +104,10 @@ KBITS_API int kbits_priority_parse(const char *s, uint32_t *priority);
 KBITS_API const char *kbits_proxy_usage_name(uint32_t usage);
 KBITS_API int kbits_proxy_usage_parse(const char *s, uint32_t *usage);
 KBITS_API const char *kbits_error_context_name(uint32_t context);
+/* "allow", "report", "disallow": the redirect policy bits of security flags
+ * (the other bits are ignored); parse stores the policy bits. */
+KBITS_API const char *kbits_redirect_policy_name(uint32_t security_flags);
+KBITS_API int kbits_redirect_policy_parse(const char *s, uint32_t *policy);
 KBITS_API const char *kbits_event_name(uint32_t event);
 
 /* kbits_state_is_final - 1 for ACKNOWLEDGED and CANCELLED, else 0. */
@@ -388,6 +392,19 @@ KBITS_API int kbits_job_set_flags(struct kbits *k, const struct kbits_guid *id, 
 KBITS_API int kbits_job_get_dynamic_content(struct kbits *k, const struct kbits_guid *id,
 					    int *on);
 KBITS_API int kbits_job_set_dynamic_content(struct kbits *k, const struct kbits_guid *id, int on);
+/*
+ * The KBITS_SECURITY_* flags as a whole (BITS's SetSecurityFlags): the
+ * redirect policy (KBITS_SECURITY_REDIRECT_ALLOW_SILENT, _ALLOW_REPORT or
+ * _DISALLOW in KBITS_SECURITY_REDIRECT_MASK) and
+ * KBITS_SECURITY_REDIRECT_HTTPS_TO_HTTP. 0, the default, follows
+ * redirects, never from https to http. -EINVAL for unknown bits or policy;
+ * with a module without KBITS_FEATURE_SECURITY_FLAGS, setting fails
+ * (-EINVAL or -E2BIG) and getting reads 0.
+ */
+KBITS_API int kbits_job_get_security_flags(struct kbits *k, const struct kbits_guid *id,
+					   uint32_t *v);
+KBITS_API int kbits_job_set_security_flags(struct kbits *k, const struct kbits_guid *id,
+					   uint32_t v);
 
 /* ---- actions ------------------------------------------------------------- */
 

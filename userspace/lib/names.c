@@ -41,6 +41,13 @@ static const char *const proxy_usages[] = {
 	[KBITS_PROXY_AUTODETECT] = "autodetect",
 };
 
+/* by redirect policy >> 8 */
+static const char *const redirect_policies[] = {
+	[KBITS_SECURITY_REDIRECT_ALLOW_SILENT >> 8] = "allow",
+	[KBITS_SECURITY_REDIRECT_ALLOW_REPORT >> 8] = "report",
+	[KBITS_SECURITY_REDIRECT_DISALLOW >> 8] = "disallow",
+};
+
 static const char *const contexts[] = {
 	[KBITS_ERROR_CONTEXT_NONE] = "none",
 	[KBITS_ERROR_CONTEXT_UNKNOWN] = "unknown",
@@ -110,6 +117,22 @@ NAME_AND_PARSE(state, states)
 NAME_AND_PARSE(type, types)
 NAME_AND_PARSE(priority, priorities)
 NAME_AND_PARSE(proxy_usage, proxy_usages)
+
+const char *kbits_redirect_policy_name(uint32_t security_flags)
+{
+	return name_of(redirect_policies, ARRAY_SIZE(redirect_policies),
+		       (security_flags & KBITS_SECURITY_REDIRECT_MASK) >> 8);
+}
+
+int kbits_redirect_policy_parse(const char *s, uint32_t *policy)
+{
+	uint32_t v;
+	int err = parse(redirect_policies, ARRAY_SIZE(redirect_policies), s, &v);
+
+	if (!err)
+		*policy = v << 8;
+	return err;
+}
 
 const char *kbits_error_context_name(uint32_t context)
 {

@@ -134,6 +134,7 @@ NUMERIC_PROP(notify_flags, notify_flags, KBITS_SET_NOTIFY_FLAGS, uint32_t)
 NUMERIC_PROP(max_download_time, max_download_time, KBITS_SET_MAX_DOWNLOAD_TIME, uint64_t)
 NUMERIC_PROP(max_download_size, max_download_size, KBITS_SET_MAX_DOWNLOAD_SIZE, uint64_t)
 NUMERIC_PROP(flags, job_flags, KBITS_SET_JOB_FLAGS, uint32_t)
+NUMERIC_PROP(security_flags, security_flags, KBITS_SET_SECURITY_FLAGS, uint32_t)
 
 int kbits_job_get_dynamic_content(struct kbits *k, const struct kbits_guid *id, int *on)
 {

@@ -234,11 +234,13 @@
 #define KBITS_FEATURE_AGENT		_BITULL(2)	/* the agent channel */
 #define KBITS_FEATURE_DURABLE		_BITULL(3)	/* durable status, WAIT_DURABLE */
 #define KBITS_FEATURE_SHA256		_BITULL(4)	/* per-file SHA-256 (VER1 file structs) */
+#define KBITS_FEATURE_SECURITY_FLAGS	_BITULL(5)	/* security_flags: redirects */
 #define KBITS_FEATURE_ALL		(KBITS_FEATURE_NETLINK | \
 					 KBITS_FEATURE_JOBS | \
 					 KBITS_FEATURE_AGENT | \
 					 KBITS_FEATURE_DURABLE | \
-					 KBITS_FEATURE_SHA256)
+					 KBITS_FEATURE_SHA256 | \
+					 KBITS_FEATURE_SECURITY_FLAGS)
 
 /* Bytes of a SHA-256 digest. */
 #define KBITS_SHA256_LEN		32
@@ -379,12 +381,16 @@ struct kbits_job_info {
 	__u32 pad3;
 	__u64 change_seq;		/* changes made to the job: 1 at create */
 	__u64 stored_seq;		/* the last of them the agent stored */
+	/* KBITS_FEATURE_SECURITY_FLAGS (VER3) */
+	__u32 security_flags;		/* KBITS_SECURITY_* */
+	__u32 pad4;
 };
 
 /* The first version: BITS 1.x properties only. */
 #define KBITS_JOB_INFO_SIZE_VER0	120	/* up to error_file */
 #define KBITS_JOB_INFO_SIZE_VER1	168	/* up to pad2 */
-#define KBITS_JOB_INFO_SIZE_VER2	192
+#define KBITS_JOB_INFO_SIZE_VER2	192	/* up to stored_seq */
+#define KBITS_JOB_INFO_SIZE_VER3	200
 
 /*
  * Job status (kbits_job_info.status). DURABLE: the agent has committed
@@ -398,6 +404,23 @@ struct kbits_job_info {
 #define KBITS_JOB_F_HTTP_PUT		0x2	/* upload with plain PUT */
 #define KBITS_JOB_F_ALL			0x3
 
+/*
+ * Security flags (set with KBITS_SET_SECURITY_FLAGS), BITS's
+ * IBackgroundCopyJobHttpOptions::SetSecurityFlags values. The redirect
+ * policy is the value of the bits in KBITS_SECURITY_REDIRECT_MASK:
+ * ALLOW_SILENT follows redirects; ALLOW_REPORT follows them and replaces
+ * the file's URL with the final one (GET_FILE); DISALLOW makes a redirect
+ * a fatal error whose description names the location. A redirect from
+ * https:// to http:// is refused (a fatal error) unless HTTPS_TO_HTTP is
+ * set. The default, 0: follow silently, never from https to http.
+ */
+#define KBITS_SECURITY_REDIRECT_ALLOW_SILENT	0x000
+#define KBITS_SECURITY_REDIRECT_ALLOW_REPORT	0x100
+#define KBITS_SECURITY_REDIRECT_DISALLOW	0x200
+#define KBITS_SECURITY_REDIRECT_MASK		0x700
+#define KBITS_SECURITY_REDIRECT_HTTPS_TO_HTTP	0x800
+#define KBITS_SECURITY_ALL			0xf00
+
 /* KBITS_IOC_JOB_SET: the fields named in mask are set. */
 #define KBITS_SET_PRIORITY		0x001
 #define KBITS_SET_MIN_RETRY_DELAY	0x002
@@ -407,7 +430,8 @@ struct kbits_job_info {
 #define KBITS_SET_MAX_DOWNLOAD_TIME	0x020
 #define KBITS_SET_MAX_DOWNLOAD_SIZE	0x040
 #define KBITS_SET_JOB_FLAGS		0x080
-#define KBITS_SET_ALL			0x0ff
+#define KBITS_SET_SECURITY_FLAGS	0x100	/* VER2 */
+#define KBITS_SET_ALL			0x1ff
 
 struct kbits_job_set {
 	__u32 size;
@@ -421,11 +445,14 @@ struct kbits_job_set {
 	__u32 job_flags;
 	__u64 max_download_time;
 	__u64 max_download_size;
+	__u32 security_flags;	/* KBITS_SECURITY_* */
+	__u32 pad;
 };
 
 /* The first version sets BITS 1.x properties only (mask 0x1f). */
 #define KBITS_JOB_SET_SIZE_VER0		44	/* up to proxy_usage */
-#define KBITS_JOB_SET_SIZE_VER1		64
+#define KBITS_JOB_SET_SIZE_VER1		64	/* up to max_download_size */
+#define KBITS_JOB_SET_SIZE_VER2		72
 
 /* String properties (KBITS_IOC_JOB_GET_STRING / _SET_STRING). */
 #define KBITS_STR_DISPLAY_NAME		0
@@ -597,7 +624,8 @@ struct kbits_work {
 #define KBITS_REPORT_REPLY	0x10	/* reply_bytes_* */
 #define KBITS_REPORT_TEMP_NAME	0x20	/* file_index's temporary name */
 #define KBITS_REPORT_DIGEST	0x40	/* file_index's sha256 and digest_flags (VER1) */
-#define KBITS_REPORT_ALL	0x7f
+#define KBITS_REPORT_URL	0x80	/* file_index's URL: the final one (VER2) */
+#define KBITS_REPORT_ALL	0xff
 
 struct kbits_agent_report {
 	__u32 size;
@@ -619,10 +647,15 @@ struct kbits_agent_report {
 	__u8 sha256[KBITS_SHA256_LEN];	/* KBITS_REPORT_DIGEST */
 	__u32 digest_flags;		/* KBITS_FILE_VERIFIED or 0 */
 	__u32 pad;
+	/* KBITS_FEATURE_SECURITY_FLAGS (VER2) */
+	__u64 url;		/* pointer */
+	__u32 url_len;
+	__u32 pad2;
 };
 
 #define KBITS_AGENT_REPORT_SIZE_VER0	96	/* up to reply_bytes_transferred */
-#define KBITS_AGENT_REPORT_SIZE_VER1	136
+#define KBITS_AGENT_REPORT_SIZE_VER1	136	/* up to pad */
+#define KBITS_AGENT_REPORT_SIZE_VER2	152
 
 /* KBITS_IOC_AGENT_OUTCOME: the answer to a COMPLETE work item. */
 struct kbits_agent_outcome {
@@ -685,7 +718,13 @@ struct kbits_agent_restore {
 	__u64 files;		/* pointer to nr_files struct kbits_restore_file */
 	__u32 file_size;	/* sizeof(struct kbits_restore_file) */
 	__u32 pad;
+	/* KBITS_FEATURE_SECURITY_FLAGS (VER1) */
+	__u32 security_flags;
+	__u32 pad2;
 };
+
+#define KBITS_AGENT_RESTORE_SIZE_VER0	248	/* up to pad */
+#define KBITS_AGENT_RESTORE_SIZE_VER1	256
 
 /*
  * KBITS_IOC_AGENT_STORED: the agent's store holds each job as it was at
