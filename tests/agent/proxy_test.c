@@ -4,7 +4,10 @@
  * environment, NO_PROXY, OVERRIDE with proxy and bypass lists; the proxy's
  * log tells which requests went through it), and the privacy of the log:
  * with the most verbose logging (curl's too) credentials, custom headers
- * and proxy passwords never appear.
+ * and proxy passwords never appear. An OVERRIDE list fails over: a proxy
+ * that cannot be used (nobody listening on its port) is left for the next
+ * entry at once, for downloads and BITS uploads, and only a list whose
+ * every entry failed is the job's error.
  */
 #include "harness.h"
 
@@ -17,9 +20,21 @@
 
 static struct kb_loop *loop;
 static struct kb_engine *engine;
-static int nginx_port, proxy_port;
+static int nginx_port, proxy_port, bits_port;
 static uint8_t next_id = 1;
-static const struct kb_engine_ops no_ops;
+/* what the engine reported to the case (each case is a process of its own) */
+static int errors;
+static struct kb_error last_err;
+
+static void o_error(void *ctx, const struct kb_job *job, const struct kb_error *err)
+{
+	(void)ctx;
+	(void)job;
+	errors++;
+	last_err = *err;
+}
+
+static const struct kb_engine_ops ops = { .error = o_error };
 
 static pid_t start_tinyproxy(void)
 {
@@ -70,9 +85,10 @@ static bool proxied(const char *name)
 }
 
 /* Downloads www/src as dl/<name> with the given proxy settings: 1 when
- * TRANSFERRED with the right bytes, 0 otherwise. */
-static bool fetch(const char *name, uint32_t usage, const char *list, const char *bypass,
-		  const char *creds, const char *headers)
+ * TRANSFERRED with the right bytes, 0 otherwise; *state: the state it
+ * ended in (a fatal error: ERROR, no_progress_timeout is 0). */
+static bool fetch_state(const char *name, uint32_t usage, const char *list, const char *bypass,
+			const char *creds, const char *headers, uint32_t *state)
 {
 	struct kb_job *job = kb_job_new(1);
 	char p[512], url[256], src[512], a[65], b[65];
@@ -119,7 +135,15 @@ static bool fetch(const char *name, uint32_t usage, const char *list, const char
 	for (int i = 0; i < 100 && kb_engine_job(engine, job->id); i++)
 		kb_loop_run_once(loop, 20000000ull);
 	kb_job_free(job);
+	if (state)
+		*state = st;
 	return st == KBITS_STATE_TRANSFERRED && a[0] && !strcmp(a, b);
+}
+
+static bool fetch(const char *name, uint32_t usage, const char *list, const char *bypass,
+		  const char *creds, const char *headers)
+{
+	return fetch_state(name, usage, list, bypass, creds, headers, NULL);
 }
 
 static void test_bypass_syntax(void)
@@ -247,7 +271,7 @@ static void test_log_privacy(void)
 		kb_engine_free(engine);
 		kb_engine_config_default(&cfg);
 		cfg.verbose = 3;	/* kbitsd -vvv: curl's own log too */
-		engine = kb_engine_new(loop, &cfg, &no_ops, NULL);
+		engine = kb_engine_new(loop, &cfg, &ops, NULL);
 	}
 	fetch("p7", KBITS_PROXY_NO_PROXY, NULL, NULL, "alice:S3cr3t-PW", "X-Api-Token: tok-98765\r\nX-Other: tok-98765");
 	fetch("missing", KBITS_PROXY_NO_PROXY, NULL, NULL, "alice:S3cr3t-PW", "X-Api-Token: tok-98765");
@@ -280,11 +304,154 @@ static void test_log_privacy(void)
 	check(proxied("p8"), "privacy: the proxy with credentials in its URL was used (p8)");
 }
 
+/* A proxy URL on a loopback port nobody listens on (picked free, not a
+ * fixed port another run may hold). */
+static void dead_proxy(char *out, size_t len)
+{
+	snprintf(out, len, "http://127.0.0.1:%d", t_free_port());
+}
+
+static void test_failover_download(void)
+{
+	char dead[64], list[256];
+	uint32_t st = 0;
+	bool ok;
+
+	proxy_env(NULL, NULL);
+	dead_proxy(dead, sizeof(dead));
+	snprintf(list, sizeof(list), "%s %s", dead, proxy_url());
+	ok = fetch_state("p10", KBITS_PROXY_OVERRIDE, list, NULL, NULL, NULL, &st);
+	check(ok && proxied("p10"), "fail-over '%s': TRANSFERRED through the second proxy (state %u, %s)", list,
+	      st, errors ? last_err.desc : "no error");
+	check(errors == 0, "fail-over: the dead first proxy is no error of the job (%d errors: %s)", errors,
+	      errors ? last_err.desc : "none");
+}
+
+static void test_failover_all_dead(void)
+{
+	char dead1[64], dead2[64], list[160], want[128];
+	uint32_t st = 0;
+
+	proxy_env(NULL, NULL);
+	dead_proxy(dead1, sizeof(dead1));
+	do
+		dead_proxy(dead2, sizeof(dead2));
+	while (!strcmp(dead1, dead2));
+	snprintf(list, sizeof(list), "%s;%s", dead1, dead2);
+	fetch_state("p11", KBITS_PROXY_OVERRIDE, list, NULL, NULL, NULL, &st);
+	snprintf(want, sizeof(want), "proxy %s (2 of 2 tried)", dead2);
+	check(st == KBITS_STATE_ERROR && errors == 1 && strstr(last_err.desc, want) &&
+	      last_err.context == KBITS_ERROR_CONTEXT_GENERAL_TRANSPORT && last_err.code == -ECONNREFUSED,
+	      "fail-over, every proxy dead '%s': one error naming the last, '%s' (state %u, %d errors, code %d: %s)",
+	      list, want, st, errors, last_err.code, errors ? last_err.desc : "none");
+}
+
+static pid_t start_bits(void)
+{
+	char pf[512], log[512], root[512];
+	pid_t pid;
+
+	snprintf(pf, sizeof(pf), "%s/bits.port", t_top);
+	snprintf(log, sizeof(log), "%s/bits.log", t_top);
+	snprintf(root, sizeof(root), "%s/up", t_top);
+	{
+		char *argv[] = { "/usr/bin/python3", KB_TOP "/tests/servers/bitsserver.py", "--root", root,
+				 "--log", log, "--port-file", pf, "--port", "0", NULL };
+
+		pid = t_spawn(argv);
+	}
+	for (int i = 0; i < 500; i++) {
+		FILE *f = fopen(pf, "r");
+
+		if (f) {
+			if (fscanf(f, "%d", &bits_port) != 1)
+				bits_port = -1;
+			fclose(f);
+			if (bits_port > 0 && t_port_open(bits_port))
+				return pid;
+		}
+		usleep(20000);
+	}
+	return -1;
+}
+
+/* The BITS server's log lines of upload name (it is its own proxy: a
+ * request in absolute form is logged via=proxy). */
+static int bits_log(const char *name, const char *what, char *out, size_t len)
+{
+	char p[512], line[1024];
+	size_t nl = strlen(name);
+	int n = 0;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/bits.log", t_top);
+	out[0] = '\0';
+	f = fopen(p, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, name, nl) || line[nl] != ' ' || !strstr(line, what))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if (strlen(out) + strlen(line) + 2 < len) {
+			if (out[0])
+				strcat(out, "|");
+			strcat(out, line);
+		}
+		n++;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static void test_failover_upload(void)
+{
+	struct kb_job *job = kb_job_new(1);
+	char dead[64], list[256], url[256], p[512], log[4096];
+	double end = t_now() + 30;
+	const struct kb_job *j;
+	uint32_t st = 0;
+
+	proxy_env(NULL, NULL);
+	dead_proxy(dead, sizeof(dead));
+	snprintf(list, sizeof(list), "%s,http://127.0.0.1:%d", dead, bits_port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/upload/fo.bin", bits_port);
+	snprintf(p, sizeof(p), "%s/www/p12", t_top);
+	job->id[0] = 0xb1;
+	job->id[1] = next_id++;
+	job->owner_uid = getuid();
+	job->owner_gid = getgid();
+	job->type = KBITS_JOB_UPLOAD;
+	job->no_progress_timeout = 0;
+	job->proxy_usage = KBITS_PROXY_OVERRIDE;
+	kb_strset(&job->strings[KBITS_STR_PROXY_LIST], list);
+	kb_strset(&job->files[0].url, url);
+	kb_strset(&job->files[0].path, p);
+	kb_engine_run(engine, job);
+	while (t_now() < end) {
+		j = kb_engine_job(engine, job->id);
+		st = j ? j->state : 0;
+		if (st == KBITS_STATE_TRANSFERRED || st == KBITS_STATE_ERROR || st == KBITS_STATE_TRANSIENT_ERROR)
+			break;
+		kb_loop_run_once(loop, 20000000ull);
+	}
+	check(st == KBITS_STATE_TRANSFERRED && errors == 0,
+	      "upload fail-over '%s': TRANSFERRED, no error of the job (state %u, %d errors: %s)", list, st,
+	      errors, errors ? last_err.desc : "none");
+	bits_log("fo.bin", "via=", log, sizeof(log));
+	check(bits_log("fo.bin", "CLOSE", log, sizeof(log)) == 1 && !strstr(log, "via=direct") &&
+	      bits_log("fo.bin", "via=proxy", log, sizeof(log)) >= 3,
+	      "upload fail-over: Ping, Create-Session, Fragment and Close-Session through the second proxy (%s)", log);
+	kb_engine_stop(engine, job->id);
+	for (int i = 0; i < 100 && kb_engine_job(engine, job->id); i++)
+		kb_loop_run_once(loop, 20000000ull);
+	kb_job_free(job);
+}
+
 static bool proxy_setup(void)
 {
 	t_mkdir("dl", 0755);
 	loop = kb_loop_new(128);
-	engine = loop ? kb_engine_new(loop, NULL, &no_ops, NULL) : NULL;
+	engine = loop ? kb_engine_new(loop, NULL, &ops, NULL) : NULL;
 	return check(loop && engine, "engine: a loop and an engine of the case's own");
 }
 
@@ -304,6 +471,11 @@ static const struct t_case cases[] = {
 	{ "OVERRIDE goes through the first proxy of the job's list", test_override_list },
 	{ "OVERRIDE with the server in the job's bypass list goes direct", test_override_bypassed },
 	{ "OVERRIDE with a bypass list not naming the server goes through the proxy", test_override_not_bypassed },
+	{ "OVERRIDE fails over from a dead first proxy to the second, with no error of the job",
+	  test_failover_download },
+	{ "OVERRIDE with every proxy dead: one error naming the last proxy and how many were tried",
+	  test_failover_all_dead },
+	{ "a BITS upload fails over from a dead first proxy to the second too", test_failover_upload },
 	{ "with kbitsd -vvv and curl's log, no password, header value, Basic token or proxy password is logged",
 	  test_log_privacy },
 };
@@ -311,12 +483,13 @@ static const struct t_case cases[] = {
 int main(void)
 {
 	char p[512];
-	pid_t nginx, proxy;
+	pid_t nginx, proxy, bits;
 
 	if (!t_begin(300))
 		return 1;
 	t_mkdir("www", 0755);
-	for (int i = 0; i <= 9; i++) {
+	t_mkdir("up", 0755);
+	for (int i = 0; i <= 12; i++) {
 		char n[32];
 
 		snprintf(n, sizeof(n), "www/p%d", i);
@@ -325,11 +498,15 @@ int main(void)
 	}
 	nginx = t_start_nginx(&nginx_port);
 	proxy = start_tinyproxy();
-	if (!check(nginx > 0 && proxy > 0, "nginx on 127.0.0.1:%d, tinyproxy on 127.0.0.1:%d", nginx_port, proxy_port))
+	bits = start_bits();
+	if (!check(nginx > 0 && proxy > 0 && bits > 0,
+		   "nginx on 127.0.0.1:%d, tinyproxy on 127.0.0.1:%d, BITS server on 127.0.0.1:%d", nginx_port,
+		   proxy_port, bits_port))
 		goto out;
 	t_run_cases(cases, sizeof(cases) / sizeof(cases[0]), proxy_setup, proxy_teardown, 120);
 out:
 	t_kill(nginx);
 	t_kill(proxy);
+	t_kill(bits);
 	return t_end();
 }
