@@ -20,7 +20,7 @@
 
 static struct kb_loop *loop;
 static struct kb_engine *engine;
-static int nginx_port, proxy_port, bits_port;
+static int nginx_port, proxy_port, bits_port, fault_port;
 static uint8_t next_id = 1;
 /* what the engine reported to the case (each case is a process of its own) */
 static int errors;
@@ -346,6 +346,82 @@ static void test_failover_all_dead(void)
 	      list, want, st, errors, last_err.code, errors ? last_err.desc : "none");
 }
 
+/* Runs the job until it is TRANSFERRED, ERROR or TRANSIENT_ERROR (30 s at most). */
+static uint32_t run_job(const struct kb_job *job)
+{
+	double end = t_now() + 30;
+	const struct kb_job *j;
+	uint32_t st = 0;
+
+	kb_engine_run(engine, job);
+	while (t_now() < end) {
+		j = kb_engine_job(engine, job->id);
+		st = j ? j->state : 0;
+		if (st == KBITS_STATE_TRANSFERRED || st == KBITS_STATE_ERROR || st == KBITS_STATE_TRANSIENT_ERROR)
+			break;
+		kb_loop_run_once(loop, 20000000ull);
+	}
+	return st;
+}
+
+/*
+ * A download that has bytes on disk (the fault server dropped the first,
+ * direct, attempt) resumes through the second proxy of the list with a
+ * Range: the fail-over keeps progress.
+ */
+static void test_failover_resume(void)
+{
+	struct kb_job *job = kb_job_new(1);
+	char dead[64], list[256], url[256], p[512], log[2048], a[65] = "", b[65] = "", want[64];
+	const struct kb_job *j;
+	uint32_t st1, st2;
+	uint64_t kept = 0;
+
+	proxy_env(NULL, NULL);
+	dead_proxy(dead, sizeof(dead));
+	snprintf(list, sizeof(list), "%s %s", dead, proxy_url());
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/p13?drop=100000", fault_port);
+	t_path(p, sizeof(p), "dl/p13");
+	job->id[0] = next_id++;
+	job->owner_uid = getuid();
+	job->owner_gid = getgid();
+	job->type = KBITS_JOB_DOWNLOAD;
+	job->no_progress_timeout = 600;
+	job->min_retry_delay = 600;	/* no retry of its own: the second run is the test's */
+	job->proxy_usage = KBITS_PROXY_NO_PROXY;
+	kb_strset(&job->files[0].url, url);
+	kb_strset(&job->files[0].path, p);
+	st1 = run_job(job);
+	j = kb_engine_job(engine, job->id);
+	if (j)
+		kept = j->files[0].bytes_transferred;
+	job->proxy_usage = KBITS_PROXY_OVERRIDE;
+	kb_strset(&job->strings[KBITS_STR_PROXY_LIST], list);
+	st2 = run_job(job);
+	j = kb_engine_job(engine, job->id);
+	if (st2 == KBITS_STATE_TRANSFERRED && j) {
+		char tmp[700];
+
+		t_path(tmp, sizeof(tmp), "dl/");
+		strncat(tmp, j->files[0].temp_name, sizeof(tmp) - strlen(tmp) - 1);
+		t_sha256(tmp, b);
+		snprintf(tmp, sizeof(tmp), "%s/www/p13", t_top);
+		t_sha256(tmp, a);
+	}
+	t_fault_log_n("p13", 2, log, sizeof(log));
+	snprintf(want, sizeof(want), "range=bytes=%llu-", (unsigned long long)kept);
+	check(st1 == KBITS_STATE_TRANSIENT_ERROR && kept > 0 && kept <= 100000,
+	      "resume: the first, direct attempt kept %llu bytes (state %u)", (unsigned long long)kept, st1);
+	check(st2 == KBITS_STATE_TRANSFERRED && a[0] && !strcmp(a, b) && errors == 1 && strstr(log, want) &&
+	      proxied("p13?drop=100000"),
+	      "resume: through the second proxy of '%s' with a Range from the kept bytes, the right bytes, no "
+	      "new error (state %u, %d errors, server: %s)", list, st2, errors, log);
+	kb_engine_stop(engine, job->id);
+	for (int i = 0; i < 100 && kb_engine_job(engine, job->id); i++)
+		kb_loop_run_once(loop, 20000000ull);
+	kb_job_free(job);
+}
+
 static pid_t start_bits(void)
 {
 	char pf[512], log[512], root[512];
@@ -475,6 +551,7 @@ static const struct t_case cases[] = {
 	  test_failover_download },
 	{ "OVERRIDE with every proxy dead: one error naming the last proxy and how many were tried",
 	  test_failover_all_dead },
+	{ "a download with bytes on disk resumes through the second proxy with a Range", test_failover_resume },
 	{ "a BITS upload fails over from a dead first proxy to the second too", test_failover_upload },
 	{ "with kbitsd -vvv and curl's log, no password, header value, Basic token or proxy password is logged",
 	  test_log_privacy },
@@ -483,13 +560,13 @@ static const struct t_case cases[] = {
 int main(void)
 {
 	char p[512];
-	pid_t nginx, proxy, bits;
+	pid_t nginx, proxy, bits, fault;
 
 	if (!t_begin(300))
 		return 1;
 	t_mkdir("www", 0755);
 	t_mkdir("up", 0755);
-	for (int i = 0; i <= 12; i++) {
+	for (int i = 0; i <= 13; i++) {
 		char n[32];
 
 		snprintf(n, sizeof(n), "www/p%d", i);
@@ -499,14 +576,16 @@ int main(void)
 	nginx = t_start_nginx(&nginx_port);
 	proxy = start_tinyproxy();
 	bits = start_bits();
-	if (!check(nginx > 0 && proxy > 0 && bits > 0,
-		   "nginx on 127.0.0.1:%d, tinyproxy on 127.0.0.1:%d, BITS server on 127.0.0.1:%d", nginx_port,
-		   proxy_port, bits_port))
+	fault = t_start_fault(&fault_port);
+	if (!check(nginx > 0 && proxy > 0 && bits > 0 && fault > 0,
+		   "nginx on 127.0.0.1:%d, tinyproxy on 127.0.0.1:%d, BITS server on 127.0.0.1:%d, fault server on "
+		   "127.0.0.1:%d", nginx_port, proxy_port, bits_port, fault_port))
 		goto out;
 	t_run_cases(cases, sizeof(cases) / sizeof(cases[0]), proxy_setup, proxy_teardown, 120);
 out:
 	t_kill(nginx);
 	t_kill(proxy);
 	t_kill(bits);
+	t_kill(fault);
 	return t_end();
 }
