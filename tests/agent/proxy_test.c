@@ -422,6 +422,46 @@ static void test_failover_resume(void)
 	kb_job_free(job);
 }
 
+/*
+ * An https:// server through a proxy that refuses the CONNECT (tinyproxy
+ * cannot reach the server's dead port): a failed tunnel is the proxy's
+ * failure too, so the dead second entry is tried and named.
+ */
+static void test_failover_connect_refused(void)
+{
+	char dead[64], list[256], want[128];
+	struct kb_job *job = kb_job_new(1);
+	uint32_t st;
+
+	proxy_env(NULL, NULL);
+	dead_proxy(dead, sizeof(dead));
+	snprintf(list, sizeof(list), "%s %s", proxy_url(), dead);
+	job->id[0] = next_id++;
+	job->owner_uid = getuid();
+	job->owner_gid = getgid();
+	job->type = KBITS_JOB_DOWNLOAD;
+	job->no_progress_timeout = 0;
+	job->proxy_usage = KBITS_PROXY_OVERRIDE;
+	kb_strset(&job->strings[KBITS_STR_PROXY_LIST], list);
+	{
+		char url[128], p[512];
+
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/x", t_free_port());
+		t_path(p, sizeof(p), "dl/tls");
+		kb_strset(&job->files[0].url, url);
+		kb_strset(&job->files[0].path, p);
+	}
+	st = run_job(job);
+	snprintf(want, sizeof(want), "proxy %s (2 of 2 tried)", dead);
+	check(st == KBITS_STATE_ERROR && errors == 1 && strstr(last_err.desc, want),
+	      "a refused CONNECT fails over: one error naming the second proxy, '%s' (state %u, %d errors: %s)", want,
+	      st, errors, errors ? last_err.desc : "none");
+	kb_engine_stop(engine, job->id);
+	for (int i = 0; i < 100 && kb_engine_job(engine, job->id); i++)
+		kb_loop_run_once(loop, 20000000ull);
+	kb_job_free(job);
+}
+
 static pid_t start_bits(void)
 {
 	char pf[512], log[512], root[512];
@@ -552,6 +592,8 @@ static const struct t_case cases[] = {
 	{ "OVERRIDE with every proxy dead: one error naming the last proxy and how many were tried",
 	  test_failover_all_dead },
 	{ "a download with bytes on disk resumes through the second proxy with a Range", test_failover_resume },
+	{ "a proxy that refuses the CONNECT to an https:// server is left for the next entry",
+	  test_failover_connect_refused },
 	{ "a BITS upload fails over from a dead first proxy to the second too", test_failover_upload },
 	{ "with kbitsd -vvv and curl's log, no password, header value, Basic token or proxy password is logged",
 	  test_log_privacy },

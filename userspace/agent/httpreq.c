@@ -125,6 +125,13 @@ int kb_httpreq_setup(CURL *c, struct kb_httpreq *r, struct curl_slist **hdrs)
 		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
 		curl_easy_setopt(c, CURLOPT_SEEKDATA, r);
 	}
+	/*
+	 * A proxy's answer to CONNECT is not the server's: without this the
+	 * header callback would take a refused tunnel ("500") for the server's
+	 * status. libcurl then fails the request itself and keeps the proxy's
+	 * status as CURLINFO_HTTP_CONNECTCODE (kb_httpreq_failover, 407).
+	 */
+	curl_easy_setopt(c, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
