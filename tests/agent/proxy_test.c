@@ -17,6 +17,7 @@
 #include "loop.h"
 #include "log.h"
 #include "netopt.h"
+#include "upload.h"
 
 static struct kb_loop *loop;
 static struct kb_engine *engine;
@@ -25,6 +26,15 @@ static uint8_t next_id = 1;
 /* what the engine reported to the case (each case is a process of its own) */
 static int errors;
 static struct kb_error last_err;
+static uint64_t acked;	/* an upload's bytes the server acknowledged */
+
+static void o_progress(void *ctx, const struct kb_job *job, uint32_t f, uint64_t n)
+{
+	(void)ctx;
+	(void)job;
+	(void)f;
+	acked = n;
+}
 
 static void o_error(void *ctx, const struct kb_job *job, const struct kb_error *err)
 {
@@ -34,7 +44,7 @@ static void o_error(void *ctx, const struct kb_job *job, const struct kb_error *
 	last_err = *err;
 }
 
-static const struct kb_engine_ops ops = { .error = o_error };
+static const struct kb_engine_ops ops = { .error = o_error, .progress = o_progress };
 
 static pid_t start_tinyproxy(void)
 {
@@ -563,6 +573,51 @@ static void test_failover_upload(void)
 	kb_job_free(job);
 }
 
+/* Cancel-Session of an upload (stopped after its first acknowledged
+ * fragment) fails over from the dead first proxy too. */
+static void test_failover_cancel(void)
+{
+	struct kb_job *job = kb_job_new(1), *last = NULL;
+	char dead[64], list[256], url[256], p[512], log[4096];
+	const struct kb_job *j;
+
+	proxy_env(NULL, NULL);
+	dead_proxy(dead, sizeof(dead));
+	snprintf(list, sizeof(list), "%s,http://127.0.0.1:%d", dead, bits_port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/upload/focancel.bin?slow=0.2", bits_port);
+	snprintf(p, sizeof(p), "%s/www/p13", t_top);
+	job->id[0] = 0xb1;
+	job->id[1] = next_id++;
+	job->owner_uid = getuid();
+	job->owner_gid = getgid();
+	job->type = KBITS_JOB_UPLOAD;
+	job->no_progress_timeout = 0;
+	job->proxy_usage = KBITS_PROXY_OVERRIDE;
+	kb_strset(&job->strings[KBITS_STR_PROXY_LIST], list);
+	kb_strset(&job->files[0].url, url);
+	kb_strset(&job->files[0].path, p);
+	kb_upload_fragment_size = 64 << 10;
+	kb_engine_run(engine, job);
+	for (int i = 0; i < 200 && acked == 0; i++)
+		kb_loop_run_once(loop, 50000000ull);
+	j = kb_engine_job(engine, job->id);
+	if (j)
+		last = kb_job_dup(j);
+	kb_engine_stop(engine, job->id);
+	check(acked > 0 && last && kb_engine_cancel_session(engine, last) == 0,
+	      "cancel fail-over: a fragment acknowledged (%llu bytes), Cancel-Session sent", (unsigned long long)acked);
+	for (int i = 0; i < 100 && kb_engine_cancels_pending(engine); i++)
+		kb_loop_run_once(loop, 50000000ull);
+	for (int i = 0; i < 50 && !bits_log("focancel.bin", "CANCEL", log, sizeof(log)); i++)
+		usleep(20000);
+	check(strstr(log, "CANCEL via=proxy") != NULL,
+	      "cancel fail-over: Cancel-Session through the second proxy of '%s' (%s)", list, log);
+	for (int i = 0; i < 100 && kb_engine_job(engine, job->id); i++)
+		kb_loop_run_once(loop, 20000000ull);
+	kb_job_free(last);
+	kb_job_free(job);
+}
+
 static bool proxy_setup(void)
 {
 	t_mkdir("dl", 0755);
@@ -595,6 +650,7 @@ static const struct t_case cases[] = {
 	{ "a proxy that refuses the CONNECT to an https:// server is left for the next entry",
 	  test_failover_connect_refused },
 	{ "a BITS upload fails over from a dead first proxy to the second too", test_failover_upload },
+	{ "Cancel-Session of an upload fails over from a dead first proxy too", test_failover_cancel },
 	{ "with kbitsd -vvv and curl's log, no password, header value, Basic token or proxy password is logged",
 	  test_log_privacy },
 };
