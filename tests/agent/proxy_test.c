@@ -165,6 +165,34 @@ static void test_bypass_syntax(void)
 	      "bypass list: ';', blanks and ',' separate; <local> = localhost, 127.0.0.1, ::1 ('%s')", out);
 }
 
+/* Which URLs go through the list (the fail-over judges only those). */
+static void test_proxied(void)
+{
+	struct kb_job *job = kb_job_new(1);
+	bool a, b, c, d, e, f, g;
+
+	job->proxy_usage = KBITS_PROXY_OVERRIDE;
+	kb_strset(&job->strings[KBITS_STR_PROXY_LIST], " p1:3128 ;p2:3128,p3 ");
+	kb_strset(&job->strings[KBITS_STR_PROXY_BYPASS], ".example.com;<local>");
+	check(kb_netopt_proxy_count(job) == 3, "proxied: a list of 3 entries counts 3 (%u)",
+	      kb_netopt_proxy_count(job));
+	a = kb_netopt_proxied(job, "http://a.Example.COM/x");
+	b = kb_netopt_proxied(job, "http://example.com./x");
+	c = kb_netopt_proxied(job, "http://badexample.com/x");
+	d = kb_netopt_proxied(job, "http://[::1]:8080/x");
+	e = kb_netopt_proxied(job, "https://10.0.0.1/x");
+	check(!a && !b && c && !d && e,
+	      "proxied: bypass '.example.com;<local>': a.Example.COM %d, example.com. %d direct, badexample.com %d "
+	      "through, [::1] %d direct, 10.0.0.1 %d through", a, b, c, d, e);
+	kb_strset(&job->strings[KBITS_STR_PROXY_BYPASS], "*");
+	f = kb_netopt_proxied(job, "http://host.example/x");
+	job->proxy_usage = KBITS_PROXY_PRECONFIG;
+	g = kb_netopt_proxied(job, "http://host.example/x");
+	check(!f && !g && kb_netopt_proxy_count(job) == 0,
+	      "proxied: bypass '*' is every host (%d); PRECONFIG has no list to fail over (%d)", f, g);
+	kb_job_free(job);
+}
+
 /*
  * The environment a case's fetch sees: http_proxy (NULL: unset) and
  * no_proxy (NULL: unset). Each case runs in a child of its own, so what it
@@ -635,6 +663,8 @@ static void proxy_teardown(void)
 static const struct t_case cases[] = {
 	{ "a BITS bypass list is separated by ';', blanks and ',', and <local> names the loopback hosts",
 	  test_bypass_syntax },
+	{ "the fail-over judges only URLs that go through the list: its bypass list as libcurl matches it",
+	  test_proxied },
 	{ "PRECONFIG with http_proxy in the environment goes through that proxy", test_preconfig_env },
 	{ "PRECONFIG with the server in no_proxy goes direct", test_preconfig_no_proxy_env },
 	{ "NO_PROXY goes direct even with http_proxy in the environment", test_no_proxy_usage },

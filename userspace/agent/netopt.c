@@ -90,6 +90,8 @@ int kb_netopt_proxy(CURL *c, const struct kb_job *job, unsigned int idx)
 		break;
 	case KBITS_PROXY_OVERRIDE:
 		p = list ? list_entry(list, idx, &n) : NULL;
+		if (!p && list)	/* never past the list into the environment */
+			p = list_entry(list, 0, &n);
 		if (p) {
 			char *entry = strndup(p, n);
 
