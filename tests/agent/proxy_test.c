@@ -4,7 +4,10 @@
  * environment, NO_PROXY, OVERRIDE with proxy and bypass lists; the proxy's
  * log tells which requests went through it), and the privacy of the log:
  * with the most verbose logging (curl's too) credentials, custom headers
- * and proxy passwords never appear.
+ * and proxy passwords never appear. An OVERRIDE list fails over: a proxy
+ * that cannot be used (nobody listening on its port) is left for the next
+ * entry at once, for downloads and BITS uploads, and only a list whose
+ * every entry failed is the job's error.
  */
 #include "harness.h"
 
@@ -14,12 +17,34 @@
 #include "loop.h"
 #include "log.h"
 #include "netopt.h"
+#include "upload.h"
 
 static struct kb_loop *loop;
 static struct kb_engine *engine;
-static int nginx_port, proxy_port;
+static int nginx_port, proxy_port, bits_port, fault_port;
 static uint8_t next_id = 1;
-static const struct kb_engine_ops no_ops;
+/* what the engine reported to the case (each case is a process of its own) */
+static int errors;
+static struct kb_error last_err;
+static uint64_t acked;	/* an upload's bytes the server acknowledged */
+
+static void o_progress(void *ctx, const struct kb_job *job, uint32_t f, uint64_t n)
+{
+	(void)ctx;
+	(void)job;
+	(void)f;
+	acked = n;
+}
+
+static void o_error(void *ctx, const struct kb_job *job, const struct kb_error *err)
+{
+	(void)ctx;
+	(void)job;
+	errors++;
+	last_err = *err;
+}
+
+static const struct kb_engine_ops ops = { .error = o_error, .progress = o_progress };
 
 static pid_t start_tinyproxy(void)
 {
@@ -70,9 +95,10 @@ static bool proxied(const char *name)
 }
 
 /* Downloads www/src as dl/<name> with the given proxy settings: 1 when
- * TRANSFERRED with the right bytes, 0 otherwise. */
-static bool fetch(const char *name, uint32_t usage, const char *list, const char *bypass,
-		  const char *creds, const char *headers)
+ * TRANSFERRED with the right bytes, 0 otherwise; *state: the state it
+ * ended in (a fatal error: ERROR, no_progress_timeout is 0). */
+static bool fetch_state(const char *name, uint32_t usage, const char *list, const char *bypass,
+			const char *creds, const char *headers, uint32_t *state)
 {
 	struct kb_job *job = kb_job_new(1);
 	char p[512], url[256], src[512], a[65], b[65];
@@ -119,7 +145,15 @@ static bool fetch(const char *name, uint32_t usage, const char *list, const char
 	for (int i = 0; i < 100 && kb_engine_job(engine, job->id); i++)
 		kb_loop_run_once(loop, 20000000ull);
 	kb_job_free(job);
+	if (state)
+		*state = st;
 	return st == KBITS_STATE_TRANSFERRED && a[0] && !strcmp(a, b);
+}
+
+static bool fetch(const char *name, uint32_t usage, const char *list, const char *bypass,
+		  const char *creds, const char *headers)
+{
+	return fetch_state(name, usage, list, bypass, creds, headers, NULL);
 }
 
 static void test_bypass_syntax(void)
@@ -129,6 +163,34 @@ static void test_bypass_syntax(void)
 	kb_netopt_bypass("a.example;b.example  c.example,<local>", out, sizeof(out));
 	check(!strcmp(out, "a.example,b.example,c.example,localhost,127.0.0.1,::1"),
 	      "bypass list: ';', blanks and ',' separate; <local> = localhost, 127.0.0.1, ::1 ('%s')", out);
+}
+
+/* Which URLs go through the list (the fail-over judges only those). */
+static void test_proxied(void)
+{
+	struct kb_job *job = kb_job_new(1);
+	bool a, b, c, d, e, f, g;
+
+	job->proxy_usage = KBITS_PROXY_OVERRIDE;
+	kb_strset(&job->strings[KBITS_STR_PROXY_LIST], " p1:3128 ;p2:3128,p3 ");
+	kb_strset(&job->strings[KBITS_STR_PROXY_BYPASS], ".example.com;<local>");
+	check(kb_netopt_proxy_count(job) == 3, "proxied: a list of 3 entries counts 3 (%u)",
+	      kb_netopt_proxy_count(job));
+	a = kb_netopt_proxied(job, "http://a.Example.COM/x");
+	b = kb_netopt_proxied(job, "http://example.com./x");
+	c = kb_netopt_proxied(job, "http://badexample.com/x");
+	d = kb_netopt_proxied(job, "http://[::1]:8080/x");
+	e = kb_netopt_proxied(job, "https://10.0.0.1/x");
+	check(!a && !b && c && !d && e,
+	      "proxied: bypass '.example.com;<local>': a.Example.COM %d, example.com. %d direct, badexample.com %d "
+	      "through, [::1] %d direct, 10.0.0.1 %d through", a, b, c, d, e);
+	kb_strset(&job->strings[KBITS_STR_PROXY_BYPASS], "*");
+	f = kb_netopt_proxied(job, "http://host.example/x");
+	job->proxy_usage = KBITS_PROXY_PRECONFIG;
+	g = kb_netopt_proxied(job, "http://host.example/x");
+	check(!f && !g && kb_netopt_proxy_count(job) == 0,
+	      "proxied: bypass '*' is every host (%d); PRECONFIG has no list to fail over (%d)", f, g);
+	kb_job_free(job);
 }
 
 /*
@@ -247,7 +309,7 @@ static void test_log_privacy(void)
 		kb_engine_free(engine);
 		kb_engine_config_default(&cfg);
 		cfg.verbose = 3;	/* kbitsd -vvv: curl's own log too */
-		engine = kb_engine_new(loop, &cfg, &no_ops, NULL);
+		engine = kb_engine_new(loop, &cfg, &ops, NULL);
 	}
 	fetch("p7", KBITS_PROXY_NO_PROXY, NULL, NULL, "alice:S3cr3t-PW", "X-Api-Token: tok-98765\r\nX-Other: tok-98765");
 	fetch("missing", KBITS_PROXY_NO_PROXY, NULL, NULL, "alice:S3cr3t-PW", "X-Api-Token: tok-98765");
@@ -280,11 +342,315 @@ static void test_log_privacy(void)
 	check(proxied("p8"), "privacy: the proxy with credentials in its URL was used (p8)");
 }
 
+/* A proxy URL on a loopback port nobody listens on (picked free, not a
+ * fixed port another run may hold). */
+static void dead_proxy(char *out, size_t len)
+{
+	snprintf(out, len, "http://127.0.0.1:%d", t_free_port());
+}
+
+static void test_failover_download(void)
+{
+	char dead[64], list[256];
+	uint32_t st = 0;
+	bool ok;
+
+	proxy_env(NULL, NULL);
+	dead_proxy(dead, sizeof(dead));
+	snprintf(list, sizeof(list), "%s %s", dead, proxy_url());
+	ok = fetch_state("p10", KBITS_PROXY_OVERRIDE, list, NULL, NULL, NULL, &st);
+	check(ok && proxied("p10"), "fail-over '%s': TRANSFERRED through the second proxy (state %u, %s)", list,
+	      st, errors ? last_err.desc : "no error");
+	check(errors == 0, "fail-over: the dead first proxy is no error of the job (%d errors: %s)", errors,
+	      errors ? last_err.desc : "none");
+}
+
+static void test_failover_all_dead(void)
+{
+	char dead1[64], dead2[64], list[160], want[128];
+	uint32_t st = 0;
+
+	proxy_env(NULL, NULL);
+	dead_proxy(dead1, sizeof(dead1));
+	do
+		dead_proxy(dead2, sizeof(dead2));
+	while (!strcmp(dead1, dead2));
+	snprintf(list, sizeof(list), "%s;%s", dead1, dead2);
+	fetch_state("p11", KBITS_PROXY_OVERRIDE, list, NULL, NULL, NULL, &st);
+	snprintf(want, sizeof(want), "proxy %s (2 of 2 tried)", dead2);
+	check(st == KBITS_STATE_ERROR && errors == 1 && strstr(last_err.desc, want) &&
+	      last_err.context == KBITS_ERROR_CONTEXT_GENERAL_TRANSPORT && last_err.code == -ECONNREFUSED,
+	      "fail-over, every proxy dead '%s': one error naming the last, '%s' (state %u, %d errors, code %d: %s)",
+	      list, want, st, errors, last_err.code, errors ? last_err.desc : "none");
+}
+
+/* Runs the job until it is TRANSFERRED, ERROR or TRANSIENT_ERROR (30 s at most). */
+static uint32_t run_job(const struct kb_job *job)
+{
+	double end = t_now() + 30;
+	const struct kb_job *j;
+	uint32_t st = 0;
+
+	kb_engine_run(engine, job);
+	while (t_now() < end) {
+		j = kb_engine_job(engine, job->id);
+		st = j ? j->state : 0;
+		if (st == KBITS_STATE_TRANSFERRED || st == KBITS_STATE_ERROR || st == KBITS_STATE_TRANSIENT_ERROR)
+			break;
+		kb_loop_run_once(loop, 20000000ull);
+	}
+	return st;
+}
+
+/*
+ * A download that has bytes on disk (the fault server dropped the first,
+ * direct, attempt) resumes through the second proxy of the list with a
+ * Range: the fail-over keeps progress.
+ */
+static void test_failover_resume(void)
+{
+	struct kb_job *job = kb_job_new(1);
+	char dead[64], list[256], url[256], p[512], log[2048], a[65] = "", b[65] = "", want[64];
+	const struct kb_job *j;
+	uint32_t st1, st2;
+	uint64_t kept = 0;
+
+	proxy_env(NULL, NULL);
+	dead_proxy(dead, sizeof(dead));
+	snprintf(list, sizeof(list), "%s %s", dead, proxy_url());
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/p13?drop=100000", fault_port);
+	t_path(p, sizeof(p), "dl/p13");
+	job->id[0] = next_id++;
+	job->owner_uid = getuid();
+	job->owner_gid = getgid();
+	job->type = KBITS_JOB_DOWNLOAD;
+	job->no_progress_timeout = 600;
+	job->min_retry_delay = 600;	/* no retry of its own: the second run is the test's */
+	job->proxy_usage = KBITS_PROXY_NO_PROXY;
+	kb_strset(&job->files[0].url, url);
+	kb_strset(&job->files[0].path, p);
+	st1 = run_job(job);
+	j = kb_engine_job(engine, job->id);
+	if (j)
+		kept = j->files[0].bytes_transferred;
+	job->proxy_usage = KBITS_PROXY_OVERRIDE;
+	kb_strset(&job->strings[KBITS_STR_PROXY_LIST], list);
+	st2 = run_job(job);
+	j = kb_engine_job(engine, job->id);
+	if (st2 == KBITS_STATE_TRANSFERRED && j) {
+		char tmp[700];
+
+		t_path(tmp, sizeof(tmp), "dl/");
+		strncat(tmp, j->files[0].temp_name, sizeof(tmp) - strlen(tmp) - 1);
+		t_sha256(tmp, b);
+		snprintf(tmp, sizeof(tmp), "%s/www/p13", t_top);
+		t_sha256(tmp, a);
+	}
+	t_fault_log_n("p13", 2, log, sizeof(log));
+	snprintf(want, sizeof(want), "range=bytes=%llu-", (unsigned long long)kept);
+	check(st1 == KBITS_STATE_TRANSIENT_ERROR && kept > 0 && kept <= 100000,
+	      "resume: the first, direct attempt kept %llu bytes (state %u)", (unsigned long long)kept, st1);
+	check(st2 == KBITS_STATE_TRANSFERRED && a[0] && !strcmp(a, b) && errors == 1 && strstr(log, want) &&
+	      proxied("p13?drop=100000"),
+	      "resume: through the second proxy of '%s' with a Range from the kept bytes, the right bytes, no "
+	      "new error (state %u, %d errors, server: %s)", list, st2, errors, log);
+	kb_engine_stop(engine, job->id);
+	for (int i = 0; i < 100 && kb_engine_job(engine, job->id); i++)
+		kb_loop_run_once(loop, 20000000ull);
+	kb_job_free(job);
+}
+
+/*
+ * An https:// server through a proxy that refuses the CONNECT (tinyproxy
+ * cannot reach the server's dead port): a failed tunnel is the proxy's
+ * failure too, so the dead second entry is tried and named.
+ */
+static void test_failover_connect_refused(void)
+{
+	char dead[64], list[256], want[128];
+	struct kb_job *job = kb_job_new(1);
+	uint32_t st;
+
+	proxy_env(NULL, NULL);
+	dead_proxy(dead, sizeof(dead));
+	snprintf(list, sizeof(list), "%s %s", proxy_url(), dead);
+	job->id[0] = next_id++;
+	job->owner_uid = getuid();
+	job->owner_gid = getgid();
+	job->type = KBITS_JOB_DOWNLOAD;
+	job->no_progress_timeout = 0;
+	job->proxy_usage = KBITS_PROXY_OVERRIDE;
+	kb_strset(&job->strings[KBITS_STR_PROXY_LIST], list);
+	{
+		char url[128], p[512];
+
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/x", t_free_port());
+		t_path(p, sizeof(p), "dl/tls");
+		kb_strset(&job->files[0].url, url);
+		kb_strset(&job->files[0].path, p);
+	}
+	st = run_job(job);
+	snprintf(want, sizeof(want), "proxy %s (2 of 2 tried)", dead);
+	check(st == KBITS_STATE_ERROR && errors == 1 && strstr(last_err.desc, want),
+	      "a refused CONNECT fails over: one error naming the second proxy, '%s' (state %u, %d errors: %s)", want,
+	      st, errors, errors ? last_err.desc : "none");
+	kb_engine_stop(engine, job->id);
+	for (int i = 0; i < 100 && kb_engine_job(engine, job->id); i++)
+		kb_loop_run_once(loop, 20000000ull);
+	kb_job_free(job);
+}
+
+static pid_t start_bits(void)
+{
+	char pf[512], log[512], root[512];
+	pid_t pid;
+
+	snprintf(pf, sizeof(pf), "%s/bits.port", t_top);
+	snprintf(log, sizeof(log), "%s/bits.log", t_top);
+	snprintf(root, sizeof(root), "%s/up", t_top);
+	{
+		char *argv[] = { "/usr/bin/python3", KB_TOP "/tests/servers/bitsserver.py", "--root", root,
+				 "--log", log, "--port-file", pf, "--port", "0", NULL };
+
+		pid = t_spawn(argv);
+	}
+	for (int i = 0; i < 500; i++) {
+		FILE *f = fopen(pf, "r");
+
+		if (f) {
+			if (fscanf(f, "%d", &bits_port) != 1)
+				bits_port = -1;
+			fclose(f);
+			if (bits_port > 0 && t_port_open(bits_port))
+				return pid;
+		}
+		usleep(20000);
+	}
+	return -1;
+}
+
+/* The BITS server's log lines of upload name (it is its own proxy: a
+ * request in absolute form is logged via=proxy). */
+static int bits_log(const char *name, const char *what, char *out, size_t len)
+{
+	char p[512], line[1024];
+	size_t nl = strlen(name);
+	int n = 0;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/bits.log", t_top);
+	out[0] = '\0';
+	f = fopen(p, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, name, nl) || line[nl] != ' ' || !strstr(line, what))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if (strlen(out) + strlen(line) + 2 < len) {
+			if (out[0])
+				strcat(out, "|");
+			strcat(out, line);
+		}
+		n++;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static void test_failover_upload(void)
+{
+	struct kb_job *job = kb_job_new(1);
+	char dead[64], list[256], url[256], p[512], log[4096];
+	double end = t_now() + 30;
+	const struct kb_job *j;
+	uint32_t st = 0;
+
+	proxy_env(NULL, NULL);
+	dead_proxy(dead, sizeof(dead));
+	snprintf(list, sizeof(list), "%s,http://127.0.0.1:%d", dead, bits_port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/upload/fo.bin", bits_port);
+	snprintf(p, sizeof(p), "%s/www/p12", t_top);
+	job->id[0] = 0xb1;
+	job->id[1] = next_id++;
+	job->owner_uid = getuid();
+	job->owner_gid = getgid();
+	job->type = KBITS_JOB_UPLOAD;
+	job->no_progress_timeout = 0;
+	job->proxy_usage = KBITS_PROXY_OVERRIDE;
+	kb_strset(&job->strings[KBITS_STR_PROXY_LIST], list);
+	kb_strset(&job->files[0].url, url);
+	kb_strset(&job->files[0].path, p);
+	kb_engine_run(engine, job);
+	while (t_now() < end) {
+		j = kb_engine_job(engine, job->id);
+		st = j ? j->state : 0;
+		if (st == KBITS_STATE_TRANSFERRED || st == KBITS_STATE_ERROR || st == KBITS_STATE_TRANSIENT_ERROR)
+			break;
+		kb_loop_run_once(loop, 20000000ull);
+	}
+	check(st == KBITS_STATE_TRANSFERRED && errors == 0,
+	      "upload fail-over '%s': TRANSFERRED, no error of the job (state %u, %d errors: %s)", list, st,
+	      errors, errors ? last_err.desc : "none");
+	bits_log("fo.bin", "via=", log, sizeof(log));
+	check(bits_log("fo.bin", "CLOSE", log, sizeof(log)) == 1 && !strstr(log, "via=direct") &&
+	      bits_log("fo.bin", "via=proxy", log, sizeof(log)) >= 3,
+	      "upload fail-over: Ping, Create-Session, Fragment and Close-Session through the second proxy (%s)", log);
+	kb_engine_stop(engine, job->id);
+	for (int i = 0; i < 100 && kb_engine_job(engine, job->id); i++)
+		kb_loop_run_once(loop, 20000000ull);
+	kb_job_free(job);
+}
+
+/* Cancel-Session of an upload (stopped after its first acknowledged
+ * fragment) fails over from the dead first proxy too. */
+static void test_failover_cancel(void)
+{
+	struct kb_job *job = kb_job_new(1), *last = NULL;
+	char dead[64], list[256], url[256], p[512], log[4096];
+	const struct kb_job *j;
+
+	proxy_env(NULL, NULL);
+	dead_proxy(dead, sizeof(dead));
+	snprintf(list, sizeof(list), "%s,http://127.0.0.1:%d", dead, bits_port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/upload/focancel.bin?slow=0.2", bits_port);
+	snprintf(p, sizeof(p), "%s/www/p13", t_top);
+	job->id[0] = 0xb1;
+	job->id[1] = next_id++;
+	job->owner_uid = getuid();
+	job->owner_gid = getgid();
+	job->type = KBITS_JOB_UPLOAD;
+	job->no_progress_timeout = 0;
+	job->proxy_usage = KBITS_PROXY_OVERRIDE;
+	kb_strset(&job->strings[KBITS_STR_PROXY_LIST], list);
+	kb_strset(&job->files[0].url, url);
+	kb_strset(&job->files[0].path, p);
+	kb_upload_fragment_size = 64 << 10;
+	kb_engine_run(engine, job);
+	for (int i = 0; i < 200 && acked == 0; i++)
+		kb_loop_run_once(loop, 50000000ull);
+	j = kb_engine_job(engine, job->id);
+	if (j)
+		last = kb_job_dup(j);
+	kb_engine_stop(engine, job->id);
+	check(acked > 0 && last && kb_engine_cancel_session(engine, last) == 0,
+	      "cancel fail-over: a fragment acknowledged (%llu bytes), Cancel-Session sent", (unsigned long long)acked);
+	for (int i = 0; i < 100 && kb_engine_cancels_pending(engine); i++)
+		kb_loop_run_once(loop, 50000000ull);
+	for (int i = 0; i < 50 && !bits_log("focancel.bin", "CANCEL", log, sizeof(log)); i++)
+		usleep(20000);
+	check(strstr(log, "CANCEL via=proxy") != NULL,
+	      "cancel fail-over: Cancel-Session through the second proxy of '%s' (%s)", list, log);
+	for (int i = 0; i < 100 && kb_engine_job(engine, job->id); i++)
+		kb_loop_run_once(loop, 20000000ull);
+	kb_job_free(last);
+	kb_job_free(job);
+}
+
 static bool proxy_setup(void)
 {
 	t_mkdir("dl", 0755);
 	loop = kb_loop_new(128);
-	engine = loop ? kb_engine_new(loop, NULL, &no_ops, NULL) : NULL;
+	engine = loop ? kb_engine_new(loop, NULL, &ops, NULL) : NULL;
 	return check(loop && engine, "engine: a loop and an engine of the case's own");
 }
 
@@ -297,6 +663,8 @@ static void proxy_teardown(void)
 static const struct t_case cases[] = {
 	{ "a BITS bypass list is separated by ';', blanks and ',', and <local> names the loopback hosts",
 	  test_bypass_syntax },
+	{ "the fail-over judges only URLs that go through the list: its bypass list as libcurl matches it",
+	  test_proxied },
 	{ "PRECONFIG with http_proxy in the environment goes through that proxy", test_preconfig_env },
 	{ "PRECONFIG with the server in no_proxy goes direct", test_preconfig_no_proxy_env },
 	{ "NO_PROXY goes direct even with http_proxy in the environment", test_no_proxy_usage },
@@ -304,6 +672,15 @@ static const struct t_case cases[] = {
 	{ "OVERRIDE goes through the first proxy of the job's list", test_override_list },
 	{ "OVERRIDE with the server in the job's bypass list goes direct", test_override_bypassed },
 	{ "OVERRIDE with a bypass list not naming the server goes through the proxy", test_override_not_bypassed },
+	{ "OVERRIDE fails over from a dead first proxy to the second, with no error of the job",
+	  test_failover_download },
+	{ "OVERRIDE with every proxy dead: one error naming the last proxy and how many were tried",
+	  test_failover_all_dead },
+	{ "a download with bytes on disk resumes through the second proxy with a Range", test_failover_resume },
+	{ "a proxy that refuses the CONNECT to an https:// server is left for the next entry",
+	  test_failover_connect_refused },
+	{ "a BITS upload fails over from a dead first proxy to the second too", test_failover_upload },
+	{ "Cancel-Session of an upload fails over from a dead first proxy too", test_failover_cancel },
 	{ "with kbitsd -vvv and curl's log, no password, header value, Basic token or proxy password is logged",
 	  test_log_privacy },
 };
@@ -311,12 +688,13 @@ static const struct t_case cases[] = {
 int main(void)
 {
 	char p[512];
-	pid_t nginx, proxy;
+	pid_t nginx, proxy, bits, fault;
 
 	if (!t_begin(300))
 		return 1;
 	t_mkdir("www", 0755);
-	for (int i = 0; i <= 9; i++) {
+	t_mkdir("up", 0755);
+	for (int i = 0; i <= 13; i++) {
 		char n[32];
 
 		snprintf(n, sizeof(n), "www/p%d", i);
@@ -325,11 +703,17 @@ int main(void)
 	}
 	nginx = t_start_nginx(&nginx_port);
 	proxy = start_tinyproxy();
-	if (!check(nginx > 0 && proxy > 0, "nginx on 127.0.0.1:%d, tinyproxy on 127.0.0.1:%d", nginx_port, proxy_port))
+	bits = start_bits();
+	fault = t_start_fault(&fault_port);
+	if (!check(nginx > 0 && proxy > 0 && bits > 0 && fault > 0,
+		   "nginx on 127.0.0.1:%d, tinyproxy on 127.0.0.1:%d, BITS server on 127.0.0.1:%d, fault server on "
+		   "127.0.0.1:%d", nginx_port, proxy_port, bits_port, fault_port))
 		goto out;
 	t_run_cases(cases, sizeof(cases) / sizeof(cases[0]), proxy_setup, proxy_teardown, 120);
 out:
 	t_kill(nginx);
 	t_kill(proxy);
+	t_kill(bits);
+	t_kill(fault);
 	return t_end();
 }

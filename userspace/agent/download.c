@@ -259,6 +259,7 @@ static int xfer_setup_curl(struct xfer *x)
 	r->connect_timeout = e->cfg.connect_timeout;
 	r->low_speed_time = e->cfg.low_speed_time;
 	r->verbose = e->cfg.verbose;
+	r->proxy = x->ej->proxy;
 	r->arg = x;
 	r->header = on_header;
 	r->body = on_body;
@@ -705,7 +706,9 @@ static void xfer_curl_done(struct xfer *x, CURLcode rc)
 	    (!f->final_url || strcmp(f->final_url, url)))
 		kb_strset(&f->final_url, url);
 	if (x->outcome == XO_NONE) {
-		if (rc != CURLE_OK) {
+		if (rc != CURLE_OK && kb_httpreq_failover(&x->req, x->easy, rc)) {
+			xfer_fail(x, XO_PROXY, NULL);
+		} else if (rc != CURLE_OK) {
 			kb_httpreq_error(&x->req, x->easy, rc, 0, &err);
 			xfer_fail(x, XO_ERR, &err);
 		} else if (status >= 200 && status < 300) {
@@ -819,6 +822,12 @@ static void xfer_conclude(struct xfer *x)
 			outcome = XO_ERR;
 			ej->restarts[idx] = 0;
 		}
+		break;
+	case XO_PROXY:
+		/* the next entry at once (schedule starts the file again, with
+		 * a Range from what is synced); no error of the job */
+		if (ej->proxy <= x->req.proxy)
+			ej->proxy = x->req.proxy + 1;
 		break;
 	default:	/* XO_ERR, XO_ABORT: keep what is synced */
 		break;

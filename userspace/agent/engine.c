@@ -246,6 +246,7 @@ static void job_finish_error(struct ejob *ej)
 	bool fatal;
 
 	ej->failing = false;
+	ej->proxy = 0;	/* the next attempt starts at the list's first entry */
 	fatal = !err.transient || !job->no_progress_timeout ||
 		idle >= (uint64_t)job->no_progress_timeout * 1000000000ull;
 	if (!fatal && !err.desc[0])
@@ -417,6 +418,7 @@ void kb_job_settle(struct ejob *ej)
 			free(ej->restarts);
 			ej->file_active = fa;
 			ej->restarts = rs;
+			ej->proxy = 0;	/* its proxy list may have changed */
 			job_unlink(ej);
 			job_link(e, ej);
 			kb_owner_init(&ej->owner, nj->owner_uid, nj->owner_gid);

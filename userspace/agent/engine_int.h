@@ -19,7 +19,9 @@
 #include "sched.h"
 #include "transfer.h"
 
-enum { XO_NONE, XO_DONE, XO_ERR, XO_ABORT, XO_RESTART };
+/* XO_PROXY: its proxy could not be used; the file goes on through the next
+ * entry of the job's proxy list (ejob.proxy), its bytes kept. */
+enum { XO_NONE, XO_DONE, XO_ERR, XO_ABORT, XO_RESTART, XO_PROXY };
 
 /* Writes start at multiples of this: see download.c, "written". */
 #define KB_WRITE_ALIGN	4096u
@@ -93,6 +95,10 @@ struct ejob {
 	struct kb_timer retry;
 	uint64_t last_progress;
 	uint8_t *file_active, *restarts;
+	/* The entry of the job's proxy list its transfers go through: state
+	 * of this attempt only, in memory (never in the store); 0 again when
+	 * the job's error ends the attempt, and for a new description. */
+	unsigned int proxy;
 	struct kb_sched_ent sched;	/* time, slices, bandwidth (sched.c) */
 };
 

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "httpreq.h"
+#include "log.h"
 #include "netopt.h"
 
 int kb_httpreq_add_line(struct curl_slist **l, const char *fmt, ...)
@@ -139,6 +140,13 @@ int kb_httpreq_setup(CURL *c, struct kb_httpreq *r, struct curl_slist **hdrs)
 		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
 		curl_easy_setopt(c, CURLOPT_SEEKDATA, r);
 	}
+	/*
+	 * A proxy's answer to CONNECT is not the server's: without this the
+	 * header callback would take a refused tunnel ("500") for the server's
+	 * status. libcurl then fails the request itself and keeps the proxy's
+	 * status as CURLINFO_HTTP_CONNECTCODE (kb_httpreq_failover, 407).
+	 */
+	curl_easy_setopt(c, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -177,7 +185,7 @@ int kb_httpreq_setup(CURL *c, struct kb_httpreq *r, struct curl_slist **hdrs)
 	}
 	if (add_job_headers(hdrs, job->strings[KBITS_STR_HTTP_HEADERS]) < 0)
 		return -ENOMEM;
-	return kb_netopt_proxy(c, job);
+	return kb_netopt_proxy(c, job, r->proxy);
 }
 
 bool kb_httpreq_stop_at_headers(struct kb_httpreq *r, long status)
@@ -202,6 +210,54 @@ CURLcode kb_httpreq_result(struct kb_httpreq *r, CURL *c, CURLcode rc, long *sta
 	return rc;
 }
 
+/* See httpreq.h: the request failed because its proxy could not be used. */
+static bool proxy_failed(const struct kb_httpreq *r, CURL *c, CURLcode rc)
+{
+	long status = 0, connect = 0;
+
+	if (rc == CURLE_OK || !kb_netopt_proxied(r->job, r->url))
+		return false;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &connect);
+	if (status == 407 || connect == 407)
+		return false;
+	if (connect && (connect < 200 || connect > 299))
+		return true;	/* the proxy refused the tunnel */
+	if (status || connect)
+		return false;	/* an answer came, or the tunnel stood: the server's */
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_SSL_CONNECT_ERROR:	/* an https:// proxy's handshake */
+#if CURL_AT_LEAST_VERSION(7, 73, 0)
+	case CURLE_PROXY:		/* a SOCKS or HAProxy handshake */
+#endif
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool kb_httpreq_failover(const struct kb_httpreq *r, CURL *c, CURLcode rc)
+{
+	unsigned int n;
+	char proxy[256];
+
+	if (!proxy_failed(r, c, rc))
+		return false;
+	n = kb_netopt_proxy_count(r->job);
+	if (r->proxy + 1 >= n)
+		return false;
+	kb_netopt_proxy_name(r->job, r->proxy, r->url, proxy, sizeof(proxy));
+	kb_info("proxy %s (%u of %u) cannot be used: %s%s%s; the next one", proxy, r->proxy + 1, n,
+		curl_easy_strerror(rc), r->errbuf[0] ? ": " : "", r->errbuf);
+	return true;
+}
+
 void kb_httpreq_error(const struct kb_httpreq *r, CURL *c, CURLcode rc, long status, struct kb_error *err)
 {
 	curl_off_t ra = 0;
@@ -211,7 +267,7 @@ void kb_httpreq_error(const struct kb_httpreq *r, CURL *c, CURLcode rc, long sta
 
 	curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &connect);
 	if (status == 407 || connect == 407) {
-		kb_netopt_proxy_name(r->job, r->url, proxy, sizeof(proxy));
+		kb_netopt_proxy_name(r->job, r->proxy, r->url, proxy, sizeof(proxy));
 		kb_error_proxy(err, 407, proxy);
 		return;
 	}
@@ -224,6 +280,13 @@ void kb_httpreq_error(const struct kb_httpreq *r, CURL *c, CURLcode rc, long sta
 	}
 	if (rc != CURLE_OK) {
 		kb_error_curl(err, rc, r->errbuf, r->url);
+		if (proxy_failed(r, c, rc)) {
+			/* the code and context stay curl's; the text names the proxy */
+			kb_netopt_proxy_name(r->job, r->proxy, r->url, proxy, sizeof(proxy));
+			snprintf(err->desc, sizeof(err->desc), "proxy %.200s (%u of %u tried): %.60s%s%.180s", proxy,
+				 r->proxy + 1, kb_netopt_proxy_count(r->job), curl_easy_strerror(rc),
+				 r->errbuf[0] ? ": " : "", r->errbuf);
+		}
 		return;
 	}
 	if (r->refuse_redirects && is_redirect(status)) {

@@ -30,6 +30,9 @@ struct kb_httpreq {
 	long connect_timeout;		/* s, 0: 30 */
 	long low_speed_time;		/* s without a byte: stalled; 0: 60 */
 	int verbose;			/* > 2: curl's log, redacted */
+	/* The entry of the job's proxy list (OVERRIDE) to go through, from 0:
+	 * the caller's per-attempt state (see kb_httpreq_failover). */
+	unsigned int proxy;
 	void *arg;			/* of every callback below */
 	curl_write_callback header;	/* required */
 	curl_write_callback body;	/* NULL: bodies are dropped */
@@ -81,9 +84,27 @@ bool kb_httpreq_stop_at_headers(struct kb_httpreq *r, long status);
 CURLcode kb_httpreq_result(struct kb_httpreq *r, CURL *c, CURLcode rc, long *status);
 
 /*
+ * Proxy fail-over. True when the request failed (rc) because its proxy
+ * could not be used and the job's proxy list has an entry after r->proxy:
+ * the caller then sends the request again, at once and without an error
+ * of the job, through entry r->proxy + 1 (the skipped proxy is logged
+ * here). "Could not be used": the request went through an entry of the
+ * list (kb_netopt_proxied), no HTTP answer came, nor did a CONNECT tunnel
+ * stand, and the proxy's name did not resolve, its connection was refused
+ * or timed out, it closed the connection before answering, its handshake
+ * failed, or it refused the CONNECT with a status other than 407. A 407
+ * is about credentials, not reachability: no fail-over (fatal, see
+ * kb_httpreq_error). Errors of a standing tunnel and answers a proxy
+ * relays (a 502 ...) are the server's.
+ */
+bool kb_httpreq_failover(const struct kb_httpreq *r, CURL *c, CURLcode rc);
+
+/*
  * An error of the request as BITS tells it: a transport failure (rc), or
  * an HTTP status the caller did not handle; a proxy's refusal (407) names
- * the proxy, not the server; Retry-After is kept.
+ * the proxy, not the server; a failure of the proxy (as kb_httpreq_failover
+ * tells it) names the proxy and how many entries of the list were tried
+ * ("proxy http://p:3128 (2 of 2 tried): ..."); Retry-After is kept.
  */
 void kb_httpreq_error(const struct kb_httpreq *r, CURL *c, CURLcode rc, long status, struct kb_error *err);
 

@@ -46,25 +46,61 @@ void kb_netopt_bypass(const char *bits, char *out, size_t len)
 	}
 }
 
-int kb_netopt_proxy(CURL *c, const struct kb_job *job)
+/* Entry idx (from 0) of a proxy list: its start, its length in *n; NULL
+ * when the list has fewer entries. */
+static const char *list_entry(const char *list, unsigned int idx, size_t *n)
+{
+	const char *p = list;
+
+	for (unsigned int i = 0; p && *p; i++) {
+		p += strspn(p, SEPS);
+		*n = strcspn(p, SEPS);
+		if (!*n)
+			break;
+		if (i == idx)
+			return p;
+		p += *n;
+	}
+	return NULL;
+}
+
+unsigned int kb_netopt_proxy_count(const struct kb_job *job)
+{
+	const char *list = job->strings[KBITS_STR_PROXY_LIST];
+	unsigned int i = 0;
+	size_t n;
+
+	if (job->proxy_usage != KBITS_PROXY_OVERRIDE || !list)
+		return 0;
+	while (list_entry(list, i, &n))
+		i++;
+	return i;
+}
+
+int kb_netopt_proxy(CURL *c, const struct kb_job *job, unsigned int idx)
 {
 	const char *list = job->strings[KBITS_STR_PROXY_LIST];
 	const char *bypass = job->strings[KBITS_STR_PROXY_BYPASS];
+	const char *p;
+	size_t n = 0;
 
 	switch (job->proxy_usage) {
 	case KBITS_PROXY_NO_PROXY:
 		curl_easy_setopt(c, CURLOPT_PROXY, "");
 		break;
 	case KBITS_PROXY_OVERRIDE:
-		if (list) {
-			const char *p = list + strspn(list, SEPS);
-			char *first = strndup(p, strcspn(p, SEPS));
+		p = list ? list_entry(list, idx, &n) : NULL;
+		if (!p && list)	/* never past the list into the environment */
+			p = list_entry(list, 0, &n);
+		if (p) {
+			char *entry = strndup(p, n);
 
-			if (!first)
+			if (!entry)
 				return -ENOMEM;
-			curl_easy_setopt(c, CURLOPT_PROXY, first);
-			free(first);
+			curl_easy_setopt(c, CURLOPT_PROXY, entry);
+			free(entry);
 		}
+		/* only the job's bypass list: never kbitsd's no_proxy (see kb_netopt_proxied) */
 		if (bypass) {
 			size_t len = strlen(bypass) * 4 + 64;
 			char *nb = malloc(len);
@@ -74,6 +110,8 @@ int kb_netopt_proxy(CURL *c, const struct kb_job *job)
 			kb_netopt_bypass(bypass, nb, len);
 			curl_easy_setopt(c, CURLOPT_NOPROXY, nb);	/* curl copies it */
 			free(nb);
+		} else {
+			curl_easy_setopt(c, CURLOPT_NOPROXY, "");
 		}
 		break;
 	default:	/* PRECONFIG and AUTODETECT: the environment's */
@@ -82,16 +120,91 @@ int kb_netopt_proxy(CURL *c, const struct kb_job *job)
 	return 0;
 }
 
-void kb_netopt_proxy_name(const struct kb_job *job, const char *url, char *out, size_t len)
+/*
+ * Does libcurl's no-proxy list (kb_netopt_bypass's form) name host? As
+ * libcurl 7.88 matches it: "*" is every host; a name matches itself and
+ * its subdomains (a leading '.' of the entry is ignored); an IP address
+ * matches only itself (libcurl's CIDR entries are not matched here: a
+ * failure to such a host is then taken for its proxy's).
+ */
+static bool bypassed(const char *list, const char *host)
 {
-	const char *list = job->strings[KBITS_STR_PROXY_LIST], *env = NULL;
-	char first[KBITS_URL_MAX + 1];
+	size_t hl = strlen(host);
+	const char *p = list;
+
+	if (hl && host[hl - 1] == '.')
+		hl--;
+	for (int guard = 0; p && *p && guard < 4096; guard++) {
+		size_t n;
+		const char *e;
+
+		p += strspn(p, ", ");
+		n = strcspn(p, ", ");
+		if (!n)
+			break;
+		e = p;
+		p += n;
+		if (n == 1 && *e == '*')
+			return true;
+		if (*e == '.') {
+			e++;
+			n--;
+		}
+		if (!n || n > hl)
+			continue;
+		if (n == hl && !strncasecmp(e, host, n))
+			return true;
+		if (n < hl && host[hl - n - 1] == '.' && !strncasecmp(e, host + hl - n, n) &&
+		    !strchr(host, ':') && strspn(host, "0123456789.") != hl)
+			return true;
+	}
+	return false;
+}
+
+bool kb_netopt_proxied(const struct kb_job *job, const char *url)
+{
+	const char *bypass = job->strings[KBITS_STR_PROXY_BYPASS];
+	bool through = false;
+	char *host = NULL;
+	CURLU *u;
+
+	if (!kb_netopt_proxy_count(job))
+		return false;
+	if (!bypass)
+		return true;
+	u = curl_url();
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		size_t len = strlen(bypass) * 4 + 64;
+		char *nb = malloc(len), *h = host;
+
+		if (h[0] == '[') {	/* an IPv6 literal: libcurl matches it bare */
+			h++;
+			h[strcspn(h, "]")] = '\0';
+		}
+		if (nb) {
+			kb_netopt_bypass(bypass, nb, len);
+			through = !bypassed(nb, h);
+		}
+		free(nb);
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return through;
+}
+
+void kb_netopt_proxy_name(const struct kb_job *job, unsigned int idx, const char *url, char *out, size_t len)
+{
+	const char *list = job->strings[KBITS_STR_PROXY_LIST], *env = NULL, *p;
+	char entry[KBITS_URL_MAX + 1];
+	size_t n = 0;
 
 	if (job->proxy_usage == KBITS_PROXY_OVERRIDE && list) {
-		const char *p = list + strspn(list, SEPS);
-
-		snprintf(first, sizeof(first), "%.*s", (int)strcspn(p, SEPS), p);
-		env = first;
+		p = list_entry(list, idx, &n);
+		if (p) {
+			snprintf(entry, sizeof(entry), "%.*s", (int)n, p);
+			env = entry;
+		}
 	} else if (job->proxy_usage != KBITS_PROXY_NO_PROXY) {
 		/* libcurl's variables, in its order */
 		env = getenv(url && !strncasecmp(url, "https:", 6) ? "https_proxy" : "http_proxy");

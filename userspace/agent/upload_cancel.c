@@ -25,6 +25,7 @@ struct ucancel {
 	char *url, *sid;
 	long status;
 	unsigned int tries;
+	unsigned int proxy;		/* the entry of the job's proxy list (fail-over) */
 	struct kb_timer timer;
 };
 
@@ -87,6 +88,7 @@ static void cancel_send(struct ucancel *c)
 	c->status = 0;
 	if (e) {
 		kb_httpreq_init(&c->req, c->cs->cfg, c->job, c->url, c);
+		c->req.proxy = c->proxy;
 		c->req.header = cancel_header;
 		c->req.done = cancel_req_done;
 	}
@@ -118,6 +120,15 @@ static void cancel_done(struct ucancel *c, CURLcode rc)
 	long status = 0;
 
 	rc = kb_httpreq_result(&c->req, c->easy, rc, &status);
+	if (kb_httpreq_failover(&c->req, c->easy, rc)) {
+		/* the next proxy of the list at once; not one of its tries */
+		kb_curlio_remove(c->cs->io, c->easy);
+		c->easy = NULL;
+		c->proxy = c->req.proxy + 1;
+		c->tries--;
+		cancel_send(c);
+		return;
+	}
 	kb_curlio_remove(c->cs->io, c->easy);
 	c->easy = NULL;
 	/* done: answered 2xx, or a 4xx (the server does not know the session) */

@@ -82,6 +82,9 @@ struct ujob {
 	uint64_t hostid_first_fail;
 	unsigned int resyncs;
 	unsigned int lost_sessions;
+	/* The entry of the job's proxy list its requests go through: state of
+	 * this attempt only (0 again at the job's error), never in the store. */
+	unsigned int proxy;
 	struct kb_timer timer;
 	uint64_t last_progress;
 	int local_err;			/* from the read callback */
@@ -177,6 +180,7 @@ static void ujob_fail(struct ujob *uj, struct kb_error *err)
 	req_cleanup(uj);
 	close_fds(uj);
 	uj->need_sync = true;
+	uj->proxy = 0;	/* the next attempt starts at the list's first entry */
 	if (err->file == 0 && job->nr_files == 0)
 		err->file = ~0u;
 	job->error_count++;
@@ -526,6 +530,7 @@ static void start_request(struct ujob *uj, enum req kind)
 	if (!uj->url || !c)
 		goto nomem;
 	kb_httpreq_init(&uj->req, uj->u->cfg, job, uj->url, uj);
+	uj->req.proxy = uj->proxy;
 	uj->req.header = on_header;
 	uj->req.body = on_body;
 	uj->req.done = ujob_req_done;
@@ -771,6 +776,19 @@ static void on_transport_error(struct ujob *uj, CURLcode rc)
 			fail_local(uj, uj->local_err, uj->kind == R_REPLY ? "cannot write the reply of" :
 				   "cannot read");
 		}
+		return;
+	}
+	/*
+	 * Its proxy could not be used: the next entry of the list at once,
+	 * as a retry would go on (a probe asks the server where it is), with
+	 * no error of the job. Before the Host-Id's fallback: the proxy
+	 * failed, not the host.
+	 */
+	if (kb_httpreq_failover(&uj->req, uj->easy, rc)) {
+		uj->proxy = uj->req.proxy + 1;
+		req_cleanup(uj);
+		close_fds(uj);
+		ujob_start(uj);
 		return;
 	}
 	/* BITS-Host-Id: try it for its fallback timeout, then the original URL */
@@ -1122,6 +1140,7 @@ int kb_uploads_run(struct kb_uploads *u, const struct kb_job *job)
 	uj->close_again = false;	/* nothing known of an earlier run's Close */
 	uj->hostid_off = false;
 	uj->hostid_first_fail = 0;
+	uj->proxy = 0;	/* its proxy list may have changed */
 	nj->state = KBITS_STATE_QUEUED;
 	ujob_start(uj);
 	return 0;
