@@ -11,7 +11,9 @@
 # 50 MiB package, apt interrupted, then run again: the download resumes
 # (a Range request in nginx's log) instead of starting over; a second
 # update fetches no index again (304 to the If-Modified-Since); a
-# corrupted package is apt's "Hash Sum mismatch"; a LOW-priority apt run
+# corrupted package is apt's "Hash Sum mismatch"; between the interrupted
+# run and the next the module is reloaded, as a reboot would leave kbits
+# (the job comes back from kbitsd's store); a LOW-priority apt run
 # yields to root's FOREGROUND job and finishes after it; a redirect is
 # followed, or refused with Acquire::http::AllowRedirect "false". TAP; every
 # wait bounded.
@@ -164,9 +166,26 @@ grep -q '^suspended ' <<<"$left"; tap $? "the _apt job of the big package stays,
 grep -q ' low$' <<<"$left"; tap $? "without a terminal the method's default priority is low" "$left"
 [ ! -e "$A/cache/archives/kbits-big_1.0_all.deb" ]; tap $? "no kbits-big .deb in the archives yet"
 held=$(awk '$1 == "suspended" { print $2 }' <<<"$left" | head -n 1)
+# What a reboot leaves of kbits: kbitsd's store, no module state. The
+# module is reloaded (root's monitor started again after it), so the job
+# the next apt run finds can only come from the store.
+kill -INT "$mon_pid"; wait "$mon_pid" 2>/dev/null
+rmmod kbits && insmod "$ko"; tap $? "kbits.ko reloaded with kbitsd down, as a reboot would leave it"
+[ "$(jobs_of_apt | wc -l)" -eq 0 ]; tap $? "the reloaded module holds no job of _apt" "$(jobs_of_apt)"
+"$ctl" --json monitor --all-users >>"$T/monitor.json" 2>>"$T/monitor.err" &
+mon_pid=$!
 
 # ---- 3. again: the download resumes ------------------------------------------------
 e2e_kbitsd_start; tap $? "kbitsd restarted" "$(tail -n 5 "$E2E_KBITSD_LOG")"
+# The method's Suspend came while kbitsd was down, so the store still has
+# the job running: restored, it goes on in the background, and the next apt
+# run finds it further on (or transferred) and only has to finish it.
+e2e_wait 20 eval '[ "$(jobs_of_apt | wc -l)" -eq 1 ]'
+back=$(jobs_of_apt)
+rb=$(awk '{ print $2 }' <<<"$back" | head -n 1)
+[ -n "$rb" ] && [ "$rb" -gt 0 ] && grep -q 'restored 1 jobs' "$E2E_KBITSD_LOG"
+tap $? "kbitsd restored the one _apt job from its store, with its bytes (${rb:-?}; $held reported before)" "$back
+$(grep -i restor "$E2E_KBITSD_LOG")"
 t0=$(date +%s)
 o=$(aptget -o Acquire::kbits::Priority=foreground install --download-only kbits-small kbits-mid kbits-big 2>&1); rc=$?
 tap $rc "apt-get install --download-only again: rc 0 (apt's hash checks passed) in $(( $(date +%s) - t0 )) s" "$o"
