@@ -236,6 +236,44 @@ static void test_priorities(void)
 	engine_done();
 }
 
+/*
+ * A higher-priority job that is stopped (cancelled) gives its slot back at
+ * once: the LOW job it displaced transfers again without waiting for
+ * another event (seen in the apt VM suite: 150 s until a timer fired).
+ */
+static void test_stop_frees_the_slot(void)
+{
+	static const char *const big[] = { "6m" };
+	struct kb_job *jobs[2];
+	struct jobobs *l;
+	double t0, end;
+	int turns;
+
+	engine_with(1, 1, 2 << 20, 30000);
+	jobs[0] = job_make(KBITS_PRIORITY_LOW, 1, big, "low");
+	kb_engine_run(engine, jobs[0]);
+	check(run_until_transferring(jobs[0], 20), "stop: the LOW job transfers");
+	jobs[1] = job_make(KBITS_PRIORITY_FOREGROUND, 1, big, "fg");
+	kb_engine_run(engine, jobs[1]);
+	check(run_until_transferring(jobs[1], 20), "stop: the FOREGROUND job transfers");
+	l = jo_of(jobs[0]->id);
+	end = t_now() + 10;
+	while (t_now() < end && l->last != KBITS_STATE_QUEUED)
+		run_for(0.02);
+	check(l->last == KBITS_STATE_QUEUED, "stop: the LOW job waits, QUEUED (state %u)", l->last);
+	turns = l->turns;
+	kb_engine_stop(engine, jobs[1]->id);
+	t0 = t_now();
+	end = t0 + 10;
+	while (t_now() < end && l->turns == turns)
+		run_for(0.02);
+	check(l->turns > turns && t_now() - t0 < 5,
+	      "stop: the LOW job transfers again %.2f s after the FOREGROUND job is stopped",
+	      t_now() - t0);
+	stop_all(jobs, 2);
+	engine_done();
+}
+
 static void test_slices(void)
 {
 	static const char *const src[] = { "4m" };
@@ -387,6 +425,7 @@ static void sched_teardown(void)
 static const struct t_case cases[] = {
 	{ "a FOREGROUND job runs before NORMAL before LOW, and a running LOW job yields at once",
 	  test_priorities },
+	{ "a stopped higher-priority job gives its transfer slot back at once", test_stop_frees_the_slot },
 	{ "two NORMAL jobs sharing one transfer slot take turns of one time slice", test_slices },
 	{ "never more transfers at once than max_transfers, and all of them used",
 	  test_max_transfers },

@@ -398,6 +398,8 @@ void kb_job_settle(struct ejob *ej)
 		kb_jobindex_del(&e->index, id);
 		job_unlink(ej);
 		job_free(ej);
+		/* its slots are free: a job it displaced may run now */
+		e->need_schedule = true;
 		if (e->ops->stopped)
 			e->ops->stopped(e->ctx, id);
 		return;
