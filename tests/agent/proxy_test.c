@@ -557,6 +557,21 @@ static int bits_log(const char *name, const char *what, char *out, size_t len)
 	return n;
 }
 
+/* An upload job of one file through the proxy list. */
+static void upload_via(struct kb_job *job, const char *list, const char *url, const char *path)
+{
+	job->id[0] = 0xb1;
+	job->id[1] = next_id++;
+	job->owner_uid = getuid();
+	job->owner_gid = getgid();
+	job->type = KBITS_JOB_UPLOAD;
+	job->no_progress_timeout = 0;
+	job->proxy_usage = KBITS_PROXY_OVERRIDE;
+	kb_strset(&job->strings[KBITS_STR_PROXY_LIST], list);
+	kb_strset(&job->files[0].url, url);
+	kb_strset(&job->files[0].path, path);
+}
+
 static void test_failover_upload(void)
 {
 	struct kb_job *job = kb_job_new(1);
@@ -570,16 +585,7 @@ static void test_failover_upload(void)
 	snprintf(list, sizeof(list), "%s,http://127.0.0.1:%d", dead, bits_port);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/upload/fo.bin", bits_port);
 	snprintf(p, sizeof(p), "%s/www/p12", t_top);
-	job->id[0] = 0xb1;
-	job->id[1] = next_id++;
-	job->owner_uid = getuid();
-	job->owner_gid = getgid();
-	job->type = KBITS_JOB_UPLOAD;
-	job->no_progress_timeout = 0;
-	job->proxy_usage = KBITS_PROXY_OVERRIDE;
-	kb_strset(&job->strings[KBITS_STR_PROXY_LIST], list);
-	kb_strset(&job->files[0].url, url);
-	kb_strset(&job->files[0].path, p);
+	upload_via(job, list, url, p);
 	kb_engine_run(engine, job);
 	while (t_now() < end) {
 		j = kb_engine_job(engine, job->id);
@@ -614,16 +620,7 @@ static void test_failover_cancel(void)
 	snprintf(list, sizeof(list), "%s,http://127.0.0.1:%d", dead, bits_port);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/upload/focancel.bin?slow=0.2", bits_port);
 	snprintf(p, sizeof(p), "%s/www/p13", t_top);
-	job->id[0] = 0xb1;
-	job->id[1] = next_id++;
-	job->owner_uid = getuid();
-	job->owner_gid = getgid();
-	job->type = KBITS_JOB_UPLOAD;
-	job->no_progress_timeout = 0;
-	job->proxy_usage = KBITS_PROXY_OVERRIDE;
-	kb_strset(&job->strings[KBITS_STR_PROXY_LIST], list);
-	kb_strset(&job->files[0].url, url);
-	kb_strset(&job->files[0].path, p);
+	upload_via(job, list, url, p);
 	kb_upload_fragment_size = 64 << 10;
 	kb_engine_run(engine, job);
 	for (int i = 0; i < 200 && acked == 0; i++)
