@@ -38,9 +38,11 @@ static void layout_structs(void)
 	OFF(kbits_job_enum, ids, 16);
 	OFF(kbits_job_enum, count, 24);
 
-	SIZE(kbits_job_info, 192);
-	check(KBITS_JOB_INFO_SIZE_VER2 == sizeof(struct kbits_job_info),
-	      "KBITS_JOB_INFO_SIZE_VER2 is the size of struct kbits_job_info");
+	SIZE(kbits_job_info, 208);
+	check(KBITS_JOB_INFO_SIZE_VER3 == sizeof(struct kbits_job_info),
+	      "KBITS_JOB_INFO_SIZE_VER3 is the size of struct kbits_job_info");
+	check(KBITS_JOB_INFO_SIZE_VER2 == offsetof(struct kbits_job_info, server_auth_schemes),
+	      "KBITS_JOB_INFO_SIZE_VER2 ends before server_auth_schemes");
 	check(KBITS_JOB_INFO_SIZE_VER1 == offsetof(struct kbits_job_info, status),
 	      "KBITS_JOB_INFO_SIZE_VER1 ends before status");
 	OFF(kbits_job_info, status, 168);
@@ -48,8 +50,10 @@ static void layout_structs(void)
 	OFF(kbits_job_info, stored_seq, 184);
 	check(KBITS_JOB_INFO_SIZE_VER0 == offsetof(struct kbits_job_info, max_download_time),
 	      "KBITS_JOB_INFO_SIZE_VER0 ends before max_download_time");
-	check(KBITS_JOB_SET_SIZE_VER1 == sizeof(struct kbits_job_set),
-	      "KBITS_JOB_SET_SIZE_VER1 is the size of struct kbits_job_set");
+	check(KBITS_JOB_SET_SIZE_VER2 == sizeof(struct kbits_job_set),
+	      "KBITS_JOB_SET_SIZE_VER2 is the size of struct kbits_job_set");
+	check(KBITS_JOB_SET_SIZE_VER1 == offsetof(struct kbits_job_set, server_auth_schemes),
+	      "KBITS_JOB_SET_SIZE_VER1 ends before server_auth_schemes");
 	check(KBITS_JOB_SET_SIZE_VER0 == offsetof(struct kbits_job_set, job_flags),
 	      "KBITS_JOB_SET_SIZE_VER0 ends before job_flags");
 	OFF(kbits_job_info, job_id, 8);
@@ -67,7 +71,7 @@ static void layout_structs(void)
 	OFF(kbits_job_info, reply_bytes_transferred, 152);
 	AL8(kbits_job_info, max_download_size);
 
-	SIZE(kbits_job_set, 64);
+	SIZE(kbits_job_set, 72);
 	OFF(kbits_job_set, job_id, 8);
 	OFF(kbits_job_set, priority, 24);
 	OFF(kbits_job_set, job_flags, 44);
@@ -140,7 +144,11 @@ static void layout_structs(void)
 	OFF(kbits_restore_file, bytes_total, 48);
 	OFF(kbits_restore_file, file_flags, 64);
 
-	SIZE(kbits_agent_restore, 248);
+	SIZE(kbits_agent_restore, 352);
+	check(KBITS_AGENT_RESTORE_SIZE_VER0 == offsetof(struct kbits_agent_restore, server_auth_schemes),
+	      "KBITS_AGENT_RESTORE_SIZE_VER0 ends before server_auth_schemes");
+	check(KBITS_AGENT_RESTORE_SIZE_VER1 == sizeof(struct kbits_agent_restore),
+	      "KBITS_AGENT_RESTORE_SIZE_VER1 is the size of struct kbits_agent_restore");
 	OFF(kbits_agent_restore, job_id, 8);
 	OFF(kbits_agent_restore, owner_uid, 24);
 	OFF(kbits_agent_restore, job_flags, 60);
@@ -152,8 +160,10 @@ static void layout_structs(void)
 	OFF(kbits_agent_restore, nr_files, 228);
 	OFF(kbits_agent_restore, files, 232);
 	OFF(kbits_agent_restore, file_size, 240);
-	check(sizeof(((struct kbits_agent_restore *)0)->strings) / 8 == KBITS_STR_MAX + 1,
+	check(KBITS_RESTORE_STRINGS + KBITS_RESTORE_EXT_STRINGS > KBITS_STR_MAX,
 	      "kbits_agent_restore has one string per KBITS_STR_*");
+	check(sizeof(((struct kbits_agent_restore *)0)->strings) / 8 == 9,
+	      "kbits_agent_restore's first strings[] keeps its 9 slots");
 
 	/* Extensible structs lead with their size. */
 	OFF(kbits_job_create, size, 0);
@@ -208,11 +218,13 @@ static void layout_values(void)
 	      KBITS_PRIORITY_NORMAL == 2 && KBITS_PRIORITY_LOW == 3,
 	      "priorities keep BG_JOB_PRIORITY's values");
 	check(KBITS_NOTIFY_ALL == 0x1f, "KBITS_NOTIFY_ALL covers the five notify flags");
-	check(KBITS_SET_ALL == 0xff, "KBITS_SET_ALL covers the eight setters");
+	check(KBITS_SET_ALL == 0x3ff, "KBITS_SET_ALL covers the ten setters");
 	check(KBITS_REPORT_ALL == 0x3f, "KBITS_REPORT_ALL covers the six report bits");
 	check(KBITS_JOB_F_ALL == (KBITS_JOB_F_DYNAMIC_CONTENT | KBITS_JOB_F_HTTP_PUT),
 	      "KBITS_JOB_F_ALL covers the job flags");
-	check(KBITS_FEATURE_ALL == 0xf, "KBITS_FEATURE_ALL is the four features");
+	check(KBITS_FEATURE_ALL == 0x1f, "KBITS_FEATURE_ALL is the five features");
+	check(KBITS_AUTH_SCHEME_ALL == 0xf && KBITS_AUTH_SCHEME_BASIC == 1 && KBITS_AUTH_SCHEME_NEGOTIATE == 8,
+	      "KBITS_AUTH_SCHEME_* are BG_AUTH_SCHEME_* n as bit n - 1");
 	check(KBITS_DEFAULT_NO_PROGRESS_TIMEOUT == 14 * 24 * 3600, "no-progress timeout is 14 days");
 	check(KBITS_DEFAULT_MAX_DOWNLOAD_TIME == 90 * 24 * 3600, "max download time is 90 days");
 	check(KBITS_ERROR_CONTEXT_REMOTE_APPLICATION == 7, "error contexts keep BG_ERROR_CONTEXT's values");

@@ -103,7 +103,7 @@ TEST_F(durable, a_new_job_is_not_durable_before_the_agent_stored_it)
 
 	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "new", id));
 	ASSERT_OK(kb_info(self->fd, id, &info));
-	EXPECT_EQ(KBITS_JOB_INFO_SIZE_VER2, info.size);
+	EXPECT_EQ(KBITS_JOB_INFO_SIZE_VER3, info.size);
 	EXPECT_EQ(0, info.status & KBITS_JOB_STATUS_DURABLE);
 	EXPECT_EQ(1, info.change_seq);
 	EXPECT_EQ(0, info.stored_seq);
