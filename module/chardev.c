@@ -189,7 +189,12 @@ static int kbits_check_set(const struct kbits_job_set *s, u32 type)
 	if (s->size < KBITS_JOB_SET_SIZE_VER3 &&
 	    (mask & (KBITS_SET_SERVER_AUTH_SCHEMES | KBITS_SET_PROXY_AUTH_SCHEMES)))
 		return -EINVAL;
-	if (s->pad)
+	if (s->size < KBITS_JOB_SET_SIZE_VER4 && (mask & KBITS_SET_MIN_NOTIFY_INTERVAL))
+		return -EINVAL;
+	if (s->pad || s->pad2)
+		return -EINVAL;
+	if ((mask & KBITS_SET_MIN_NOTIFY_INTERVAL) &&
+	    s->min_notify_interval_ms > KBITS_MAX_NOTIFY_INTERVAL_MS)
 		return -EINVAL;
 	if ((mask & KBITS_SET_SERVER_AUTH_SCHEMES) &&
 	    (s->server_auth_schemes & ~KBITS_AUTH_SCHEME_ALL))
@@ -256,6 +261,11 @@ static long kbits_ioctl_set(struct file *file, void __user *argp)
 		job->server_auth_schemes = s.server_auth_schemes;
 	if (s.mask & KBITS_SET_PROXY_AUTH_SCHEMES)
 		job->proxy_auth_schemes = s.proxy_auth_schemes;
+	if (s.mask & KBITS_SET_MIN_NOTIFY_INTERVAL) {
+		job->min_notify_interval_ms = s.min_notify_interval_ms;
+		/* a shorter interval applies from now, not after the longer one */
+		job->next_progress_event = jiffies;
+	}
 	kbits_job_touch(job);
 	kbits_job_changed(job);
 	kbits_event(job, KBITS_EVENT_MODIFIED);

@@ -320,6 +320,7 @@ void kbits_job_fill_info(const struct kbits_job *job, struct kbits_job_info *inf
 	info->credentials_set = job->strings[KBITS_STR_CREDENTIALS] ? 1 : 0;
 	info->proxy_credentials_set = job->strings[KBITS_STR_PROXY_CREDENTIALS] ? 1 : 0;
 	info->pad5 = 0;
+	info->pad6 = 0;
 	info->reply_bytes_total = job->reply_bytes_total;
 	info->reply_bytes_transferred = job->reply_bytes_transferred;
 	info->owner_gid = from_kgid_munged(ns, job->owner_gid);

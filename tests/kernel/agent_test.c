@@ -1464,6 +1464,36 @@ TEST_F(agent, restore_of_ver1_size_gets_default_auth_masks_and_no_proxy_credenti
 	EXPECT_EQ(0, info.proxy_credentials_set);
 }
 
+TEST_F(agent, restore_keeps_the_min_notify_interval_and_refuses_a_bad_one)
+{
+	struct kbits_job_info info;
+	struct restore_buf b;
+	__u8 id[16];
+
+	ATTACH();
+	kb_random_guid(id);
+	restore_fill(&b, id);
+	b.rs.min_notify_interval_ms = KBITS_MAX_NOTIFY_INTERVAL_MS + 1;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	restore_fill(&b, id);
+	b.rs.pad3 = 1;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	EXPECT_ERR(ENOENT, kb_state(self->fd, id)) TH_LOG("a refused restore left a job behind");
+	restore_fill(&b, id);
+	b.rs.min_notify_interval_ms = 2500;
+	ASSERT_OK(kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	ASSERT_OK(kb_info(self->afd, id, &info));
+	EXPECT_EQ(2500, info.min_notify_interval_ms);
+	/* a VER2 restore (before the interval) gets the default */
+	kb_random_guid(id);
+	restore_fill(&b, id);
+	b.rs.min_notify_interval_ms = 2500;
+	b.rs.size = KBITS_AGENT_RESTORE_SIZE_VER2;
+	ASSERT_OK(kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	ASSERT_OK(kb_info(self->afd, id, &info));
+	EXPECT_EQ(0, info.min_notify_interval_ms);
+}
+
 TEST_F(agent, agent_reads_proxy_credentials_a_client_file_gets_eacces)
 {
 	static const char secret[] = "proxyuser:agent-only";

@@ -601,7 +601,7 @@ TEST_F(job, auth_scheme_masks_default_to_any_and_no_proxy_credentials)
 	ASSERT_OK(kb_ioctl(self->fd, KBITS_IOC_VERSION, &v));
 	EXPECT_TRUE(v.features & KBITS_FEATURE_AUTH_TARGETS);
 	ASSERT_OK(kb_info(self->fd, self->id, &info));
-	EXPECT_EQ(KBITS_JOB_INFO_SIZE_VER4, info.size);
+	EXPECT_EQ(sizeof(info), info.size);
 	EXPECT_EQ(0, info.server_auth_schemes);
 	EXPECT_EQ(0, info.proxy_auth_schemes);
 	EXPECT_EQ(0, info.proxy_credentials_set);
@@ -735,6 +735,87 @@ TEST_F(job, proxy_credentials_longer_than_the_bound_get_einval)
 	EXPECT_ERR(EINVAL, kb_set_string(self->fd, self->id, KBITS_STR_PROXY_CREDENTIALS, v,
 					 KBITS_CREDENTIALS_MAX + 1));
 	EXPECT_ERR(EINVAL, kb_set_string(self->fd, self->id, KBITS_STR_MAX + 1, "x", 1));
+}
+
+/* ---- BITS_JOB_PROPERTY_MINIMUM_NOTIFICATION_INTERVAL_MS ---- */
+
+TEST_F(job, min_notify_interval_defaults_to_0_and_sets_up_to_one_day)
+{
+	static const __u32 good[] = { 1, 499, 500, 2000, KBITS_MAX_NOTIFY_INTERVAL_MS, 0 };
+	struct kbits_job_info info;
+	struct kbits_job_set s;
+	struct kbits_version v;
+	unsigned int i;
+
+	ASSERT_OK(kb_ioctl(self->fd, KBITS_IOC_VERSION, &v));
+	EXPECT_TRUE(v.features & KBITS_FEATURE_NOTIFY_INTERVAL);
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(KBITS_JOB_INFO_SIZE_VER5, info.size);
+	EXPECT_EQ(0, info.min_notify_interval_ms);
+	EXPECT_EQ(0, info.pad6);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		memset(&s, 0, sizeof(s));
+		s.min_notify_interval_ms = good[i];
+		ASSERT_OK(set_one(self->fd, self->id, KBITS_SET_MIN_NOTIFY_INTERVAL, &s));
+		ASSERT_OK(kb_info(self->fd, self->id, &info));
+		EXPECT_EQ(good[i], info.min_notify_interval_ms);
+	}
+}
+
+TEST_F(job, min_notify_interval_above_one_day_or_with_pad_gets_einval)
+{
+	struct kbits_job_info info;
+	struct kbits_job_set s;
+
+	memset(&s, 0, sizeof(s));
+	s.min_notify_interval_ms = 3000;
+	ASSERT_OK(set_one(self->fd, self->id, KBITS_SET_MIN_NOTIFY_INTERVAL, &s));
+	s.min_notify_interval_ms = KBITS_MAX_NOTIFY_INTERVAL_MS + 1;
+	EXPECT_ERR(EINVAL, set_one(self->fd, self->id, KBITS_SET_MIN_NOTIFY_INTERVAL, &s));
+	s.min_notify_interval_ms = 0xffffffff;
+	EXPECT_ERR(EINVAL, set_one(self->fd, self->id, KBITS_SET_MIN_NOTIFY_INTERVAL, &s));
+	s.min_notify_interval_ms = 1000;
+	s.pad2 = 1;
+	EXPECT_ERR(EINVAL, set_one(self->fd, self->id, KBITS_SET_MIN_NOTIFY_INTERVAL, &s));
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(3000, info.min_notify_interval_ms) TH_LOG("a refused set changed the interval");
+}
+
+TEST_F(job, set_min_notify_interval_needs_a_ver4_struct)
+{
+	struct kbits_job_set s;
+
+	memset(&s, 0, sizeof(s));
+	s.min_notify_interval_ms = 1000;
+	s.size = KBITS_JOB_SET_SIZE_VER3;
+	s.mask = KBITS_SET_MIN_NOTIFY_INTERVAL;
+	memcpy(s.job_id, self->id, 16);
+	EXPECT_ERR(EINVAL, kb_ioctl(self->fd, KBITS_IOC_JOB_SET, &s));
+	/* an old binary's VER3 set of the auth masks still works */
+	s.mask = KBITS_SET_SERVER_AUTH_SCHEMES;
+	EXPECT_OK(kb_ioctl(self->fd, KBITS_IOC_JOB_SET, &s));
+	s.size = KBITS_JOB_SET_SIZE_VER4;
+	s.mask = KBITS_SET_MIN_NOTIFY_INTERVAL;
+	EXPECT_OK(kb_ioctl(self->fd, KBITS_IOC_JOB_SET, &s));
+}
+
+TEST_F(job, get_info_of_ver4_size_leaves_min_notify_interval_unwritten)
+{
+	struct kbits_job_info info;
+	struct kbits_job_set s;
+
+	memset(&s, 0, sizeof(s));
+	s.min_notify_interval_ms = 1500;
+	ASSERT_OK(set_one(self->fd, self->id, KBITS_SET_MIN_NOTIFY_INTERVAL, &s));
+	memset(&info, 0xaa, sizeof(info));
+	info.size = KBITS_JOB_INFO_SIZE_VER4;
+	info.flags = 0;
+	memcpy(info.job_id, self->id, 16);
+	ASSERT_OK(kb_ioctl(self->fd, KBITS_IOC_JOB_GET_INFO, &info));
+	EXPECT_EQ(KBITS_JOB_INFO_SIZE_VER4, info.size);
+	EXPECT_EQ(0xaaaaaaaa, info.min_notify_interval_ms) TH_LOG("written past the caller's size");
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(1500, info.min_notify_interval_ms);
 }
 
 TEST_F(job, set_changes_only_the_masked_fields)

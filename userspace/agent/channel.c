@@ -388,9 +388,12 @@ int kb_channel_restore(struct kb_channel *ch, const struct kb_job *job)
 		*len = (uint32_t)strlen(job->strings[p]);
 	}
 	/* An older module takes the layout it knows (and cannot hold the rest). */
+	if (!(ch->version.features & KBITS_FEATURE_NOTIFY_INTERVAL))
+		r.size = KBITS_AGENT_RESTORE_SIZE_VER2;
 	if (!(ch->version.features & KBITS_FEATURE_AUTH_TARGETS))
-		r.size = ch->version.features & KBITS_FEATURE_SECURITY_FLAGS ? KBITS_AGENT_RESTORE_SIZE_VER1
-									      : KBITS_AGENT_RESTORE_SIZE_VER0;
+		r.size = KBITS_AGENT_RESTORE_SIZE_VER1;
+	if (!(ch->version.features & KBITS_FEATURE_SECURITY_FLAGS))
+		r.size = KBITS_AGENT_RESTORE_SIZE_VER0;
 	for (uint32_t i = 0; i < job->nr_files; i++) {
 		const struct kb_file *f = &job->files[i];
 

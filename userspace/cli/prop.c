@@ -17,6 +17,7 @@ enum kind {
 	P_STR,		/* a KBITS_STR_* string */
 	P_U32,		/* plain number */
 	P_SECS,		/* seconds; set accepts 90s, 10m, 2h, 14d */
+	P_MS,		/* milliseconds; set accepts 750, 750ms, 2s */
 	P_BYTES,	/* bytes; set accepts K, M, G, T (binary) */
 	P_TIME,		/* ns since the epoch, read-only */
 	P_ENUM,		/* a name (priority, state, ...) */
@@ -81,6 +82,9 @@ static const struct prop props[] = {
 	  .set32 = kbits_job_set_proxy_auth_schemes,
 	  .help = "schemes for the proxy's credentials: any or basic,digest,ntlm,negotiate" },
 	{ "http_headers", P_STR, KBITS_STR_HTTP_HEADERS, NOINFO, true, true, .help = "custom headers, \"Name: value\" lines" },
+	{ "min_notify_interval", P_MS, 0, INFO(min_notify_interval_ms), true, true,
+	  .set32 = kbits_job_set_min_notify_interval,
+	  .help = "least time between progress events: milliseconds (750, 750ms, 2s); 0 is the default, 500 ms" },
 	{ "max_download_time", P_SECS, 0, INFO(max_download_time), true, true,
 	  .set64 = kbits_job_set_max_download_time, .help = "seconds of transfer before the job fails" },
 	{ "max_download_size", P_BYTES, 0, INFO(max_download_size), true, true,
@@ -437,6 +441,29 @@ static int parse_auth(const char *s, uint32_t *v)
 	return 0;
 }
 
+/* 750, 750ms or 2s: milliseconds. */
+static int parse_ms(const char *s, uint64_t *v)
+{
+	unsigned long long n;
+	char *end;
+
+	if (!*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	if (!strcmp(end, "s")) {
+		if (n > UINT64_MAX / 1000)
+			return -EINVAL;
+		n *= 1000;
+	} else if (*end && strcmp(end, "ms")) {
+		return -EINVAL;
+	}
+	*v = n;
+	return 0;
+}
+
 static int parse_bool(const char *s, bool *v)
 {
 	if (!strcasecmp(s, "yes") || !strcasecmp(s, "true") || !strcmp(s, "1") || !strcasecmp(s, "on"))
@@ -496,6 +523,10 @@ static int set_value(struct cli *c, const struct prop *p, const struct kbits_gui
 		if (err)
 			return err;
 		return kbits_job_set_security_flags(c->k, id, b ? e | p->str : e & ~p->str);
+	case P_MS:
+		if (parse_ms(val, &n) || n > UINT32_MAX)
+			return cli_usage(c, "'%s' is not a valid %s (%s)", val, p->name, p->help);
+		return p->set32(c->k, id, (uint32_t)n);
 	case P_SECS:
 	case P_BYTES:
 		err = p->kind == P_SECS ? parse_secs(val, &n) : parse_bytes(val, &n);

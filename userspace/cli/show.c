@@ -180,6 +180,7 @@ static void info_json(struct cli *c, const struct kbits_guid *id, const struct k
 		json_u64(&j, "min_retry_delay", i->min_retry_delay);
 		json_u64(&j, "no_progress_timeout", i->no_progress_timeout);
 		json_u64(&j, "notify_flags", i->notify_flags);
+		json_u64(&j, "min_notify_interval_ms", i->min_notify_interval_ms);
 		json_str(&j, "proxy_usage", kbits_proxy_usage_name(i->proxy_usage));
 		json_u64(&j, "max_download_time", i->max_download_time);
 		json_u64(&j, "max_download_size", i->max_download_size);
@@ -243,6 +244,11 @@ static void info_text(struct cli *c, const struct kbits_guid *id, const struct k
 	printf("  retry delay   %u s\n", i->min_retry_delay);
 	printf("  no progress   %u s\n", i->no_progress_timeout);
 	printf("  notify flags  0x%x\n", i->notify_flags);
+	if (i->min_notify_interval_ms > KBITS_DEFAULT_NOTIFY_INTERVAL_MS)
+		printf("  progress      an event at most every %u ms\n", i->min_notify_interval_ms);
+	else
+		printf("  progress      an event at most every %u ms (default)\n",
+		       KBITS_DEFAULT_NOTIFY_INTERVAL_MS);
 	printf("  proxy usage   %s\n", kbits_proxy_usage_name(i->proxy_usage));
 	printf("  max time      %llu s\n", (unsigned long long)i->max_download_time);
 	printf("  max size      %s\n", i->max_download_size ?

@@ -438,6 +438,19 @@ KBITS_API int kbits_job_get_security_flags(struct kbits *k, const struct kbits_g
 					   uint32_t *v);
 KBITS_API int kbits_job_set_security_flags(struct kbits *k, const struct kbits_guid *id,
 					   uint32_t v);
+/*
+ * The least time between two progress events of the job, in ms (BITS's
+ * BITS_JOB_PROPERTY_MINIMUM_NOTIFICATION_INTERVAL_MS): 0, the default, and
+ * anything below KBITS_DEFAULT_NOTIFY_INTERVAL_MS (500) mean 500; at most
+ * KBITS_MAX_NOTIFY_INTERVAL_MS (one day), -EINVAL above. State and file
+ * events are never held back. With a module without
+ * KBITS_FEATURE_NOTIFY_INTERVAL, setting fails (-EINVAL or -E2BIG) and
+ * getting reads 0.
+ */
+KBITS_API int kbits_job_get_min_notify_interval(struct kbits *k, const struct kbits_guid *id,
+						uint32_t *ms);
+KBITS_API int kbits_job_set_min_notify_interval(struct kbits *k, const struct kbits_guid *id,
+						uint32_t ms);
 
 /* ---- actions ------------------------------------------------------------- */
 

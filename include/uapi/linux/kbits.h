@@ -248,13 +248,16 @@
 #define KBITS_FEATURE_SECURITY_FLAGS	_BITULL(5)	/* security_flags: redirects */
 /* proxy credentials, auth scheme masks (VER4 info, VER3 set, VER2 restore) */
 #define KBITS_FEATURE_AUTH_TARGETS	_BITULL(6)
+/* min_notify_interval_ms (VER5 info, VER4 set, VER3 restore) */
+#define KBITS_FEATURE_NOTIFY_INTERVAL	_BITULL(7)
 #define KBITS_FEATURE_ALL		(KBITS_FEATURE_NETLINK | \
 					 KBITS_FEATURE_JOBS | \
 					 KBITS_FEATURE_AGENT | \
 					 KBITS_FEATURE_DURABLE | \
 					 KBITS_FEATURE_SHA256 | \
 					 KBITS_FEATURE_SECURITY_FLAGS | \
-					 KBITS_FEATURE_AUTH_TARGETS)
+					 KBITS_FEATURE_AUTH_TARGETS | \
+					 KBITS_FEATURE_NOTIFY_INTERVAL)
 
 /* Bytes of a SHA-256 digest. */
 #define KBITS_SHA256_LEN		32
@@ -403,6 +406,9 @@ struct kbits_job_info {
 	__u32 proxy_auth_schemes;	/* KBITS_AUTH_SCHEME_*; 0: any */
 	__u32 proxy_credentials_set;	/* 1 when proxy credentials were set */
 	__u32 pad5;
+	/* KBITS_FEATURE_NOTIFY_INTERVAL (VER5) */
+	__u32 min_notify_interval_ms;	/* between progress events; 0: default */
+	__u32 pad6;
 };
 
 /* The first version: BITS 1.x properties only. */
@@ -410,7 +416,17 @@ struct kbits_job_info {
 #define KBITS_JOB_INFO_SIZE_VER1	168	/* up to pad2 */
 #define KBITS_JOB_INFO_SIZE_VER2	192	/* up to stored_seq */
 #define KBITS_JOB_INFO_SIZE_VER3	200	/* up to pad4 */
-#define KBITS_JOB_INFO_SIZE_VER4	216
+#define KBITS_JOB_INFO_SIZE_VER4	216	/* up to pad5 */
+#define KBITS_JOB_INFO_SIZE_VER5	224
+
+/*
+ * BITS_JOB_PROPERTY_MINIMUM_NOTIFICATION_INTERVAL_MS: the least time
+ * between two KBITS_EVENT_PROGRESS of a job. 0 is the default,
+ * KBITS_DEFAULT_NOTIFY_INTERVAL_MS; a smaller value acts as it (the agent
+ * reports progress at most that often). At most one day.
+ */
+#define KBITS_DEFAULT_NOTIFY_INTERVAL_MS	500
+#define KBITS_MAX_NOTIFY_INTERVAL_MS		86400000
 
 /*
  * Job status (kbits_job_info.status). DURABLE: the agent has committed
@@ -464,7 +480,8 @@ struct kbits_job_info {
 #define KBITS_SET_SECURITY_FLAGS	0x100	/* VER2 */
 #define KBITS_SET_SERVER_AUTH_SCHEMES	0x200	/* VER3 */
 #define KBITS_SET_PROXY_AUTH_SCHEMES	0x400	/* VER3 */
-#define KBITS_SET_ALL			0x7ff
+#define KBITS_SET_MIN_NOTIFY_INTERVAL	0x800	/* VER4 */
+#define KBITS_SET_ALL			0xfff
 
 struct kbits_job_set {
 	__u32 size;
@@ -482,13 +499,16 @@ struct kbits_job_set {
 	__u32 pad;
 	__u32 server_auth_schemes;	/* KBITS_AUTH_SCHEME_* */
 	__u32 proxy_auth_schemes;	/* KBITS_AUTH_SCHEME_* */
+	__u32 min_notify_interval_ms;	/* 0..KBITS_MAX_NOTIFY_INTERVAL_MS */
+	__u32 pad2;
 };
 
 /* The first version sets BITS 1.x properties only (mask 0x1f). */
 #define KBITS_JOB_SET_SIZE_VER0		44	/* up to proxy_usage */
 #define KBITS_JOB_SET_SIZE_VER1		64	/* up to max_download_size */
 #define KBITS_JOB_SET_SIZE_VER2		72	/* up to pad */
-#define KBITS_JOB_SET_SIZE_VER3		80
+#define KBITS_JOB_SET_SIZE_VER3		80	/* up to proxy_auth_schemes */
+#define KBITS_JOB_SET_SIZE_VER4		88
 
 /* String properties (KBITS_IOC_JOB_GET_STRING / _SET_STRING). */
 #define KBITS_STR_DISPLAY_NAME		0
@@ -772,11 +792,15 @@ struct kbits_agent_restore {
 	/* KBITS_STR_* from KBITS_RESTORE_STRINGS on; beyond KBITS_STR_MAX: 0 */
 	__u64 ext_strings[KBITS_RESTORE_EXT_STRINGS];
 	__u32 ext_string_lens[KBITS_RESTORE_EXT_STRINGS];
+	/* KBITS_FEATURE_NOTIFY_INTERVAL (VER3) */
+	__u32 min_notify_interval_ms;
+	__u32 pad3;
 };
 
 #define KBITS_AGENT_RESTORE_SIZE_VER0	248	/* up to pad */
 #define KBITS_AGENT_RESTORE_SIZE_VER1	256	/* up to pad2 */
-#define KBITS_AGENT_RESTORE_SIZE_VER2	360
+#define KBITS_AGENT_RESTORE_SIZE_VER2	360	/* up to ext_string_lens */
+#define KBITS_AGENT_RESTORE_SIZE_VER3	368
 
 /*
  * KBITS_IOC_AGENT_STORED: the agent's store holds each job as it was at
