@@ -65,6 +65,9 @@ KBITS_PROP(error_context)
 KBITS_PROP(error_code)
 KBITS_PROP(error_file)
 KBITS_PROP(security_flags)
+KBITS_PROP(server_auth_schemes)
+KBITS_PROP(proxy_auth_schemes)
+KBITS_PROP(min_notify_interval_ms)
 
 KBITS_STRING(KBITS_STR_DISPLAY_NAME, display_name)
 KBITS_STRING(KBITS_STR_DESCRIPTION, description)
@@ -75,6 +78,7 @@ KBITS_STRING(KBITS_STR_CREDENTIALS, credentials)
 KBITS_STRING(KBITS_STR_HTTP_HEADERS, http_headers)
 KBITS_STRING(KBITS_STR_REPLY_FILE, reply_file)
 KBITS_STRING(KBITS_STR_ERROR_DESCRIPTION, error_description)
+KBITS_STRING(KBITS_STR_PROXY_CREDENTIALS, proxy_credentials)
 
 #undef KBITS_IDENTITY
 #undef KBITS_PROP

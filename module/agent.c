@@ -586,19 +586,32 @@ out_unlock:
 	return ret;
 }
 
+/*
+ * KBITS_STR_* below KBITS_RESTORE_STRINGS travel in strings[], the later
+ * ones in ext_strings[] (the first layout had room for nine).
+ */
 static int kbits_restore_strings(struct kbits_job *job, const struct kbits_agent_restore *r)
 {
+	u64 ptr;
+	u32 i, len;
 	char *s;
-	u32 i;
 
-	for (i = 0; i <= KBITS_STR_MAX; i++) {
-		if (!r->string_lens[i])
+	for (i = 0; i < KBITS_RESTORE_STRINGS + KBITS_RESTORE_EXT_STRINGS; i++) {
+		if (i < KBITS_RESTORE_STRINGS) {
+			ptr = r->strings[i];
+			len = r->string_lens[i];
+		} else {
+			ptr = r->ext_strings[i - KBITS_RESTORE_STRINGS];
+			len = r->ext_string_lens[i - KBITS_RESTORE_STRINGS];
+		}
+		if (i > KBITS_STR_MAX && (ptr || len))
+			return -EINVAL;
+		if (!len)
 			continue;
-		s = kbits_strndup_user(r->strings[i], r->string_lens[i],
-				       kbits_string_limit(i), false);
+		s = kbits_strndup_user(ptr, len, kbits_string_limit(i), false);
 		if (IS_ERR(s))
 			return PTR_ERR(s);
-		kbits_job_set_string(job, i, s, r->string_lens[i]);
+		kbits_job_set_string(job, i, s, len);
 	}
 	return 0;
 }
@@ -674,6 +687,9 @@ static int kbits_agent_restore(void __user *argp)
 	    r.proxy_usage > KBITS_PROXY_AUTODETECT || (r.job_flags & ~KBITS_JOB_F_ALL) ||
 	    !kbits_security_flags_valid(r.security_flags) || r.pad2 ||
 	    r.error_context > KBITS_ERROR_CONTEXT_REMOTE_APPLICATION ||
+	    (r.server_auth_schemes & ~KBITS_AUTH_SCHEME_ALL) ||
+	    (r.proxy_auth_schemes & ~KBITS_AUTH_SCHEME_ALL) ||
+	    r.min_notify_interval_ms > KBITS_MAX_NOTIFY_INTERVAL_MS || r.pad3 ||
 	    r.nr_files > KBITS_HARD_MAX_FILES ||
 	    (r.type != KBITS_JOB_DOWNLOAD && r.nr_files > 1) ||
 	    (r.nr_files && (r.file_size < KBITS_RESTORE_FILE_SIZE_VER0 ||

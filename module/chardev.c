@@ -186,7 +186,21 @@ static int kbits_check_set(const struct kbits_job_set *s, u32 type)
 		return -EINVAL;
 	if (s->size < KBITS_JOB_SET_SIZE_VER2 && (mask & KBITS_SET_SECURITY_FLAGS))
 		return -EINVAL;
-	if (s->pad)
+	if (s->size < KBITS_JOB_SET_SIZE_VER3 &&
+	    (mask & (KBITS_SET_SERVER_AUTH_SCHEMES | KBITS_SET_PROXY_AUTH_SCHEMES)))
+		return -EINVAL;
+	if (s->size < KBITS_JOB_SET_SIZE_VER4 && (mask & KBITS_SET_MIN_NOTIFY_INTERVAL))
+		return -EINVAL;
+	if (s->pad || s->pad2)
+		return -EINVAL;
+	if ((mask & KBITS_SET_MIN_NOTIFY_INTERVAL) &&
+	    s->min_notify_interval_ms > KBITS_MAX_NOTIFY_INTERVAL_MS)
+		return -EINVAL;
+	if ((mask & KBITS_SET_SERVER_AUTH_SCHEMES) &&
+	    (s->server_auth_schemes & ~KBITS_AUTH_SCHEME_ALL))
+		return -EINVAL;
+	if ((mask & KBITS_SET_PROXY_AUTH_SCHEMES) &&
+	    (s->proxy_auth_schemes & ~KBITS_AUTH_SCHEME_ALL))
 		return -EINVAL;
 	if ((mask & KBITS_SET_SECURITY_FLAGS) && !kbits_security_flags_valid(s->security_flags))
 		return -EINVAL;
@@ -243,6 +257,15 @@ static long kbits_ioctl_set(struct file *file, void __user *argp)
 		job->job_flags = s.job_flags;
 	if (s.mask & KBITS_SET_SECURITY_FLAGS)
 		job->security_flags = s.security_flags;
+	if (s.mask & KBITS_SET_SERVER_AUTH_SCHEMES)
+		job->server_auth_schemes = s.server_auth_schemes;
+	if (s.mask & KBITS_SET_PROXY_AUTH_SCHEMES)
+		job->proxy_auth_schemes = s.proxy_auth_schemes;
+	if (s.mask & KBITS_SET_MIN_NOTIFY_INTERVAL) {
+		job->min_notify_interval_ms = s.min_notify_interval_ms;
+		/* a shorter interval applies from now, not after the longer one */
+		job->next_progress_event = jiffies;
+	}
 	kbits_job_touch(job);
 	kbits_job_changed(job);
 	kbits_event(job, KBITS_EVENT_MODIFIED);
@@ -262,7 +285,14 @@ static const u32 kbits_string_max[KBITS_STR_MAX + 1] = {
 	[KBITS_STR_HTTP_HEADERS] = KBITS_HTTP_HEADERS_MAX,
 	[KBITS_STR_REPLY_FILE] = KBITS_PATH_MAX,
 	[KBITS_STR_ERROR_DESCRIPTION] = KBITS_ERROR_DESC_MAX,
+	[KBITS_STR_PROXY_CREDENTIALS] = KBITS_CREDENTIALS_MAX,
 };
+
+/* Secrets only the agent reads, never a client. */
+static bool kbits_string_secret(u32 prop)
+{
+	return prop == KBITS_STR_CREDENTIALS || prop == KBITS_STR_PROXY_CREDENTIALS;
+}
 
 u32 kbits_string_limit(u32 prop)
 {
@@ -284,10 +314,10 @@ static long kbits_ioctl_get_string(struct file *file, void __user *argp)
 	if (s.flags || s.pad || s.prop > KBITS_STR_MAX)
 		return -EINVAL;
 	agent = kbits_file_is_agent(file);
-	if (s.prop == KBITS_STR_CREDENTIALS && !agent)
+	if (kbits_string_secret(s.prop) && !agent)
 		return -EACCES;
 	/* A second line of defence: a leaked agent file alone reads no secret. */
-	if (s.prop == KBITS_STR_CREDENTIALS && !kbits_is_admin())
+	if (kbits_string_secret(s.prop) && !kbits_is_admin())
 		return -EPERM;
 
 	mutex_lock(&kbits_lock);

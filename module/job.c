@@ -318,6 +318,9 @@ void kbits_job_fill_info(const struct kbits_job *job, struct kbits_job_info *inf
 		memcpy((u8 *)info + kbits_prop_in_info[i],
 		       (const u8 *)job + kbits_prop_in_job[i], kbits_prop_size[i]);
 	info->credentials_set = job->strings[KBITS_STR_CREDENTIALS] ? 1 : 0;
+	info->proxy_credentials_set = job->strings[KBITS_STR_PROXY_CREDENTIALS] ? 1 : 0;
+	info->pad5 = 0;
+	info->pad6 = 0;
 	info->reply_bytes_total = job->reply_bytes_total;
 	info->reply_bytes_transferred = job->reply_bytes_transferred;
 	info->owner_gid = from_kgid_munged(ns, job->owner_gid);

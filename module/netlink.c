@@ -514,12 +514,18 @@ void kbits_event_file(struct kbits_job *job, u32 index)
 	kbits_event_send(job, KBITS_EVENT_FILE_TRANSFERRED, index);
 }
 
-/* At most two progress events per second and job. */
+/*
+ * At most one progress event per the job's minimum notification interval
+ * (BITS_JOB_PROPERTY_MINIMUM_NOTIFICATION_INTERVAL_MS), two per second by
+ * default and at most: the agent reports no more often.
+ */
 void kbits_event_progress(struct kbits_job *job)
 {
+	u32 ms = max_t(u32, job->min_notify_interval_ms, KBITS_DEFAULT_NOTIFY_INTERVAL_MS);
+
 	if (time_before(jiffies, job->next_progress_event))
 		return;
-	job->next_progress_event = jiffies + HZ / 2;
+	job->next_progress_event = jiffies + msecs_to_jiffies(ms);
 	kbits_event(job, KBITS_EVENT_PROGRESS);
 }
 

@@ -334,9 +334,11 @@ static inline pid_t t_start_nginx(int *port)
 		 " client_body_temp_path %s/nginx-tmp; proxy_temp_path %s/nginx-tmp;\n"
 		 " fastcgi_temp_path %s/nginx-tmp; uwsgi_temp_path %s/nginx-tmp; scgi_temp_path %s/nginx-tmp;\n"
 		 " server { listen 127.0.0.1:%d; root %s/www; location / { }\n"
-		 "  location /slow/ { alias %s/www/; limit_rate 32m; } }\n}\n",
+		 "  location /slow/ { alias %s/www/; limit_rate 32m; }\n"
+		 /* Basic auth (t_dir/htpasswd, written by the test that needs it) */
+		 "  location /auth/ { auth_basic kbits; auth_basic_user_file %s/htpasswd; } }\n}\n",
 		 geteuid() == 0 ? "user root;\n" : "", t_dir, t_dir, t_dir, t_dir, t_dir, t_dir, t_dir,
-		 *port, t_dir, t_dir);
+		 *port, t_dir, t_dir, t_dir);
 	f = fopen(conf, "w");
 	if (!f)
 		return -1;

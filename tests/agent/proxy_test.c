@@ -7,7 +7,9 @@
  * and proxy passwords never appear. An OVERRIDE list fails over: a proxy
  * that cannot be used (nobody listening on its port) is left for the next
  * entry at once, for downloads and BITS uploads, and only a list whose
- * every entry failed is the job's error.
+ * every entry failed is the job's error. Credentials by target and scheme
+ * (BITS's SetCredentials): a second tinyproxy asks for Basic proxy
+ * authentication, nginx's /auth/ for Basic server authentication.
  */
 #include "harness.h"
 
@@ -21,7 +23,7 @@
 
 static struct kb_loop *loop;
 static struct kb_engine *engine;
-static int nginx_port, proxy_port, bits_port, fault_port;
+static int nginx_port, proxy_port, auth_proxy_port, bits_port, fault_port;
 static uint8_t next_id = 1;
 /* what the engine reported to the case (each case is a process of its own) */
 static int errors;
@@ -46,18 +48,21 @@ static void o_error(void *ctx, const struct kb_job *job, const struct kb_error *
 
 static const struct kb_engine_ops ops = { .error = o_error, .progress = o_progress };
 
-static pid_t start_tinyproxy(void)
+/* tinyproxy as name (its .conf and .log), with extra configuration lines. */
+static pid_t start_tinyproxy(int *port, const char *name, const char *extra)
 {
-	char conf[512], log[512], text[1024];
+	char conf[512], log[512], text[1024], n[64];
 	FILE *f;
 	pid_t pid;
 
-	proxy_port = t_free_port();
-	t_path(conf, sizeof(conf), "tinyproxy.conf");
-	t_path(log, sizeof(log), "tinyproxy.log");
+	*port = t_free_port();
+	snprintf(n, sizeof(n), "%s.conf", name);
+	t_path(conf, sizeof(conf), n);
+	snprintf(n, sizeof(n), "%s.log", name);
+	t_path(log, sizeof(log), n);
 	snprintf(text, sizeof(text),
 		 "Port %d\nListen 127.0.0.1\nTimeout 60\nLogFile \"%s\"\nLogLevel Info\nMaxClients 20\n"
-		 "Allow 127.0.0.1\nViaProxyName \"kbits-test-proxy\"\n", proxy_port, log);
+		 "Allow 127.0.0.1\nViaProxyName \"kbits-test-proxy\"\n%s", *port, log, extra);
 	f = fopen(conf, "w");
 	if (!f)
 		return -1;
@@ -68,9 +73,9 @@ static pid_t start_tinyproxy(void)
 
 		pid = t_spawn(argv);
 	}
-	for (int i = 0; i < 250 && !t_port_open(proxy_port); i++)
+	for (int i = 0; i < 250 && !t_port_open(*port); i++)
 		usleep(20000);
-	return t_port_open(proxy_port) ? pid : -1;
+	return t_port_open(*port) ? pid : -1;
 }
 
 /* Did a request for /name go through the proxy? */
@@ -94,6 +99,18 @@ static bool proxied(const char *name)
 	return found;
 }
 
+/*
+ * More of the next fetch's job (each case runs in a child of its own, so
+ * this starts zeroed), and what became of it.
+ */
+static struct {
+	const char *proxy_creds;		/* KBITS_STR_PROXY_CREDENTIALS */
+	uint32_t server_schemes, proxy_schemes;	/* KBITS_AUTH_SCHEME_* */
+	uint32_t state;				/* out: the job's last state */
+	int32_t code;				/* out: its error code */
+	char desc[600];				/* out: its error description */
+} xo;
+
 /* Downloads www/src as dl/<name> with the given proxy settings: 1 when
  * TRANSFERRED with the right bytes, 0 otherwise; *state: the state it
  * ended in (a fatal error: ERROR, no_progress_timeout is 0). */
@@ -116,9 +133,15 @@ static bool fetch_state(const char *name, uint32_t usage, const char *list, cons
 	kb_strset(&job->strings[KBITS_STR_PROXY_BYPASS], bypass);
 	kb_strset(&job->strings[KBITS_STR_CREDENTIALS], creds);
 	kb_strset(&job->strings[KBITS_STR_HTTP_HEADERS], headers);
+	kb_strset(&job->strings[KBITS_STR_PROXY_CREDENTIALS], xo.proxy_creds);
+	job->server_auth_schemes = xo.server_schemes;
+	job->proxy_auth_schemes = xo.proxy_schemes;
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/%s", nginx_port, name);
 	t_path(p, sizeof(p), "dl/x");
 	snprintf(p + strlen(p) - 1, 64, "%s", name);
+	for (size_t i = strlen(p) - strlen(name); p[i]; i++)	/* auth/a1: dl/auth_a1 */
+		if (p[i] == '/')
+			p[i] = '_';
 	kb_strset(&job->files[0].url, url);
 	kb_strset(&job->files[0].path, p);
 	kb_engine_run(engine, job);
@@ -130,6 +153,11 @@ static bool fetch_state(const char *name, uint32_t usage, const char *list, cons
 		kb_loop_run_once(loop, 20000000ull);
 	}
 	a[0] = b[0] = '\0';
+	xo.state = st;
+	j = kb_engine_job(engine, job->id);
+	xo.code = j ? j->error_code : 0;
+	snprintf(xo.desc, sizeof(xo.desc), "%s",
+		 j && j->strings[KBITS_STR_ERROR_DESCRIPTION] ? j->strings[KBITS_STR_ERROR_DESCRIPTION] : "");
 	if (st == KBITS_STATE_TRANSFERRED) {
 		const struct kb_file *f = &kb_engine_job(engine, job->id)->files[0];
 		char tmp[700];
@@ -280,6 +308,96 @@ static void test_override_not_bypassed(void)
 	      "OVERRIDE with a bypass list not naming the server: through the proxy");
 }
 
+/* The Basic-auth proxy alone, as the job's OVERRIDE list. */
+static char *auth_proxy(void)
+{
+	static char env[128];
+
+	snprintf(env, sizeof(env), "127.0.0.1:%d", auth_proxy_port);
+	return env;
+}
+
+/* The error names the Basic-auth proxy and not the origin server. */
+static bool blames_proxy(void)
+{
+	char origin[64];
+
+	snprintf(origin, sizeof(origin), ":%d", nginx_port);
+	return xo.state == KBITS_STATE_ERROR && xo.code == 407 && strstr(xo.desc, "proxy") &&
+	       strstr(xo.desc, auth_proxy()) && !strstr(xo.desc, origin);
+}
+
+static void test_proxy_auth_without_credentials(void)
+{
+	bool ok;
+
+	proxy_env(NULL, NULL);
+	ok = fetch("pa1", KBITS_PROXY_OVERRIDE, auth_proxy(), NULL, "alice:s3cret", NULL);
+	check(!ok && blames_proxy(),
+	      "proxy auth: without proxy credentials (server ones only) ERROR 407 naming the proxy (state %u, "
+	      "code %d, '%s')", xo.state, xo.code, xo.desc);
+}
+
+static void test_proxy_auth_with_credentials(void)
+{
+	bool ok;
+
+	proxy_env(NULL, NULL);
+	xo.proxy_creds = "carol:Pr0xyAuth-PW";
+	ok = fetch("pa2", KBITS_PROXY_OVERRIDE, auth_proxy(), NULL, NULL, NULL);
+	check(ok,
+	      "proxy auth: with the job's proxy credentials TRANSFERRED, every byte (state %u, '%s')", xo.state,
+	      xo.desc);
+	xo.proxy_schemes = KBITS_AUTH_SCHEME_BASIC;
+	ok = fetch("pa3", KBITS_PROXY_OVERRIDE, auth_proxy(), NULL, NULL, NULL);
+	check(ok,
+	      "proxy auth: proxy scheme mask BASIC against a Basic proxy: TRANSFERRED (state %u, '%s')", xo.state,
+	      xo.desc);
+}
+
+static void test_proxy_auth_scheme_refused(void)
+{
+	bool ok;
+
+	proxy_env(NULL, NULL);
+	xo.proxy_creds = "carol:Pr0xyAuth-PW";
+	xo.proxy_schemes = KBITS_AUTH_SCHEME_DIGEST;
+	ok = fetch("pa5", KBITS_PROXY_OVERRIDE, auth_proxy(), NULL, NULL, NULL);
+	check(!ok && blames_proxy(),
+	      "proxy auth: proxy scheme mask DIGEST against a Basic-only proxy: ERROR 407 naming the proxy "
+	      "(state %u, code %d, '%s')", xo.state, xo.code, xo.desc);
+}
+
+static void test_server_scheme_basic(void)
+{
+	bool ok;
+
+	proxy_env(NULL, NULL);
+	xo.server_schemes = KBITS_AUTH_SCHEME_BASIC;
+	ok = fetch("auth/a1", KBITS_PROXY_NO_PROXY, NULL, NULL, "alice:s3cret", NULL);
+	check(ok,
+	      "server auth: scheme mask BASIC against a Basic server: TRANSFERRED (state %u, '%s')", xo.state,
+	      xo.desc);
+	xo.server_schemes = KBITS_AUTH_SCHEME_BASIC | KBITS_AUTH_SCHEME_NTLM;
+	ok = fetch("auth/a2", KBITS_PROXY_NO_PROXY, NULL, NULL, "alice:s3cret", NULL);
+	check(ok,
+	      "server auth: scheme mask BASIC|NTLM against a Basic server: TRANSFERRED (state %u, '%s')", xo.state,
+	      xo.desc);
+}
+
+static void test_server_scheme_digest_refused(void)
+{
+	bool ok;
+
+	proxy_env(NULL, NULL);
+	xo.server_schemes = KBITS_AUTH_SCHEME_DIGEST;
+	ok = fetch("auth/a3", KBITS_PROXY_NO_PROXY, NULL, NULL, "alice:s3cret", NULL);
+	check(!ok &&
+	      xo.state == KBITS_STATE_ERROR && xo.code == 401 && strstr(xo.desc, "schemes"),
+	      "server auth: scheme mask DIGEST against a Basic-only server: ERROR 401 saying so (state %u, "
+	      "code %d, '%s')", xo.state, xo.code, xo.desc);
+}
+
 static void b64(const char *in, char *out)
 {
 	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in, (int)strlen(in));
@@ -287,15 +405,19 @@ static void b64(const char *in, char *out)
 
 static void test_log_privacy(void)
 {
-	char logp[512], line[4096], proxy[128], b1[128], b2[128];
-	int saved = dup(2), fd, lines = 0, leaks = 0, reqs = 0;
-	static const char *secrets[] = { "S3cr3t-PW", "tok-98765", "Pr0xy-PW", "qs-token-4242", NULL, NULL };
+	char logp[512], line[4096], proxy[128], b1[128], b2[128], b3[128];
+	int saved = dup(2), fd, lines = 0, leaks = 0, reqs = 0, hidden = 0;
+	static const char *secrets[] = { "S3cr3t-PW", "tok-98765", "Pr0xy-PW", "qs-token-4242", "Pr0xyAuth-PW",
+					 NULL, NULL, NULL };
+	bool proxied_auth;
 	FILE *f;
 
 	b64("alice:S3cr3t-PW", b1);
 	b64("bob:Pr0xy-PW", b2);
-	secrets[4] = b1;
-	secrets[5] = b2;
+	b64("carol:Pr0xyAuth-PW", b3);
+	secrets[5] = b1;
+	secrets[6] = b2;
+	secrets[7] = b3;
 	proxy_env(NULL, NULL);
 	t_path(logp, sizeof(logp), "verbose.log");
 	fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -318,6 +440,10 @@ static void test_log_privacy(void)
 	setenv("http_proxy", proxy, 1);
 	fetch("p9", KBITS_PROXY_PRECONFIG, NULL, NULL, "alice:S3cr3t-PW", "X-Api-Token: tok-98765");
 	unsetenv("http_proxy");
+	/* the job's proxy credentials (BG_AUTH_TARGET_PROXY), to the Basic-auth proxy */
+	xo.proxy_creds = "carol:Pr0xyAuth-PW";
+	proxied_auth = fetch("pa6", KBITS_PROXY_OVERRIDE, auth_proxy(), NULL, "alice:S3cr3t-PW", NULL);
+	xo.proxy_creds = NULL;
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -326,7 +452,8 @@ static void test_log_privacy(void)
 	while (f && fgets(line, sizeof(line), f)) {
 		lines++;
 		reqs += strstr(line, "curl > GET ") != NULL;
-		for (int i = 0; i < 6; i++) {
+		hidden += strstr(line, "curl > Proxy-Authorization: [hidden]") != NULL;
+		for (int i = 0; i < 8; i++) {
 			if (strstr(line, secrets[i])) {
 				leaks++;
 				diag("leak: %s", line);
@@ -340,6 +467,9 @@ static void test_log_privacy(void)
 	check(!leaks, "privacy: no password, custom header value, Basic token or proxy password in the log (%d leaks)",
 	      leaks);
 	check(proxied("p8"), "privacy: the proxy with credentials in its URL was used (p8)");
+	check(proxied_auth && hidden >= 1,
+	      "privacy: the job's proxy credentials were sent (Proxy-Authorization: [hidden], %d lines) and the "
+	      "download went through", hidden);
 }
 
 /* A proxy URL on a loopback port nobody listens on (picked free, not a
@@ -680,36 +810,62 @@ static const struct t_case cases[] = {
 	{ "Cancel-Session of an upload fails over from a dead first proxy too", test_failover_cancel },
 	{ "with kbitsd -vvv and curl's log, no password, header value, Basic token or proxy password is logged",
 	  test_log_privacy },
+	{ "a proxy asking for credentials of a job without proxy credentials fails naming the proxy",
+	  test_proxy_auth_without_credentials },
+	{ "the job's proxy credentials get a download through a Basic-auth proxy", test_proxy_auth_with_credentials },
+	{ "a proxy scheme mask the proxy does not offer fails naming the proxy", test_proxy_auth_scheme_refused },
+	{ "a server scheme mask with Basic works against a Basic server", test_server_scheme_basic },
+	{ "a Digest-only server scheme mask fails against a Basic-only server, saying so",
+	  test_server_scheme_digest_refused },
 };
 
 int main(void)
 {
 	char p[512];
-	pid_t nginx, proxy, bits, fault;
+	pid_t nginx, proxy, auth_proxy_pid, bits, fault;
+	FILE *f;
 
 	if (!t_begin(300))
 		return 1;
 	t_mkdir("www", 0755);
 	t_mkdir("up", 0755);
-	for (int i = 0; i <= 13; i++) {
+	for (int i = 0; i <= 19; i++) {
 		char n[32];
 
-		snprintf(n, sizeof(n), "www/p%d", i);
+		/* p0..p13, and pa1..pa6 for the proxy authentication cases */
+		snprintf(n, sizeof(n), i < 14 ? "www/p%d" : "www/pa%d", i < 14 ? i : i - 13);
 		t_path(p, sizeof(p), n);
 		t_write_file(p, 200000 + (uint64_t)i, (uint32_t)i + 1);
 	}
+	t_mkdir("www/auth", 0755);
+	for (int i = 1; i <= 3; i++) {
+		char n[32];
+
+		snprintf(n, sizeof(n), "www/auth/a%d", i);
+		t_path(p, sizeof(p), n);
+		t_write_file(p, 100000 + (uint64_t)i, (uint32_t)i + 20);
+	}
+	t_path(p, sizeof(p), "htpasswd");	/* nginx's /auth/ */
+	f = fopen(p, "w");
+	if (f) {
+		fputs("alice:{PLAIN}s3cret\n", f);
+		fclose(f);
+	}
 	nginx = t_start_nginx(&nginx_port);
-	proxy = start_tinyproxy();
+	proxy = start_tinyproxy(&proxy_port, "tinyproxy", "");
+	auth_proxy_pid = start_tinyproxy(&auth_proxy_port, "tinyproxy-auth", "BasicAuth carol Pr0xyAuth-PW\n");
 	bits = start_bits();
 	fault = t_start_fault(&fault_port);
-	if (!check(nginx > 0 && proxy > 0 && bits > 0 && fault > 0,
-		   "nginx on 127.0.0.1:%d, tinyproxy on 127.0.0.1:%d, BITS server on 127.0.0.1:%d, fault server on "
-		   "127.0.0.1:%d", nginx_port, proxy_port, bits_port, fault_port))
+	if (!check(f && nginx > 0 && proxy > 0 && auth_proxy_pid > 0 && bits > 0 && fault > 0,
+		   "nginx on 127.0.0.1:%d, tinyproxy on 127.0.0.1:%d, one with Basic auth on 127.0.0.1:%d, BITS "
+		   "server on 127.0.0.1:%d, fault server on 127.0.0.1:%d", nginx_port, proxy_port, auth_proxy_port,
+		   bits_port, fault_port))
 		goto out;
 	t_run_cases(cases, sizeof(cases) / sizeof(cases[0]), proxy_setup, proxy_teardown, 120);
 out:
 	t_kill(nginx);
 	t_kill(proxy);
+	t_kill(auth_proxy_pid);
 	t_kill(bits);
 	t_kill(fault);
 	return t_end();

@@ -82,6 +82,7 @@ static const struct field other_info[] = {
 	F(kbits_job_info, reply_bytes_transferred), F(kbits_job_info, pad2),
 	F(kbits_job_info, status), F(kbits_job_info, pad3),
 	F(kbits_job_info, change_seq), F(kbits_job_info, stored_seq), F(kbits_job_info, pad4),
+	F(kbits_job_info, proxy_credentials_set), F(kbits_job_info, pad5), F(kbits_job_info, pad6),
 };
 
 static const struct field other_restore[] = {
@@ -90,6 +91,8 @@ static const struct field other_restore[] = {
 	F(kbits_agent_restore, string_lens), F(kbits_agent_restore, nr_files),
 	F(kbits_agent_restore, files), F(kbits_agent_restore, file_size),
 	F(kbits_agent_restore, pad), F(kbits_agent_restore, pad2),
+	F(kbits_agent_restore, ext_strings), F(kbits_agent_restore, ext_string_lens),
+	F(kbits_agent_restore, pad3),
 };
 
 #define COUNT(a)	(sizeof(a) / sizeof((a)[0]))

@@ -38,9 +38,16 @@ static void layout_structs(void)
 	OFF(kbits_job_enum, ids, 16);
 	OFF(kbits_job_enum, count, 24);
 
-	SIZE(kbits_job_info, 200);
-	check(KBITS_JOB_INFO_SIZE_VER3 == sizeof(struct kbits_job_info),
-	      "KBITS_JOB_INFO_SIZE_VER3 is the size of struct kbits_job_info");
+	SIZE(kbits_job_info, 224);
+	check(KBITS_JOB_INFO_SIZE_VER5 == sizeof(struct kbits_job_info),
+	      "KBITS_JOB_INFO_SIZE_VER5 is the size of struct kbits_job_info");
+	check(KBITS_JOB_INFO_SIZE_VER4 == offsetof(struct kbits_job_info, min_notify_interval_ms),
+	      "KBITS_JOB_INFO_SIZE_VER4 ends before min_notify_interval_ms");
+	OFF(kbits_job_info, min_notify_interval_ms, 216);
+	check(KBITS_JOB_INFO_SIZE_VER3 == offsetof(struct kbits_job_info, server_auth_schemes),
+	      "KBITS_JOB_INFO_SIZE_VER3 ends before server_auth_schemes");
+	OFF(kbits_job_info, server_auth_schemes, 200);
+	OFF(kbits_job_info, proxy_credentials_set, 208);
 	check(KBITS_JOB_INFO_SIZE_VER2 == offsetof(struct kbits_job_info, security_flags),
 	      "KBITS_JOB_INFO_SIZE_VER2 ends before security_flags");
 	OFF(kbits_job_info, security_flags, 192);
@@ -51,8 +58,12 @@ static void layout_structs(void)
 	OFF(kbits_job_info, stored_seq, 184);
 	check(KBITS_JOB_INFO_SIZE_VER0 == offsetof(struct kbits_job_info, max_download_time),
 	      "KBITS_JOB_INFO_SIZE_VER0 ends before max_download_time");
-	check(KBITS_JOB_SET_SIZE_VER2 == sizeof(struct kbits_job_set),
-	      "KBITS_JOB_SET_SIZE_VER2 is the size of struct kbits_job_set");
+	check(KBITS_JOB_SET_SIZE_VER4 == sizeof(struct kbits_job_set),
+	      "KBITS_JOB_SET_SIZE_VER4 is the size of struct kbits_job_set");
+	check(KBITS_JOB_SET_SIZE_VER3 == offsetof(struct kbits_job_set, min_notify_interval_ms),
+	      "KBITS_JOB_SET_SIZE_VER3 ends before min_notify_interval_ms");
+	check(KBITS_JOB_SET_SIZE_VER2 == offsetof(struct kbits_job_set, server_auth_schemes),
+	      "KBITS_JOB_SET_SIZE_VER2 ends before server_auth_schemes");
 	check(KBITS_JOB_SET_SIZE_VER1 == offsetof(struct kbits_job_set, security_flags),
 	      "KBITS_JOB_SET_SIZE_VER1 ends before security_flags");
 	check(KBITS_JOB_SET_SIZE_VER0 == offsetof(struct kbits_job_set, job_flags),
@@ -72,8 +83,11 @@ static void layout_structs(void)
 	OFF(kbits_job_info, reply_bytes_transferred, 152);
 	AL8(kbits_job_info, max_download_size);
 
-	SIZE(kbits_job_set, 72);
+	SIZE(kbits_job_set, 88);
+	OFF(kbits_job_set, min_notify_interval_ms, 80);
 	OFF(kbits_job_set, security_flags, 64);
+	OFF(kbits_job_set, server_auth_schemes, 72);
+	OFF(kbits_job_set, proxy_auth_schemes, 76);
 	OFF(kbits_job_set, job_id, 8);
 	OFF(kbits_job_set, priority, 24);
 	OFF(kbits_job_set, job_flags, 44);
@@ -171,11 +185,20 @@ static void layout_structs(void)
 	OFF(kbits_restore_file, bytes_total, 48);
 	OFF(kbits_restore_file, file_flags, 64);
 
-	SIZE(kbits_agent_restore, 256);
+	SIZE(kbits_agent_restore, 368);
+	OFF(kbits_agent_restore, min_notify_interval_ms, 360);
+	check(KBITS_AGENT_RESTORE_SIZE_VER3 == sizeof(struct kbits_agent_restore),
+	      "KBITS_AGENT_RESTORE_SIZE_VER3 is the size of struct kbits_agent_restore");
 	OFF(kbits_agent_restore, security_flags, 248);
-	check(KBITS_AGENT_RESTORE_SIZE_VER1 == sizeof(struct kbits_agent_restore) &&
-	      KBITS_AGENT_RESTORE_SIZE_VER0 == offsetof(struct kbits_agent_restore, security_flags),
-	      "KBITS_AGENT_RESTORE_SIZE_VER0 ends before security_flags, VER1 is the size");
+	OFF(kbits_agent_restore, server_auth_schemes, 256);
+	OFF(kbits_agent_restore, ext_strings, 264);
+	OFF(kbits_agent_restore, ext_string_lens, 328);
+	check(KBITS_AGENT_RESTORE_SIZE_VER0 == offsetof(struct kbits_agent_restore, security_flags),
+	      "KBITS_AGENT_RESTORE_SIZE_VER0 ends before security_flags");
+	check(KBITS_AGENT_RESTORE_SIZE_VER1 == offsetof(struct kbits_agent_restore, server_auth_schemes),
+	      "KBITS_AGENT_RESTORE_SIZE_VER1 ends before server_auth_schemes");
+	check(KBITS_AGENT_RESTORE_SIZE_VER2 == offsetof(struct kbits_agent_restore, min_notify_interval_ms),
+	      "KBITS_AGENT_RESTORE_SIZE_VER2 ends before min_notify_interval_ms");
 	OFF(kbits_agent_restore, job_id, 8);
 	OFF(kbits_agent_restore, owner_uid, 24);
 	OFF(kbits_agent_restore, job_flags, 60);
@@ -187,8 +210,10 @@ static void layout_structs(void)
 	OFF(kbits_agent_restore, nr_files, 228);
 	OFF(kbits_agent_restore, files, 232);
 	OFF(kbits_agent_restore, file_size, 240);
-	check(sizeof(((struct kbits_agent_restore *)0)->strings) / 8 == KBITS_STR_MAX + 1,
+	check(KBITS_RESTORE_STRINGS + KBITS_RESTORE_EXT_STRINGS > KBITS_STR_MAX,
 	      "kbits_agent_restore has one string per KBITS_STR_*");
+	check(sizeof(((struct kbits_agent_restore *)0)->strings) / 8 == 9,
+	      "kbits_agent_restore's first strings[] keeps its 9 slots");
 
 	/* Extensible structs lead with their size. */
 	OFF(kbits_job_create, size, 0);
@@ -243,7 +268,7 @@ static void layout_values(void)
 	      KBITS_PRIORITY_NORMAL == 2 && KBITS_PRIORITY_LOW == 3,
 	      "priorities keep BG_JOB_PRIORITY's values");
 	check(KBITS_NOTIFY_ALL == 0x1f, "KBITS_NOTIFY_ALL covers the five notify flags");
-	check(KBITS_SET_ALL == 0x1ff, "KBITS_SET_ALL covers the nine setters");
+	check(KBITS_SET_ALL == 0xfff, "KBITS_SET_ALL covers the twelve setters");
 	check(KBITS_REPORT_ALL == 0xff, "KBITS_REPORT_ALL covers the eight report bits");
 	check(KBITS_FILE_FLAGS_ALL == (KBITS_FILE_COMPLETED | KBITS_FILE_EXPECT_SHA256 |
 				       KBITS_FILE_EXPECT_SIZE | KBITS_FILE_SHA256 |
@@ -256,7 +281,9 @@ static void layout_values(void)
 	      "security flags keep BG_HTTP_REDIRECT_POLICY_*'s values");
 	check(KBITS_JOB_F_ALL == (KBITS_JOB_F_DYNAMIC_CONTENT | KBITS_JOB_F_HTTP_PUT),
 	      "KBITS_JOB_F_ALL covers the job flags");
-	check(KBITS_FEATURE_ALL == 0x3f, "KBITS_FEATURE_ALL is the six features");
+	check(KBITS_FEATURE_ALL == 0xff, "KBITS_FEATURE_ALL is the eight features");
+	check(KBITS_AUTH_SCHEME_ALL == 0xf && KBITS_AUTH_SCHEME_BASIC == 1 && KBITS_AUTH_SCHEME_NEGOTIATE == 8,
+	      "KBITS_AUTH_SCHEME_* are BG_AUTH_SCHEME_* n as bit n - 1");
 	check(KBITS_DEFAULT_NO_PROGRESS_TIMEOUT == 14 * 24 * 3600, "no-progress timeout is 14 days");
 	check(KBITS_DEFAULT_MAX_DOWNLOAD_TIME == 90 * 24 * 3600, "max download time is 90 days");
 	check(KBITS_ERROR_CONTEXT_REMOTE_APPLICATION == 7, "error contexts keep BG_ERROR_CONTEXT's values");

@@ -1393,6 +1393,126 @@ TEST_F(agent, restore_of_ver0_size_gets_default_security_flags)
 	EXPECT_EQ(0, info.security_flags);
 }
 
+TEST_F(agent, restore_keeps_the_auth_masks_and_proxy_credentials_in_ext_strings)
+{
+	static const char secret[] = "proxyuser:restored-pw";
+	struct kbits_job_info info;
+	struct restore_buf b;
+	char buf[64];
+	__u32 len = sizeof(buf);
+	__u8 id[16];
+
+	ATTACH();
+	kb_random_guid(id);
+	restore_fill(&b, id);
+	b.rs.server_auth_schemes = KBITS_AUTH_SCHEME_BASIC | KBITS_AUTH_SCHEME_NTLM;
+	b.rs.proxy_auth_schemes = KBITS_AUTH_SCHEME_DIGEST;
+	b.rs.ext_strings[KBITS_STR_PROXY_CREDENTIALS - KBITS_RESTORE_STRINGS] = (uintptr_t)secret;
+	b.rs.ext_string_lens[KBITS_STR_PROXY_CREDENTIALS - KBITS_RESTORE_STRINGS] = strlen(secret);
+	ASSERT_OK(kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	ASSERT_OK(kb_info(self->afd, id, &info));
+	EXPECT_EQ(KBITS_AUTH_SCHEME_BASIC | KBITS_AUTH_SCHEME_NTLM, info.server_auth_schemes);
+	EXPECT_EQ(KBITS_AUTH_SCHEME_DIGEST, info.proxy_auth_schemes);
+	EXPECT_EQ(1, info.proxy_credentials_set);
+	ASSERT_OK(kb_get_string(self->afd, id, KBITS_STR_PROXY_CREDENTIALS, buf, &len));
+	ASSERT_EQ(strlen(secret), len);
+	EXPECT_EQ(0, memcmp(buf, secret, len));
+}
+
+TEST_F(agent, restore_refuses_bad_auth_masks_and_ext_strings_past_the_last_property)
+{
+	struct restore_buf b;
+	__u8 id[16];
+
+	ATTACH();
+	kb_random_guid(id);
+	restore_fill(&b, id);
+	b.rs.server_auth_schemes = 0x10;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	restore_fill(&b, id);
+	b.rs.proxy_auth_schemes = 0x80000000;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	restore_fill(&b, id);
+	b.rs.ext_strings[KBITS_STR_MAX + 1 - KBITS_RESTORE_STRINGS] = (uintptr_t)"x";
+	b.rs.ext_string_lens[KBITS_STR_MAX + 1 - KBITS_RESTORE_STRINGS] = 1;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	restore_fill(&b, id);
+	b.rs.ext_string_lens[KBITS_RESTORE_EXT_STRINGS - 1] = 1;	/* a length without a pointer */
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	EXPECT_ERR(ENOENT, kb_state(self->fd, id)) TH_LOG("a refused restore left a job behind");
+}
+
+TEST_F(agent, restore_of_ver1_size_gets_default_auth_masks_and_no_proxy_credentials)
+{
+	struct kbits_job_info info;
+	struct restore_buf b;
+	__u8 id[16];
+
+	ATTACH();
+	kb_random_guid(id);
+	restore_fill(&b, id);
+	b.rs.security_flags = KBITS_SECURITY_REDIRECT_DISALLOW;
+	/* past VER1: not read */
+	b.rs.server_auth_schemes = KBITS_AUTH_SCHEME_BASIC;
+	b.rs.ext_strings[KBITS_STR_PROXY_CREDENTIALS - KBITS_RESTORE_STRINGS] = (uintptr_t)"u:p";
+	b.rs.ext_string_lens[KBITS_STR_PROXY_CREDENTIALS - KBITS_RESTORE_STRINGS] = 3;
+	b.rs.size = KBITS_AGENT_RESTORE_SIZE_VER1;
+	ASSERT_OK(kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	ASSERT_OK(kb_info(self->afd, id, &info));
+	EXPECT_EQ(KBITS_SECURITY_REDIRECT_DISALLOW, info.security_flags);
+	EXPECT_EQ(0, info.server_auth_schemes);
+	EXPECT_EQ(0, info.proxy_credentials_set);
+}
+
+TEST_F(agent, restore_keeps_the_min_notify_interval_and_refuses_a_bad_one)
+{
+	struct kbits_job_info info;
+	struct restore_buf b;
+	__u8 id[16];
+
+	ATTACH();
+	kb_random_guid(id);
+	restore_fill(&b, id);
+	b.rs.min_notify_interval_ms = KBITS_MAX_NOTIFY_INTERVAL_MS + 1;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	restore_fill(&b, id);
+	b.rs.pad3 = 1;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	EXPECT_ERR(ENOENT, kb_state(self->fd, id)) TH_LOG("a refused restore left a job behind");
+	restore_fill(&b, id);
+	b.rs.min_notify_interval_ms = 2500;
+	ASSERT_OK(kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	ASSERT_OK(kb_info(self->afd, id, &info));
+	EXPECT_EQ(2500, info.min_notify_interval_ms);
+	/* a VER2 restore (before the interval) gets the default */
+	kb_random_guid(id);
+	restore_fill(&b, id);
+	b.rs.min_notify_interval_ms = 2500;
+	b.rs.size = KBITS_AGENT_RESTORE_SIZE_VER2;
+	ASSERT_OK(kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	ASSERT_OK(kb_info(self->afd, id, &info));
+	EXPECT_EQ(0, info.min_notify_interval_ms);
+}
+
+TEST_F(agent, agent_reads_proxy_credentials_a_client_file_gets_eacces)
+{
+	static const char secret[] = "proxyuser:agent-only";
+	char buf[64];
+	__u32 len = sizeof(buf);
+	__u8 id[16];
+
+	ATTACH();
+	ASSERT_OK(kb_create(self->fd, KBITS_JOB_DOWNLOAD, "pcreds", id));
+	ASSERT_OK(kb_set_string(self->fd, id, KBITS_STR_PROXY_CREDENTIALS, secret, strlen(secret)));
+	ASSERT_OK(kb_get_string(self->afd, id, KBITS_STR_PROXY_CREDENTIALS, buf, &len));
+	ASSERT_EQ(strlen(secret), len);
+	EXPECT_EQ(0, memcmp(buf, secret, len));
+	len = sizeof(buf);
+	memset(buf, 0, sizeof(buf));
+	EXPECT_ERR(EACCES, kb_get_string(self->fd, id, KBITS_STR_PROXY_CREDENTIALS, buf, &len));
+	EXPECT_EQ(NULL, memmem(buf, sizeof(buf), "agent-only", 10));
+}
+
 TEST_F(agent, restoring_a_bad_url_gets_einval)
 {
 	struct restore_buf b;

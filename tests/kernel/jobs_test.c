@@ -495,7 +495,7 @@ TEST_F(job, security_flags_default_to_0_follow_but_never_https_to_http)
 	ASSERT_OK(kb_ioctl(self->fd, KBITS_IOC_VERSION, &v));
 	EXPECT_TRUE(v.features & KBITS_FEATURE_SECURITY_FLAGS);
 	ASSERT_OK(kb_info(self->fd, self->id, &info));
-	EXPECT_EQ(KBITS_JOB_INFO_SIZE_VER3, info.size);
+	EXPECT_EQ(sizeof(info), info.size);
 	EXPECT_EQ(0, info.security_flags);
 	EXPECT_EQ(0, info.pad4);
 }
@@ -589,6 +589,233 @@ TEST_F(job, get_info_of_ver2_size_leaves_security_flags_unwritten)
 	EXPECT_EQ(0xaaaaaaaa, info.security_flags) TH_LOG("written past the caller's size");
 	ASSERT_OK(kb_info(self->fd, self->id, &info));
 	EXPECT_EQ(KBITS_SECURITY_REDIRECT_ALLOW_REPORT, info.security_flags);
+}
+
+/* ---- credentials by target and scheme (IBackgroundCopyJob2::SetCredentials) ---- */
+
+TEST_F(job, auth_scheme_masks_default_to_any_and_no_proxy_credentials)
+{
+	struct kbits_job_info info;
+	struct kbits_version v;
+
+	ASSERT_OK(kb_ioctl(self->fd, KBITS_IOC_VERSION, &v));
+	EXPECT_TRUE(v.features & KBITS_FEATURE_AUTH_TARGETS);
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(sizeof(info), info.size);
+	EXPECT_EQ(0, info.server_auth_schemes);
+	EXPECT_EQ(0, info.proxy_auth_schemes);
+	EXPECT_EQ(0, info.proxy_credentials_set);
+	EXPECT_EQ(0, info.pad5);
+}
+
+TEST_F(job, set_each_auth_scheme_mask_for_server_and_proxy)
+{
+	struct kbits_job_info info;
+	struct kbits_job_set s;
+	__u32 m;
+
+	for (m = 0; m <= KBITS_AUTH_SCHEME_ALL; m++) {
+		memset(&s, 0, sizeof(s));
+		s.server_auth_schemes = m;
+		s.proxy_auth_schemes = KBITS_AUTH_SCHEME_ALL - m;
+		ASSERT_OK(set_one(self->fd, self->id,
+				  KBITS_SET_SERVER_AUTH_SCHEMES | KBITS_SET_PROXY_AUTH_SCHEMES, &s));
+		ASSERT_OK(kb_info(self->fd, self->id, &info));
+		EXPECT_EQ(m, info.server_auth_schemes);
+		EXPECT_EQ(KBITS_AUTH_SCHEME_ALL - m, info.proxy_auth_schemes);
+	}
+	/* one target's mask alone leaves the other's */
+	memset(&s, 0, sizeof(s));
+	s.proxy_auth_schemes = KBITS_AUTH_SCHEME_DIGEST;
+	s.server_auth_schemes = KBITS_AUTH_SCHEME_NTLM;	/* not in the mask: ignored */
+	ASSERT_OK(set_one(self->fd, self->id, KBITS_SET_PROXY_AUTH_SCHEMES, &s));
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(KBITS_AUTH_SCHEME_ALL, info.server_auth_schemes);
+	EXPECT_EQ(KBITS_AUTH_SCHEME_DIGEST, info.proxy_auth_schemes);
+}
+
+TEST_F(job, set_auth_scheme_mask_with_unknown_bits_gets_einval)
+{
+	static const __u32 bad[] = { 0x10, 0x20, 0x1f, 0x80000000 };
+	struct kbits_job_info info;
+	struct kbits_job_set s;
+	unsigned int i;
+
+	memset(&s, 0, sizeof(s));
+	s.server_auth_schemes = KBITS_AUTH_SCHEME_BASIC;
+	s.proxy_auth_schemes = KBITS_AUTH_SCHEME_NEGOTIATE;
+	ASSERT_OK(set_one(self->fd, self->id,
+			  KBITS_SET_SERVER_AUTH_SCHEMES | KBITS_SET_PROXY_AUTH_SCHEMES, &s));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&s, 0, sizeof(s));
+		s.server_auth_schemes = bad[i];
+		EXPECT_ERR(EINVAL, set_one(self->fd, self->id, KBITS_SET_SERVER_AUTH_SCHEMES, &s))
+			TH_LOG("server schemes 0x%x", bad[i]);
+		memset(&s, 0, sizeof(s));
+		s.proxy_auth_schemes = bad[i];
+		EXPECT_ERR(EINVAL, set_one(self->fd, self->id, KBITS_SET_PROXY_AUTH_SCHEMES, &s))
+			TH_LOG("proxy schemes 0x%x", bad[i]);
+	}
+	memset(&s, 0, sizeof(s));
+	EXPECT_ERR(EINVAL, set_one(self->fd, self->id, KBITS_SET_ALL + 1, &s));
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(KBITS_AUTH_SCHEME_BASIC, info.server_auth_schemes) TH_LOG("a refused set changed the mask");
+	EXPECT_EQ(KBITS_AUTH_SCHEME_NEGOTIATE, info.proxy_auth_schemes);
+}
+
+TEST_F(job, set_auth_scheme_masks_needs_a_ver3_struct)
+{
+	struct kbits_job_set s;
+
+	memset(&s, 0, sizeof(s));
+	s.server_auth_schemes = KBITS_AUTH_SCHEME_BASIC;
+	s.proxy_auth_schemes = KBITS_AUTH_SCHEME_BASIC;
+	s.size = KBITS_JOB_SET_SIZE_VER2;
+	memcpy(s.job_id, self->id, 16);
+	s.mask = KBITS_SET_SERVER_AUTH_SCHEMES;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->fd, KBITS_IOC_JOB_SET, &s));
+	s.mask = KBITS_SET_PROXY_AUTH_SCHEMES;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->fd, KBITS_IOC_JOB_SET, &s));
+	/* an old binary's VER2 set of the security flags still works */
+	s.mask = KBITS_SET_SECURITY_FLAGS;
+	EXPECT_OK(kb_ioctl(self->fd, KBITS_IOC_JOB_SET, &s));
+	s.size = KBITS_JOB_SET_SIZE_VER3;
+	s.mask = KBITS_SET_SERVER_AUTH_SCHEMES | KBITS_SET_PROXY_AUTH_SCHEMES;
+	EXPECT_OK(kb_ioctl(self->fd, KBITS_IOC_JOB_SET, &s));
+}
+
+TEST_F(job, get_info_of_ver3_size_leaves_the_auth_fields_unwritten)
+{
+	struct kbits_job_info info;
+	struct kbits_job_set s;
+
+	memset(&s, 0, sizeof(s));
+	s.server_auth_schemes = KBITS_AUTH_SCHEME_DIGEST;
+	ASSERT_OK(set_one(self->fd, self->id, KBITS_SET_SERVER_AUTH_SCHEMES, &s));
+	memset(&info, 0xaa, sizeof(info));
+	info.size = KBITS_JOB_INFO_SIZE_VER3;
+	info.flags = 0;
+	memcpy(info.job_id, self->id, 16);
+	ASSERT_OK(kb_ioctl(self->fd, KBITS_IOC_JOB_GET_INFO, &info));
+	EXPECT_EQ(KBITS_JOB_INFO_SIZE_VER3, info.size);
+	EXPECT_EQ(0xaaaaaaaa, info.server_auth_schemes) TH_LOG("written past the caller's size");
+	EXPECT_EQ(0xaaaaaaaa, info.proxy_credentials_set);
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(KBITS_AUTH_SCHEME_DIGEST, info.server_auth_schemes);
+}
+
+TEST_F(job, proxy_credentials_are_write_only_and_removed_by_an_empty_string)
+{
+	static const char secret[] = "proxyuser:pr0xy-s3cr3t";
+	struct kbits_job_info info;
+	char buf[64];
+	__u32 len = sizeof(buf);
+	int r;
+
+	ASSERT_OK(kb_set_string(self->fd, self->id, KBITS_STR_PROXY_CREDENTIALS, secret, strlen(secret)));
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(1, info.proxy_credentials_set);
+	EXPECT_EQ(0, info.credentials_set) TH_LOG("the proxy's credentials are not the server's");
+	memset(buf, 0, sizeof(buf));
+	r = kb_get_string(self->fd, self->id, KBITS_STR_PROXY_CREDENTIALS, buf, &len);
+	EXPECT_EQ(-EACCES, r) TH_LOG("get of proxy credentials on a client file: expected EACCES, got %s",
+				     kb_err(r));
+	EXPECT_EQ(NULL, memmem(buf, sizeof(buf), "s3cr3t", 6)) TH_LOG("the credentials were copied out");
+	ASSERT_OK(kb_set_string(self->fd, self->id, KBITS_STR_PROXY_CREDENTIALS, "", 0));
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(0, info.proxy_credentials_set) TH_LOG("RemoveCredentials(PROXY) left them set");
+}
+
+TEST_F(job, proxy_credentials_longer_than_the_bound_get_einval)
+{
+	char v[KBITS_CREDENTIALS_MAX + 1];
+
+	memset(v, 'c', sizeof(v));
+	EXPECT_OK(kb_set_string(self->fd, self->id, KBITS_STR_PROXY_CREDENTIALS, v, KBITS_CREDENTIALS_MAX));
+	EXPECT_ERR(EINVAL, kb_set_string(self->fd, self->id, KBITS_STR_PROXY_CREDENTIALS, v,
+					 KBITS_CREDENTIALS_MAX + 1));
+	EXPECT_ERR(EINVAL, kb_set_string(self->fd, self->id, KBITS_STR_MAX + 1, "x", 1));
+}
+
+/* ---- BITS_JOB_PROPERTY_MINIMUM_NOTIFICATION_INTERVAL_MS ---- */
+
+TEST_F(job, min_notify_interval_defaults_to_0_and_sets_up_to_one_day)
+{
+	static const __u32 good[] = { 1, 499, 500, 2000, KBITS_MAX_NOTIFY_INTERVAL_MS, 0 };
+	struct kbits_job_info info;
+	struct kbits_job_set s;
+	struct kbits_version v;
+	unsigned int i;
+
+	ASSERT_OK(kb_ioctl(self->fd, KBITS_IOC_VERSION, &v));
+	EXPECT_TRUE(v.features & KBITS_FEATURE_NOTIFY_INTERVAL);
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(KBITS_JOB_INFO_SIZE_VER5, info.size);
+	EXPECT_EQ(0, info.min_notify_interval_ms);
+	EXPECT_EQ(0, info.pad6);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		memset(&s, 0, sizeof(s));
+		s.min_notify_interval_ms = good[i];
+		ASSERT_OK(set_one(self->fd, self->id, KBITS_SET_MIN_NOTIFY_INTERVAL, &s));
+		ASSERT_OK(kb_info(self->fd, self->id, &info));
+		EXPECT_EQ(good[i], info.min_notify_interval_ms);
+	}
+}
+
+TEST_F(job, min_notify_interval_above_one_day_or_with_pad_gets_einval)
+{
+	struct kbits_job_info info;
+	struct kbits_job_set s;
+
+	memset(&s, 0, sizeof(s));
+	s.min_notify_interval_ms = 3000;
+	ASSERT_OK(set_one(self->fd, self->id, KBITS_SET_MIN_NOTIFY_INTERVAL, &s));
+	s.min_notify_interval_ms = KBITS_MAX_NOTIFY_INTERVAL_MS + 1;
+	EXPECT_ERR(EINVAL, set_one(self->fd, self->id, KBITS_SET_MIN_NOTIFY_INTERVAL, &s));
+	s.min_notify_interval_ms = 0xffffffff;
+	EXPECT_ERR(EINVAL, set_one(self->fd, self->id, KBITS_SET_MIN_NOTIFY_INTERVAL, &s));
+	s.min_notify_interval_ms = 1000;
+	s.pad2 = 1;
+	EXPECT_ERR(EINVAL, set_one(self->fd, self->id, KBITS_SET_MIN_NOTIFY_INTERVAL, &s));
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(3000, info.min_notify_interval_ms) TH_LOG("a refused set changed the interval");
+}
+
+TEST_F(job, set_min_notify_interval_needs_a_ver4_struct)
+{
+	struct kbits_job_set s;
+
+	memset(&s, 0, sizeof(s));
+	s.min_notify_interval_ms = 1000;
+	s.size = KBITS_JOB_SET_SIZE_VER3;
+	s.mask = KBITS_SET_MIN_NOTIFY_INTERVAL;
+	memcpy(s.job_id, self->id, 16);
+	EXPECT_ERR(EINVAL, kb_ioctl(self->fd, KBITS_IOC_JOB_SET, &s));
+	/* an old binary's VER3 set of the auth masks still works */
+	s.mask = KBITS_SET_SERVER_AUTH_SCHEMES;
+	EXPECT_OK(kb_ioctl(self->fd, KBITS_IOC_JOB_SET, &s));
+	s.size = KBITS_JOB_SET_SIZE_VER4;
+	s.mask = KBITS_SET_MIN_NOTIFY_INTERVAL;
+	EXPECT_OK(kb_ioctl(self->fd, KBITS_IOC_JOB_SET, &s));
+}
+
+TEST_F(job, get_info_of_ver4_size_leaves_min_notify_interval_unwritten)
+{
+	struct kbits_job_info info;
+	struct kbits_job_set s;
+
+	memset(&s, 0, sizeof(s));
+	s.min_notify_interval_ms = 1500;
+	ASSERT_OK(set_one(self->fd, self->id, KBITS_SET_MIN_NOTIFY_INTERVAL, &s));
+	memset(&info, 0xaa, sizeof(info));
+	info.size = KBITS_JOB_INFO_SIZE_VER4;
+	info.flags = 0;
+	memcpy(info.job_id, self->id, 16);
+	ASSERT_OK(kb_ioctl(self->fd, KBITS_IOC_JOB_GET_INFO, &info));
+	EXPECT_EQ(KBITS_JOB_INFO_SIZE_VER4, info.size);
+	EXPECT_EQ(0xaaaaaaaa, info.min_notify_interval_ms) TH_LOG("written past the caller's size");
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(1500, info.min_notify_interval_ms);
 }
 
 TEST_F(job, set_changes_only_the_masked_fields)

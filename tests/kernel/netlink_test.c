@@ -1387,6 +1387,47 @@ TEST_F(nl, progress_events_are_limited_to_two_per_second)
 		       (unsigned long long)(kb_mono_ms() - start));
 }
 
+static int set_notify_interval(int fd, const __u8 id[16], __u32 ms)
+{
+	struct kbits_job_set s;
+
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	s.mask = KBITS_SET_MIN_NOTIFY_INTERVAL;
+	memcpy(s.job_id, id, 16);
+	s.min_notify_interval_ms = ms;
+	return kb_ioctl(fd, KBITS_IOC_JOB_SET, &s);
+}
+
+TEST_F(nl, progress_events_keep_the_jobs_min_notify_interval)
+{
+	struct listener l = { 0 };
+	__u64 start, ms;
+	__u8 id[16];
+	int afd, i, n;
+
+	afd = kb_agent_open();
+	ASSERT_LE(0, afd) TH_LOG("attach: %s", kb_err(afd));
+	ASSERT_OK(held_job(self->fd, afd, id));
+	ASSERT_OK(set_notify_interval(self->fd, id, 2000));
+	ASSERT_OK(listener_open(&l, self->r));
+	start = kb_mono_ms();
+	/* 100 reports spread over about 1.5 s: by default 3 or 4 events */
+	for (i = 1; i <= 100; i++) {
+		ASSERT_OK(report_progress(afd, id, i * 10, 1000));
+		usleep(15000);
+	}
+	listen_for(&l, 300, NULL, NULL);
+	ms = kb_mono_ms() - start;
+	n = count_events(self->r, id, KBITS_EVENT_PROGRESS);
+	listener_close(&l);
+	close(afd);
+	EXPECT_LE(1, n) TH_LOG("no progress event at all");
+	/* one at once, then at most one per 2000 ms */
+	EXPECT_GE((int)(ms / 2000) + 1, n) TH_LOG("%d progress events in %llu ms with a 2000 ms interval", n,
+						  (unsigned long long)ms);
+}
+
 static int set_notify(int fd, const __u8 id[16], __u32 flags)
 {
 	struct kbits_job_set s;

@@ -219,6 +219,8 @@ int kb_channel_fetch_job_seq(struct kb_channel *ch, const uint8_t id[16], struct
 	for (uint32_t p = 0; p <= KBITS_STR_MAX && !ret; p++) {
 		if (p == KBITS_STR_CREDENTIALS && !ji.credentials_set)
 			continue;
+		if (p == KBITS_STR_PROXY_CREDENTIALS && !ji.proxy_credentials_set)
+			continue;
 		/* the module refuses the reply file of other job types (-EINVAL) */
 		if (p == KBITS_STR_REPLY_FILE && ji.type != KBITS_JOB_UPLOAD_REPLY)
 			continue;
@@ -374,12 +376,24 @@ int kb_channel_restore(struct kb_channel *ch, const struct kb_job *job)
 #define KBITS_IDENTITY(f)	r.f = job->f;
 #define KBITS_PROP(f)		r.f = job->f;
 #include <kbits_props.h>
+	/* strings[] has the first KBITS_RESTORE_STRINGS, ext_strings[] the rest */
 	for (int p = 0; p <= KBITS_STR_MAX; p++) {
+		int x = p - KBITS_RESTORE_STRINGS;
+		__u64 *ptr = x < 0 ? &r.strings[p] : &r.ext_strings[x];
+		__u32 *len = x < 0 ? &r.string_lens[p] : &r.ext_string_lens[x];
+
 		if (!job->strings[p])
 			continue;
-		r.strings[p] = (uintptr_t)job->strings[p];
-		r.string_lens[p] = (uint32_t)strlen(job->strings[p]);
+		*ptr = (uintptr_t)job->strings[p];
+		*len = (uint32_t)strlen(job->strings[p]);
 	}
+	/* An older module takes the layout it knows (and cannot hold the rest). */
+	if (!(ch->version.features & KBITS_FEATURE_NOTIFY_INTERVAL))
+		r.size = KBITS_AGENT_RESTORE_SIZE_VER2;
+	if (!(ch->version.features & KBITS_FEATURE_AUTH_TARGETS))
+		r.size = KBITS_AGENT_RESTORE_SIZE_VER1;
+	if (!(ch->version.features & KBITS_FEATURE_SECURITY_FLAGS))
+		r.size = KBITS_AGENT_RESTORE_SIZE_VER0;
 	for (uint32_t i = 0; i < job->nr_files; i++) {
 		const struct kb_file *f = &job->files[i];
 

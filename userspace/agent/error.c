@@ -54,13 +54,15 @@ void kb_error_redirect(struct kb_error *e, const char *url, const char *location
 	snprintf(e->desc, sizeof(e->desc), "redirect from %s to %s %s", u, l, why);
 }
 
-void kb_error_proxy(struct kb_error *e, long status, const char *proxy)
+void kb_error_proxy(struct kb_error *e, long status, const char *proxy, bool offered)
 {
 	e->context = KBITS_ERROR_CONTEXT_GENERAL_TRANSPORT;
 	e->code = (int32_t)status;
 	e->transient = false;	/* credentials do not mend themselves */
-	snprintf(e->desc, sizeof(e->desc), "proxy %s refused the request: HTTP status %ld "
-		 "(it wants credentials; give them in the proxy URL)", proxy, status);
+	snprintf(e->desc, sizeof(e->desc), "proxy %s refused the request: HTTP status %ld (%s)",
+		 proxy, status,
+		 offered ? "it refused the job's proxy credentials, or their schemes"
+			 : "it wants credentials: set the job's proxy credentials");
 }
 
 void kb_error_curl(struct kb_error *e, CURLcode rc, const char *detail, const char *url)

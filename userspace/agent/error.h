@@ -28,8 +28,9 @@ void kb_error_http(struct kb_error *e, long status, const char *url);
  */
 void kb_error_redirect(struct kb_error *e, const char *url, const char *location, const char *why);
 /* A proxy refused the request (407: it wants credentials it did not get
- * or take); proxy as kb_url_safe prints it. */
-void kb_error_proxy(struct kb_error *e, long status, const char *proxy);
+ * or take); proxy as kb_url_safe prints it; offered: the job has proxy
+ * credentials (so they were refused). */
+void kb_error_proxy(struct kb_error *e, long status, const char *proxy, bool offered);
 /* url without user information, query or fragment, for messages. */
 void kb_url_safe(const char *url, char *out, size_t len);
 void kb_error_curl(struct kb_error *e, CURLcode rc, const char *detail, const char *url);

@@ -121,6 +121,7 @@ int kb_httpreq_setup(CURL *c, struct kb_httpreq *r, struct curl_slist **hdrs)
 {
 	const struct kb_job *job = r->job;
 	uint32_t policy = job->security_flags & KBITS_SECURITY_REDIRECT_MASK;
+	int ret;
 
 	r->errbuf[0] = '\0';
 	r->challenges = 0;
@@ -180,20 +181,57 @@ int kb_httpreq_setup(CURL *c, struct kb_httpreq *r, struct curl_slist **hdrs)
 	/* Credentials: "user:password" (see Documentation/kbitsd.md). */
 	if (job->strings[KBITS_STR_CREDENTIALS]) {
 		curl_easy_setopt(c, CURLOPT_USERPWD, job->strings[KBITS_STR_CREDENTIALS]);
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_ANY);
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)kb_httpreq_auth(job->server_auth_schemes));
 		curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
 	}
 	if (add_job_headers(hdrs, job->strings[KBITS_STR_HTTP_HEADERS]) < 0)
 		return -ENOMEM;
-	return kb_netopt_proxy(c, job, r->proxy);
+	ret = kb_netopt_proxy(c, job, r->proxy);
+	/*
+	 * After netopt: a proxy URL with user information sets curl's proxy
+	 * credentials too; the job's own (BG_AUTH_TARGET_PROXY) win.
+	 */
+	if (!ret && job->strings[KBITS_STR_PROXY_CREDENTIALS]) {
+		curl_easy_setopt(c, CURLOPT_PROXYUSERPWD, job->strings[KBITS_STR_PROXY_CREDENTIALS]);
+		curl_easy_setopt(c, CURLOPT_PROXYAUTH, (long)kb_httpreq_auth(job->proxy_auth_schemes));
+	}
+	return ret;
+}
+
+unsigned long kb_httpreq_auth(uint32_t schemes)
+{
+	unsigned long a = 0;
+
+	if (!schemes)
+		return CURLAUTH_ANY;
+	if (schemes & KBITS_AUTH_SCHEME_BASIC)
+		a |= CURLAUTH_BASIC;
+	if (schemes & KBITS_AUTH_SCHEME_DIGEST)
+		a |= CURLAUTH_DIGEST;
+	if (schemes & KBITS_AUTH_SCHEME_NTLM)
+		a |= CURLAUTH_NTLM;
+	if (schemes & KBITS_AUTH_SCHEME_NEGOTIATE)
+		a |= CURLAUTH_NEGOTIATE;
+	return a;
 }
 
 bool kb_httpreq_stop_at_headers(struct kb_httpreq *r, long status)
 {
 	if (status < 400)
 		return false;
-	if ((status == 401 || status == 407) && r->challenges++ == 0)
+	/*
+	 * One challenge of each: the proxy's (407) and then the server's
+	 * (401) when both want credentials. A second one of a kind means
+	 * they were refused.
+	 */
+	if (status == 401 && !(r->challenges & KB_CHALLENGE_SERVER)) {
+		r->challenges |= KB_CHALLENGE_SERVER;
 		return false;
+	}
+	if (status == 407 && !(r->challenges & KB_CHALLENGE_PROXY)) {
+		r->challenges |= KB_CHALLENGE_PROXY;
+		return false;
+	}
 	r->stopped = true;
 	r->stopped_status = status;
 	return true;
@@ -268,7 +306,7 @@ void kb_httpreq_error(const struct kb_httpreq *r, CURL *c, CURLcode rc, long sta
 	curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &connect);
 	if (status == 407 || connect == 407) {
 		kb_netopt_proxy_name(r->job, r->proxy, r->url, proxy, sizeof(proxy));
-		kb_error_proxy(err, 407, proxy);
+		kb_error_proxy(err, 407, proxy, r->job->strings[KBITS_STR_PROXY_CREDENTIALS]);
 		return;
 	}
 	if (rc == CURLE_UNSUPPORTED_PROTOCOL && !strncasecmp(r->url, "https:", 6) &&
@@ -297,6 +335,14 @@ void kb_httpreq_error(const struct kb_httpreq *r, CURL *c, CURLcode rc, long sta
 		return;
 	}
 	kb_error_http(err, status, r->url);
+	if (status == 401) {
+		size_t n = strlen(err->desc);
+
+		snprintf(err->desc + n, sizeof(err->desc) - n, " (%s)",
+			 r->job->strings[KBITS_STR_CREDENTIALS]
+			 ? "it refused the job's credentials, or offers none of their schemes"
+			 : "it wants credentials: set the job's credentials");
+	}
 	if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
 		err->retry_after = ra > 86400 * 30 ? 86400 * 30 : (uint32_t)ra;
 }

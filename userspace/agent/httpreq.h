@@ -53,10 +53,19 @@ struct kb_httpreq {
 	/* kept by kb_httpreq_* */
 	bool refuse_redirects;		/* follow, but the policy is DISALLOW */
 	char errbuf[CURL_ERROR_SIZE];
-	unsigned int challenges;	/* 401 and 407 answers seen */
+	unsigned int challenges;	/* KB_CHALLENGE_*: answers seen */
 	bool stopped;			/* the answer ended at its headers */
 	long stopped_status;
 };
+
+#define KB_CHALLENGE_SERVER	0x1	/* a 401 */
+#define KB_CHALLENGE_PROXY	0x2	/* a 407 */
+
+/*
+ * The libcurl CURLAUTH_* mask of a KBITS_AUTH_SCHEME_* mask (0: any,
+ * CURLAUTH_ANY, as before the schemes existed).
+ */
+unsigned long kb_httpreq_auth(uint32_t schemes);
 
 /* Fills the request's fields from the configuration (zeroing the rest). */
 void kb_httpreq_init(struct kb_httpreq *r, const struct kb_engine_config *cfg, const struct kb_job *job,
@@ -75,7 +84,8 @@ int kb_httpreq_setup(CURL *c, struct kb_httpreq *r, struct curl_slist **hdrs);
  * and headers say it all; the server may send no length, and waiting for
  * a body until the connection closes hangs). The callback then returns 0;
  * kb_httpreq_result turns curl's write error back into the status.
- * An authentication challenge is let through once: libcurl answers it.
+ * An authentication challenge is let through once per target (server
+ * 401, proxy 407): libcurl answers it.
  */
 bool kb_httpreq_stop_at_headers(struct kb_httpreq *r, long status);
 

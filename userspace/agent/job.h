@@ -67,6 +67,9 @@ struct kb_job {
 	uint64_t creation_time, modification_time, transfer_completion_time;
 	uint32_t error_count, error_context, error_file;
 	int32_t error_code;
+	uint32_t server_auth_schemes;	/* KBITS_AUTH_SCHEME_*, 0: any */
+	uint32_t proxy_auth_schemes;	/* likewise, for the proxy */
+	uint32_t min_notify_interval_ms;	/* the module's progress events; kept, not used */
 	char *strings[KBITS_STR_MAX + 1];	/* by KBITS_STR_*, may be NULL */
 	uint32_t nr_files;
 	struct kb_file *files;

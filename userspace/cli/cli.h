@@ -102,6 +102,7 @@ const char *fmt_bytes(uint64_t b, char *buf, size_t size);
 const char *fmt_time(uint64_t ns, char *buf, size_t size);
 const char *fmt_percent(uint64_t done, uint64_t total, char *buf, size_t size);
 const char *fmt_user(uint32_t uid, char *buf, size_t size);
+const char *cli_auth_schemes(uint32_t v, char *buf, size_t len);	/* KBITS_AUTH_SCHEME_* names */
 /* A state name, coloured on a terminal. */
 const char *fmt_state(struct cli *c, uint32_t state);
 /* Make a local path absolute (the ABI wants absolute); malloc()ed. */

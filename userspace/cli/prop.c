@@ -17,12 +17,14 @@ enum kind {
 	P_STR,		/* a KBITS_STR_* string */
 	P_U32,		/* plain number */
 	P_SECS,		/* seconds; set accepts 90s, 10m, 2h, 14d */
+	P_MS,		/* milliseconds; set accepts 750, 750ms, 2s */
 	P_BYTES,	/* bytes; set accepts K, M, G, T (binary) */
 	P_TIME,		/* ns since the epoch, read-only */
 	P_ENUM,		/* a name (priority, state, ...) */
 	P_NOTIFY,	/* KBITS_NOTIFY_* as names */
 	P_JOBFLAG,	/* one KBITS_JOB_F_* bit as yes/no */
 	P_SECFLAG,	/* one KBITS_SECURITY_* bit as yes/no */
+	P_AUTH,		/* KBITS_AUTH_SCHEME_* as names; 0 is "any" */
 };
 
 struct prop {
@@ -69,8 +71,20 @@ static const struct prop props[] = {
 	  .help = "preconfig, no_proxy, override or autodetect" },
 	{ "proxy_list", P_STR, KBITS_STR_PROXY_LIST, NOINFO, true, true, .help = "proxies for proxy_usage override" },
 	{ "proxy_bypass", P_STR, KBITS_STR_PROXY_BYPASS, NOINFO, true, true, .help = "hosts reached without the proxy" },
-	{ "credentials", P_STR, KBITS_STR_CREDENTIALS, NOINFO, false, true, .help = "USER:PASSWORD (write-only)" },
+	{ "credentials", P_STR, KBITS_STR_CREDENTIALS, NOINFO, false, true,
+	  .help = "USER:PASSWORD for the server (write-only; \"\" removes)" },
+	{ "auth_schemes", P_AUTH, 0, INFO(server_auth_schemes), true, true,
+	  .set32 = kbits_job_set_server_auth_schemes,
+	  .help = "schemes for the server's credentials: any or basic,digest,ntlm,negotiate" },
+	{ "proxy_credentials", P_STR, KBITS_STR_PROXY_CREDENTIALS, NOINFO, false, true,
+	  .help = "USER:PASSWORD for the proxy (write-only; \"\" removes)" },
+	{ "proxy_auth_schemes", P_AUTH, 0, INFO(proxy_auth_schemes), true, true,
+	  .set32 = kbits_job_set_proxy_auth_schemes,
+	  .help = "schemes for the proxy's credentials: any or basic,digest,ntlm,negotiate" },
 	{ "http_headers", P_STR, KBITS_STR_HTTP_HEADERS, NOINFO, true, true, .help = "custom headers, \"Name: value\" lines" },
+	{ "min_notify_interval", P_MS, 0, INFO(min_notify_interval_ms), true, true,
+	  .set32 = kbits_job_set_min_notify_interval,
+	  .help = "least time between progress events: milliseconds (750, 750ms, 2s); 0 is the default, 500 ms" },
 	{ "max_download_time", P_SECS, 0, INFO(max_download_time), true, true,
 	  .set64 = kbits_job_set_max_download_time, .help = "seconds of transfer before the job fails" },
 	{ "max_download_size", P_BYTES, 0, INFO(max_download_size), true, true,
@@ -105,6 +119,21 @@ static const struct prop props[] = {
 static const char *const notify_names[] = {
 	"transferred", "error", "disable", "modification", "file_transferred",
 };
+
+/* KBITS_AUTH_SCHEME_* by bit (BITS's BG_AUTH_SCHEME_* n is bit n - 1). */
+static const char *const auth_names[] = { "basic", "digest", "ntlm", "negotiate" };
+
+const char *cli_auth_schemes(uint32_t v, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (size_t b = 0; b < 4; b++)
+		if (v & (1u << b))
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? "," : "",
+				 auth_names[b]);
+	if (!buf[0])
+		snprintf(buf, len, "any");
+	return buf;
+}
 
 static const struct prop *find(const char *name)
 {
@@ -190,6 +219,15 @@ static void print_value(struct cli *c, const struct prop *p, const struct kbits_
 			json_str(&j, "names", buf);
 		} else {
 			printf("%s\n", buf[0] ? buf : "none");
+		}
+		break;
+	case P_AUTH:
+		cli_auth_schemes((uint32_t)v, buf, sizeof(buf));
+		if (c->json) {
+			json_u64(&j, "value", v);
+			json_str(&j, "names", buf);
+		} else {
+			printf("%s\n", buf);
 		}
 		break;
 	case P_TIME:
@@ -365,6 +403,67 @@ static int parse_notify(const char *s, uint32_t *v)
 	return 0;
 }
 
+/* "any" (0), or names of auth_names separated by ',', or a number. */
+static int parse_auth(const char *s, uint32_t *v)
+{
+	char *copy, *save, *tok;
+	uint32_t f = 0;
+	uint64_t n;
+
+	if (!strcasecmp(s, "any")) {
+		*v = 0;
+		return 0;
+	}
+	if (!parse_bytes(s, &n) && !strpbrk(s, "KMGTkmgt")) {
+		if (n & ~(uint64_t)KBITS_AUTH_SCHEME_ALL)
+			return -EINVAL;
+		*v = (uint32_t)n;
+		return 0;
+	}
+	copy = strdup(s);
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		size_t b;
+
+		for (b = 0; b < 4 && strcasecmp(tok, auth_names[b]); b++)
+			;
+		if (b == 4) {
+			free(copy);
+			return -EINVAL;
+		}
+		f |= 1u << b;
+	}
+	free(copy);
+	if (!f)
+		return -EINVAL;
+	*v = f;
+	return 0;
+}
+
+/* 750, 750ms or 2s: milliseconds. */
+static int parse_ms(const char *s, uint64_t *v)
+{
+	unsigned long long n;
+	char *end;
+
+	if (!*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	if (!strcmp(end, "s")) {
+		if (n > UINT64_MAX / 1000)
+			return -EINVAL;
+		n *= 1000;
+	} else if (*end && strcmp(end, "ms")) {
+		return -EINVAL;
+	}
+	*v = n;
+	return 0;
+}
+
 static int parse_bool(const char *s, bool *v)
 {
 	if (!strcasecmp(s, "yes") || !strcasecmp(s, "true") || !strcmp(s, "1") || !strcasecmp(s, "on"))
@@ -406,6 +505,10 @@ static int set_value(struct cli *c, const struct prop *p, const struct kbits_gui
 		if (parse_notify(val, &e))
 			return cli_usage(c, "'%s': expected %s", val, p->help);
 		return p->set32(c->k, id, e);
+	case P_AUTH:
+		if (parse_auth(val, &e))
+			return cli_usage(c, "'%s': expected %s", val, p->help);
+		return p->set32(c->k, id, e);
 	case P_JOBFLAG:
 		if (parse_bool(val, &b))
 			return cli_usage(c, "'%s': expected yes or no", val);
@@ -420,6 +523,10 @@ static int set_value(struct cli *c, const struct prop *p, const struct kbits_gui
 		if (err)
 			return err;
 		return kbits_job_set_security_flags(c->k, id, b ? e | p->str : e & ~p->str);
+	case P_MS:
+		if (parse_ms(val, &n) || n > UINT32_MAX)
+			return cli_usage(c, "'%s' is not a valid %s (%s)", val, p->name, p->help);
+		return p->set32(c->k, id, (uint32_t)n);
 	case P_SECS:
 	case P_BYTES:
 		err = p->kind == P_SECS ? parse_secs(val, &n) : parse_bytes(val, &n);

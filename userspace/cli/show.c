@@ -147,6 +147,7 @@ static const struct {
 static void info_json(struct cli *c, const struct kbits_guid *id, const struct kbits_job_info *i,
 		      const char *name, const struct kbits_job_error *e, bool verbose)
 {
+	char sch[32];
 	struct json j;
 
 	json_init(&j, stdout);
@@ -179,6 +180,7 @@ static void info_json(struct cli *c, const struct kbits_guid *id, const struct k
 		json_u64(&j, "min_retry_delay", i->min_retry_delay);
 		json_u64(&j, "no_progress_timeout", i->no_progress_timeout);
 		json_u64(&j, "notify_flags", i->notify_flags);
+		json_u64(&j, "min_notify_interval_ms", i->min_notify_interval_ms);
 		json_str(&j, "proxy_usage", kbits_proxy_usage_name(i->proxy_usage));
 		json_u64(&j, "max_download_time", i->max_download_time);
 		json_u64(&j, "max_download_size", i->max_download_size);
@@ -187,6 +189,9 @@ static void info_json(struct cli *c, const struct kbits_guid *id, const struct k
 		json_str(&j, "redirect_policy", kbits_redirect_policy_name(i->security_flags));
 		json_bool(&j, "https_to_http", i->security_flags & KBITS_SECURITY_REDIRECT_HTTPS_TO_HTTP);
 		json_bool(&j, "credentials_set", i->credentials_set);
+		json_str(&j, "auth_schemes", cli_auth_schemes(i->server_auth_schemes, sch, sizeof(sch)));
+		json_bool(&j, "proxy_credentials_set", i->proxy_credentials_set);
+		json_str(&j, "proxy_auth_schemes", cli_auth_schemes(i->proxy_auth_schemes, sch, sizeof(sch)));
 		if (i->type == KBITS_JOB_UPLOAD_REPLY) {
 			json_bytes(&j, "reply_bytes_total", i->reply_bytes_total);
 			json_u64(&j, "reply_bytes_transferred", i->reply_bytes_transferred);
@@ -239,6 +244,11 @@ static void info_text(struct cli *c, const struct kbits_guid *id, const struct k
 	printf("  retry delay   %u s\n", i->min_retry_delay);
 	printf("  no progress   %u s\n", i->no_progress_timeout);
 	printf("  notify flags  0x%x\n", i->notify_flags);
+	if (i->min_notify_interval_ms > KBITS_DEFAULT_NOTIFY_INTERVAL_MS)
+		printf("  progress      an event at most every %u ms\n", i->min_notify_interval_ms);
+	else
+		printf("  progress      an event at most every %u ms (default)\n",
+		       KBITS_DEFAULT_NOTIFY_INTERVAL_MS);
 	printf("  proxy usage   %s\n", kbits_proxy_usage_name(i->proxy_usage));
 	printf("  max time      %llu s\n", (unsigned long long)i->max_download_time);
 	printf("  max size      %s\n", i->max_download_size ?
@@ -247,7 +257,10 @@ static void info_text(struct cli *c, const struct kbits_guid *id, const struct k
 	printf("  http put      %s\n", i->job_flags & KBITS_JOB_F_HTTP_PUT ? "yes" : "no");
 	printf("  redirects     %s, https to http %s\n", kbits_redirect_policy_name(i->security_flags),
 	       i->security_flags & KBITS_SECURITY_REDIRECT_HTTPS_TO_HTTP ? "allowed" : "refused");
-	printf("  credentials   %s\n", i->credentials_set ? "set" : "none");
+	printf("  credentials   %s (schemes: %s)\n", i->credentials_set ? "set" : "none",
+	       cli_auth_schemes(i->server_auth_schemes, b1, sizeof(b1)));
+	printf("  proxy creds   %s (schemes: %s)\n", i->proxy_credentials_set ? "set" : "none",
+	       cli_auth_schemes(i->proxy_auth_schemes, b1, sizeof(b1)));
 	for (size_t s = 0; s < sizeof(verbose_strings) / sizeof(verbose_strings[0]); s++) {
 		char *v = NULL;
 

@@ -341,6 +341,39 @@ KBITS_API int kbits_job_set_reply_file(struct kbits *k, const struct kbits_guid 
  */
 KBITS_API int kbits_job_set_credentials(struct kbits *k, const struct kbits_guid *id,
 					const char *v);
+/* The proxy's credentials (BG_AUTH_TARGET_PROXY), write-only likewise. */
+KBITS_API int kbits_job_set_proxy_credentials(struct kbits *k, const struct kbits_guid *id,
+					      const char *v);
+/*
+ * The schemes (KBITS_AUTH_SCHEME_* mask, 0: any the peer offers) each
+ * target's credentials may be sent with. -EINVAL for unknown bits; a
+ * module without KBITS_FEATURE_AUTH_TARGETS refuses them too.
+ */
+KBITS_API int kbits_job_get_server_auth_schemes(struct kbits *k, const struct kbits_guid *id,
+						uint32_t *v);
+KBITS_API int kbits_job_set_server_auth_schemes(struct kbits *k, const struct kbits_guid *id,
+						uint32_t v);
+KBITS_API int kbits_job_get_proxy_auth_schemes(struct kbits *k, const struct kbits_guid *id,
+					       uint32_t *v);
+KBITS_API int kbits_job_set_proxy_auth_schemes(struct kbits *k, const struct kbits_guid *id,
+					       uint32_t v);
+
+/* Targets, as BITS's BG_AUTH_TARGET_* (same values). */
+#define KBITS_AUTH_TARGET_SERVER	1
+#define KBITS_AUTH_TARGET_PROXY		2
+
+/*
+ * BITS's IBackgroundCopyJob2::SetCredentials: the target's credentials
+ * ("user:password") and the schemes they may be sent with, in one call
+ * (the schemes first, so the agent never sends them with the old ones).
+ * RemoveCredentials: the target's credentials are removed (its schemes
+ * are left as they are). -EINVAL for an unknown target.
+ */
+KBITS_API int kbits_job_set_target_credentials(struct kbits *k, const struct kbits_guid *id,
+					       uint32_t target, uint32_t schemes,
+					       const char *user_password);
+KBITS_API int kbits_job_remove_credentials(struct kbits *k, const struct kbits_guid *id,
+					   uint32_t target);
 
 /*
  * Proxy settings: usage (KBITS_PROXY_*) and, for OVERRIDE, the proxy list
@@ -405,6 +438,19 @@ KBITS_API int kbits_job_get_security_flags(struct kbits *k, const struct kbits_g
 					   uint32_t *v);
 KBITS_API int kbits_job_set_security_flags(struct kbits *k, const struct kbits_guid *id,
 					   uint32_t v);
+/*
+ * The least time between two progress events of the job, in ms (BITS's
+ * BITS_JOB_PROPERTY_MINIMUM_NOTIFICATION_INTERVAL_MS): 0, the default, and
+ * anything below KBITS_DEFAULT_NOTIFY_INTERVAL_MS (500) mean 500; at most
+ * KBITS_MAX_NOTIFY_INTERVAL_MS (one day), -EINVAL above. State and file
+ * events are never held back. With a module without
+ * KBITS_FEATURE_NOTIFY_INTERVAL, setting fails (-EINVAL or -E2BIG) and
+ * getting reads 0.
+ */
+KBITS_API int kbits_job_get_min_notify_interval(struct kbits *k, const struct kbits_guid *id,
+						uint32_t *ms);
+KBITS_API int kbits_job_set_min_notify_interval(struct kbits *k, const struct kbits_guid *id,
+						uint32_t ms);
 
 /* ---- actions ------------------------------------------------------------- */
 

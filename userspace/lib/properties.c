@@ -94,6 +94,11 @@ int kbits_job_set_credentials(struct kbits *k, const struct kbits_guid *id, cons
 	return kbits_job_set_string(k, id, KBITS_STR_CREDENTIALS, v);
 }
 
+int kbits_job_set_proxy_credentials(struct kbits *k, const struct kbits_guid *id, const char *v)
+{
+	return kbits_job_set_string(k, id, KBITS_STR_PROXY_CREDENTIALS, v);
+}
+
 /* ---- numeric: KBITS_IOC_JOB_SET ---- */
 
 static void set_init(struct kbits_job_set *s, const struct kbits_guid *id, uint32_t mask)
@@ -135,6 +140,35 @@ NUMERIC_PROP(max_download_time, max_download_time, KBITS_SET_MAX_DOWNLOAD_TIME, 
 NUMERIC_PROP(max_download_size, max_download_size, KBITS_SET_MAX_DOWNLOAD_SIZE, uint64_t)
 NUMERIC_PROP(flags, job_flags, KBITS_SET_JOB_FLAGS, uint32_t)
 NUMERIC_PROP(security_flags, security_flags, KBITS_SET_SECURITY_FLAGS, uint32_t)
+NUMERIC_PROP(server_auth_schemes, server_auth_schemes, KBITS_SET_SERVER_AUTH_SCHEMES, uint32_t)
+NUMERIC_PROP(proxy_auth_schemes, proxy_auth_schemes, KBITS_SET_PROXY_AUTH_SCHEMES, uint32_t)
+NUMERIC_PROP(min_notify_interval, min_notify_interval_ms, KBITS_SET_MIN_NOTIFY_INTERVAL, uint32_t)
+
+int kbits_job_set_target_credentials(struct kbits *k, const struct kbits_guid *id,
+				     uint32_t target, uint32_t schemes, const char *user_password)
+{
+	int err;
+
+	if (target == KBITS_AUTH_TARGET_SERVER)
+		err = kbits_job_set_server_auth_schemes(k, id, schemes);
+	else if (target == KBITS_AUTH_TARGET_PROXY)
+		err = kbits_job_set_proxy_auth_schemes(k, id, schemes);
+	else
+		return -EINVAL;
+	if (err)
+		return err;
+	return kbits_job_set_string(k, id, target == KBITS_AUTH_TARGET_SERVER ? KBITS_STR_CREDENTIALS
+									     : KBITS_STR_PROXY_CREDENTIALS,
+				    user_password ? user_password : "");
+}
+
+int kbits_job_remove_credentials(struct kbits *k, const struct kbits_guid *id, uint32_t target)
+{
+	if (target != KBITS_AUTH_TARGET_SERVER && target != KBITS_AUTH_TARGET_PROXY)
+		return -EINVAL;
+	return kbits_job_set_string(k, id, target == KBITS_AUTH_TARGET_SERVER ? KBITS_STR_CREDENTIALS
+									     : KBITS_STR_PROXY_CREDENTIALS, "");
+}
 
 int kbits_job_get_dynamic_content(struct kbits *k, const struct kbits_guid *id, int *on)
 {

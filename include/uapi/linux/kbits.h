@@ -45,8 +45,8 @@
  *             already waiting
  *   -ENOTCONN Complete needs the agent kbitsd, which is not attached
  *   -ENXIO    KBITS_IOC_JOB_GET_FILE: no file at that index
- *   -EACCES   KBITS_STR_CREDENTIALS read, or KBITS_STR_ERROR_DESCRIPTION
- *             written, by a client
+ *   -EACCES   KBITS_STR_CREDENTIALS or KBITS_STR_PROXY_CREDENTIALS read,
+ *             or KBITS_STR_ERROR_DESCRIPTION written, by a client
  *   -EAGAIN   Cancel by a non-administrator while the agent has not yet
  *             read max_jobs_per_user earlier cancels of the job owner's
  *             jobs: nothing changed, the job is still there; retry once
@@ -73,6 +73,15 @@
  * GUIDs are in RFC 4122 byte order (uuid_t), printed as the kernel's %pUb.
  * Display names may be empty. Credentials are "user:password" for HTTP
  * authentication. KBITS_SET_JOB_FLAGS replaces the whole flags word.
+ *
+ * Credentials name a target and schemes, as BITS's SetCredentials does
+ * (BG_AUTH_CREDENTIALS): KBITS_STR_CREDENTIALS are offered to the server
+ * (BG_AUTH_TARGET_SERVER), KBITS_STR_PROXY_CREDENTIALS to the proxy
+ * (BG_AUTH_TARGET_PROXY). Each target has one credential and a mask of
+ * the schemes it may be sent with (server_auth_schemes,
+ * proxy_auth_schemes: KBITS_AUTH_SCHEME_*, 0 = any scheme the peer
+ * offers). Setting an empty string removes the target's credential
+ * (RemoveCredentials); its scheme mask stays until set again.
  * Events follow the same rule (see "Who hears which events" below).
  *
  * ioctls for everybody
@@ -92,7 +101,8 @@
  *                         Display name, description, notify command line,
  *                         proxy list, proxy bypass list, credentials
  *                         (write-only), custom HTTP headers, reply file
- *                         name, error description (read-only).
+ *                         name, error description (read-only), proxy
+ *                         credentials (write-only).
  * KBITS_IOC_JOB_ADD_FILES AddFile / AddFileSet: a batch of (URL, path,
  *                         ranges). All or nothing.
  * KBITS_IOC_JOB_GET_FILE  EnumFiles: one file by index (the cursor), with
@@ -146,8 +156,9 @@
  *                         in the registry are skipped; a change_seq beyond
  *                         a job's gets -EINVAL and nothing is applied.
  * The agent also uses the client ioctls on its file, as an administrator;
- * KBITS_IOC_JOB_GET_STRING of KBITS_STR_CREDENTIALS works only there, and
- * only for a task with CAP_SYS_ADMIN (-EPERM otherwise).
+ * KBITS_IOC_JOB_GET_STRING of KBITS_STR_CREDENTIALS and
+ * KBITS_STR_PROXY_CREDENTIALS works only there, and only for a task with
+ * CAP_SYS_ADMIN (-EPERM otherwise).
  *
  * Durable jobs
  * ============
@@ -235,12 +246,18 @@
 #define KBITS_FEATURE_DURABLE		_BITULL(3)	/* durable status, WAIT_DURABLE */
 #define KBITS_FEATURE_SHA256		_BITULL(4)	/* per-file SHA-256 (VER1 file structs) */
 #define KBITS_FEATURE_SECURITY_FLAGS	_BITULL(5)	/* security_flags: redirects */
+/* proxy credentials, auth scheme masks (VER4 info, VER3 set, VER2 restore) */
+#define KBITS_FEATURE_AUTH_TARGETS	_BITULL(6)
+/* min_notify_interval_ms (VER5 info, VER4 set, VER3 restore) */
+#define KBITS_FEATURE_NOTIFY_INTERVAL	_BITULL(7)
 #define KBITS_FEATURE_ALL		(KBITS_FEATURE_NETLINK | \
 					 KBITS_FEATURE_JOBS | \
 					 KBITS_FEATURE_AGENT | \
 					 KBITS_FEATURE_DURABLE | \
 					 KBITS_FEATURE_SHA256 | \
-					 KBITS_FEATURE_SECURITY_FLAGS)
+					 KBITS_FEATURE_SECURITY_FLAGS | \
+					 KBITS_FEATURE_AUTH_TARGETS | \
+					 KBITS_FEATURE_NOTIFY_INTERVAL)
 
 /* Bytes of a SHA-256 digest. */
 #define KBITS_SHA256_LEN		32
@@ -384,13 +401,32 @@ struct kbits_job_info {
 	/* KBITS_FEATURE_SECURITY_FLAGS (VER3) */
 	__u32 security_flags;		/* KBITS_SECURITY_* */
 	__u32 pad4;
+	/* KBITS_FEATURE_AUTH_TARGETS (VER4) */
+	__u32 server_auth_schemes;	/* KBITS_AUTH_SCHEME_*; 0: any */
+	__u32 proxy_auth_schemes;	/* KBITS_AUTH_SCHEME_*; 0: any */
+	__u32 proxy_credentials_set;	/* 1 when proxy credentials were set */
+	__u32 pad5;
+	/* KBITS_FEATURE_NOTIFY_INTERVAL (VER5) */
+	__u32 min_notify_interval_ms;	/* between progress events; 0: default */
+	__u32 pad6;
 };
 
 /* The first version: BITS 1.x properties only. */
 #define KBITS_JOB_INFO_SIZE_VER0	120	/* up to error_file */
 #define KBITS_JOB_INFO_SIZE_VER1	168	/* up to pad2 */
 #define KBITS_JOB_INFO_SIZE_VER2	192	/* up to stored_seq */
-#define KBITS_JOB_INFO_SIZE_VER3	200
+#define KBITS_JOB_INFO_SIZE_VER3	200	/* up to pad4 */
+#define KBITS_JOB_INFO_SIZE_VER4	216	/* up to pad5 */
+#define KBITS_JOB_INFO_SIZE_VER5	224
+
+/*
+ * BITS_JOB_PROPERTY_MINIMUM_NOTIFICATION_INTERVAL_MS: the least time
+ * between two KBITS_EVENT_PROGRESS of a job. 0 is the default,
+ * KBITS_DEFAULT_NOTIFY_INTERVAL_MS; a smaller value acts as it (the agent
+ * reports progress at most that often). At most one day.
+ */
+#define KBITS_DEFAULT_NOTIFY_INTERVAL_MS	500
+#define KBITS_MAX_NOTIFY_INTERVAL_MS		86400000
 
 /*
  * Job status (kbits_job_info.status). DURABLE: the agent has committed
@@ -421,6 +457,17 @@ struct kbits_job_info {
 #define KBITS_SECURITY_REDIRECT_HTTPS_TO_HTTP	0x800
 #define KBITS_SECURITY_ALL			0xf00
 
+/*
+ * Authentication schemes a credential may be sent with (a mask; BITS's
+ * BG_AUTH_SCHEME_* n is bit n - 1; PASSPORT is not supported). 0: any the
+ * peer offers.
+ */
+#define KBITS_AUTH_SCHEME_BASIC		0x1
+#define KBITS_AUTH_SCHEME_DIGEST	0x2
+#define KBITS_AUTH_SCHEME_NTLM		0x4
+#define KBITS_AUTH_SCHEME_NEGOTIATE	0x8
+#define KBITS_AUTH_SCHEME_ALL		0xf
+
 /* KBITS_IOC_JOB_SET: the fields named in mask are set. */
 #define KBITS_SET_PRIORITY		0x001
 #define KBITS_SET_MIN_RETRY_DELAY	0x002
@@ -431,7 +478,10 @@ struct kbits_job_info {
 #define KBITS_SET_MAX_DOWNLOAD_SIZE	0x040
 #define KBITS_SET_JOB_FLAGS		0x080
 #define KBITS_SET_SECURITY_FLAGS	0x100	/* VER2 */
-#define KBITS_SET_ALL			0x1ff
+#define KBITS_SET_SERVER_AUTH_SCHEMES	0x200	/* VER3 */
+#define KBITS_SET_PROXY_AUTH_SCHEMES	0x400	/* VER3 */
+#define KBITS_SET_MIN_NOTIFY_INTERVAL	0x800	/* VER4 */
+#define KBITS_SET_ALL			0xfff
 
 struct kbits_job_set {
 	__u32 size;
@@ -447,12 +497,18 @@ struct kbits_job_set {
 	__u64 max_download_size;
 	__u32 security_flags;	/* KBITS_SECURITY_* */
 	__u32 pad;
+	__u32 server_auth_schemes;	/* KBITS_AUTH_SCHEME_* */
+	__u32 proxy_auth_schemes;	/* KBITS_AUTH_SCHEME_* */
+	__u32 min_notify_interval_ms;	/* 0..KBITS_MAX_NOTIFY_INTERVAL_MS */
+	__u32 pad2;
 };
 
 /* The first version sets BITS 1.x properties only (mask 0x1f). */
 #define KBITS_JOB_SET_SIZE_VER0		44	/* up to proxy_usage */
 #define KBITS_JOB_SET_SIZE_VER1		64	/* up to max_download_size */
-#define KBITS_JOB_SET_SIZE_VER2		72
+#define KBITS_JOB_SET_SIZE_VER2		72	/* up to pad */
+#define KBITS_JOB_SET_SIZE_VER3		80	/* up to proxy_auth_schemes */
+#define KBITS_JOB_SET_SIZE_VER4		88
 
 /* String properties (KBITS_IOC_JOB_GET_STRING / _SET_STRING). */
 #define KBITS_STR_DISPLAY_NAME		0
@@ -464,7 +520,16 @@ struct kbits_job_set {
 #define KBITS_STR_HTTP_HEADERS		6	/* "Name: value\r\n" lines */
 #define KBITS_STR_REPLY_FILE		7	/* UPLOAD_REPLY only */
 #define KBITS_STR_ERROR_DESCRIPTION	8	/* read-only */
-#define KBITS_STR_MAX			8
+#define KBITS_STR_PROXY_CREDENTIALS	9	/* write-only for clients */
+#define KBITS_STR_MAX			9
+
+/*
+ * struct kbits_agent_restore carries KBITS_STR_* 0..8 in strings[] (its
+ * first version) and the later ones in ext_strings[] by KBITS_STR_* - 9,
+ * room for KBITS_RESTORE_EXT_STRINGS of them without a new layout.
+ */
+#define KBITS_RESTORE_STRINGS		9
+#define KBITS_RESTORE_EXT_STRINGS	8
 
 struct kbits_job_string {
 	__u8 job_id[16];
@@ -712,8 +777,8 @@ struct kbits_agent_restore {
 	__u32 error_context;
 	__s32 error_code;
 	__u32 error_file;
-	__u64 strings[KBITS_STR_MAX + 1];	/* pointers, by KBITS_STR_* */
-	__u32 string_lens[KBITS_STR_MAX + 1];
+	__u64 strings[KBITS_RESTORE_STRINGS];	/* pointers, by KBITS_STR_* */
+	__u32 string_lens[KBITS_RESTORE_STRINGS];
 	__u32 nr_files;
 	__u64 files;		/* pointer to nr_files struct kbits_restore_file */
 	__u32 file_size;	/* sizeof(struct kbits_restore_file) */
@@ -721,10 +786,21 @@ struct kbits_agent_restore {
 	/* KBITS_FEATURE_SECURITY_FLAGS (VER1) */
 	__u32 security_flags;
 	__u32 pad2;
+	/* KBITS_FEATURE_AUTH_TARGETS (VER2) */
+	__u32 server_auth_schemes;
+	__u32 proxy_auth_schemes;
+	/* KBITS_STR_* from KBITS_RESTORE_STRINGS on; beyond KBITS_STR_MAX: 0 */
+	__u64 ext_strings[KBITS_RESTORE_EXT_STRINGS];
+	__u32 ext_string_lens[KBITS_RESTORE_EXT_STRINGS];
+	/* KBITS_FEATURE_NOTIFY_INTERVAL (VER3) */
+	__u32 min_notify_interval_ms;
+	__u32 pad3;
 };
 
 #define KBITS_AGENT_RESTORE_SIZE_VER0	248	/* up to pad */
-#define KBITS_AGENT_RESTORE_SIZE_VER1	256
+#define KBITS_AGENT_RESTORE_SIZE_VER1	256	/* up to pad2 */
+#define KBITS_AGENT_RESTORE_SIZE_VER2	360	/* up to ext_string_lens */
+#define KBITS_AGENT_RESTORE_SIZE_VER3	368
 
 /*
  * KBITS_IOC_AGENT_STORED: the agent's store holds each job as it was at
