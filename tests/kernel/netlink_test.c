@@ -1359,34 +1359,6 @@ static int count_events(struct kreply *r, const __u8 id[16], __u32 ev)
 	return n;
 }
 
-TEST_F(nl, progress_events_are_limited_to_two_per_second)
-{
-	struct listener l = { 0 };
-	__u64 start;
-	__u8 id[16];
-	int afd, i, n;
-
-	afd = kb_agent_open();
-	ASSERT_LE(0, afd) TH_LOG("attach: %s", kb_err(afd));
-	ASSERT_OK(held_job(self->fd, afd, id));
-	ASSERT_OK(listener_open(&l, self->r));
-	start = kb_mono_ms();
-	/* 100 reports spread over about 1.5 s */
-	for (i = 1; i <= 100; i++) {
-		ASSERT_OK(report_progress(afd, id, i * 10, 1000));
-		usleep(15000);
-	}
-	listen_for(&l, 300, NULL, NULL);
-	n = count_events(self->r, id, KBITS_EVENT_PROGRESS);
-	listener_close(&l);
-	close(afd);
-	EXPECT_LE(1, n) TH_LOG("no progress event at all");
-	/* one at once, then at most one per 500 ms */
-	EXPECT_GE((int)((kb_mono_ms() - start) / 500) + 1, n)
-		TH_LOG("%d progress events in %llu ms", n,
-		       (unsigned long long)(kb_mono_ms() - start));
-}
-
 static int set_notify_interval(int fd, const __u8 id[16], __u32 ms)
 {
 	struct kbits_job_set s;
@@ -1399,8 +1371,15 @@ static int set_notify_interval(int fd, const __u8 id[16], __u32 ms)
 	return kb_ioctl(fd, KBITS_IOC_JOB_SET, &s);
 }
 
-TEST_F(nl, progress_events_keep_the_jobs_min_notify_interval)
+/*
+ * A held job with the given minimum notification interval (0: none set)
+ * gets 100 progress reports over about 1.5 s: one event at once, then at
+ * most one per interval (500 ms when below it).
+ */
+static void check_progress_rate(struct __test_metadata *_metadata, FIXTURE_DATA(nl) *self,
+				__u32 interval_ms)
 {
+	__u32 every = interval_ms > 500 ? interval_ms : 500;
 	struct listener l = { 0 };
 	__u64 start, ms;
 	__u8 id[16];
@@ -1409,10 +1388,10 @@ TEST_F(nl, progress_events_keep_the_jobs_min_notify_interval)
 	afd = kb_agent_open();
 	ASSERT_LE(0, afd) TH_LOG("attach: %s", kb_err(afd));
 	ASSERT_OK(held_job(self->fd, afd, id));
-	ASSERT_OK(set_notify_interval(self->fd, id, 2000));
+	if (interval_ms)
+		ASSERT_OK(set_notify_interval(self->fd, id, interval_ms));
 	ASSERT_OK(listener_open(&l, self->r));
 	start = kb_mono_ms();
-	/* 100 reports spread over about 1.5 s: by default 3 or 4 events */
 	for (i = 1; i <= 100; i++) {
 		ASSERT_OK(report_progress(afd, id, i * 10, 1000));
 		usleep(15000);
@@ -1423,9 +1402,19 @@ TEST_F(nl, progress_events_keep_the_jobs_min_notify_interval)
 	listener_close(&l);
 	close(afd);
 	EXPECT_LE(1, n) TH_LOG("no progress event at all");
-	/* one at once, then at most one per 2000 ms */
-	EXPECT_GE((int)(ms / 2000) + 1, n) TH_LOG("%d progress events in %llu ms with a 2000 ms interval", n,
-						  (unsigned long long)ms);
+	EXPECT_GE((int)(ms / every) + 1, n)
+		TH_LOG("%d progress events in %llu ms, at most one per %u ms expected", n,
+		       (unsigned long long)ms, every);
+}
+
+TEST_F(nl, progress_events_are_limited_to_two_per_second)
+{
+	check_progress_rate(_metadata, self, 0);
+}
+
+TEST_F(nl, progress_events_keep_the_jobs_min_notify_interval)
+{
+	check_progress_rate(_metadata, self, 2000);
 }
 
 static int set_notify(int fd, const __u8 id[16], __u32 flags)

@@ -370,52 +370,23 @@ static int parse_bytes(const char *s, uint64_t *v)
 	return 0;
 }
 
-static int parse_notify(const char *s, uint32_t *v)
-{
-	char *copy, *save, *tok;
-	uint64_t n;
-	uint32_t f = 0;
-
-	if (!parse_bytes(s, &n) && !strpbrk(s, "KMGTkmgt")) {
-		if (n & ~(uint64_t)KBITS_NOTIFY_ALL)
-			return -EINVAL;
-		*v = (uint32_t)n;
-		return 0;
-	}
-	copy = strdup(s);
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		size_t b;
-
-		for (b = 0; b < 5; b++)
-			if (!strcasecmp(tok, notify_names[b]))
-				break;
-		if (b == 5 && strcasecmp(tok, "none")) {
-			free(copy);
-			return -EINVAL;
-		}
-		if (b < 5)
-			f |= 1u << b;
-	}
-	free(copy);
-	*v = f;
-	return 0;
-}
-
-/* "any" (0), or names of auth_names separated by ',', or a number. */
-static int parse_auth(const char *s, uint32_t *v)
+/*
+ * A mask: a number within all, or names[] separated by ','. The word
+ * zero_word (if any) alone means 0; a list of names must name one at least.
+ */
+static int parse_mask(const char *s, const char *const *names, size_t nnames, uint32_t all,
+		      const char *zero_word, uint32_t *v)
 {
 	char *copy, *save, *tok;
 	uint32_t f = 0;
 	uint64_t n;
 
-	if (!strcasecmp(s, "any")) {
+	if (zero_word && !strcasecmp(s, zero_word)) {
 		*v = 0;
 		return 0;
 	}
 	if (!parse_bytes(s, &n) && !strpbrk(s, "KMGTkmgt")) {
-		if (n & ~(uint64_t)KBITS_AUTH_SCHEME_ALL)
+		if (n & ~(uint64_t)all)
 			return -EINVAL;
 		*v = (uint32_t)n;
 		return 0;
@@ -426,9 +397,9 @@ static int parse_auth(const char *s, uint32_t *v)
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		size_t b;
 
-		for (b = 0; b < 4 && strcasecmp(tok, auth_names[b]); b++)
+		for (b = 0; b < nnames && strcasecmp(tok, names[b]); b++)
 			;
-		if (b == 4) {
+		if (b == nnames) {
 			free(copy);
 			return -EINVAL;
 		}
@@ -439,6 +410,17 @@ static int parse_auth(const char *s, uint32_t *v)
 		return -EINVAL;
 	*v = f;
 	return 0;
+}
+
+static int parse_notify(const char *s, uint32_t *v)
+{
+	return parse_mask(s, notify_names, 5, KBITS_NOTIFY_ALL, "none", v);
+}
+
+/* "any" (0), or names of auth_names separated by ',', or a number. */
+static int parse_auth(const char *s, uint32_t *v)
+{
+	return parse_mask(s, auth_names, 4, KBITS_AUTH_SCHEME_ALL, "any", v);
 }
 
 /* 750, 750ms or 2s: milliseconds. */
