@@ -100,6 +100,8 @@ static void schedule(struct kb_engine *e)
 	unsigned int n, moved = 0, e_live;
 
 	e->need_schedule = false;
+	e->stats.sched_passes++;
+	e->stats.sched_jobs += e->njobs;
 	/* time used; the maximum download time */
 	for (ej = e->jobs; ej; ej = next) {
 		struct kb_error err;
