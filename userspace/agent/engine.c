@@ -509,13 +509,16 @@ int kb_engine_run(struct kb_engine *e, const struct kb_job *job)
 	return job_types[job->type].run(e, job);
 }
 
-int kb_engine_stop(struct kb_engine *e, const uint8_t id[16])
+int kb_engine_stop(struct kb_engine *e, const uint8_t job_id[16])
 {
-	struct ejob *ej = find_job(e, id);
+	struct ejob *ej = find_job(e, job_id);
 	struct xfer *x, *next;
+	uint8_t id[16];
 
 	if (!ej)
-		return kb_uploads_stop(e->up, id);
+		return kb_uploads_stop(e->up, job_id);
+	/* job_id may be the job's own (kb_engine_free), freed with it below */
+	memcpy(id, job_id, 16);
 	if (ej->stopping)
 		return 0;
 	ej->stopping = true;
