@@ -42,6 +42,7 @@ static struct fake {
 	struct kb_channel ch;
 	unsigned int njobs;
 	uint32_t state[MAXJOBS], priority[MAXJOBS];
+	bool complete[MAXJOBS];		/* its file is in, in done-N.tmp: only the sync is left */
 	uint64_t seq[MAXJOBS];
 	uint32_t last_state[MAXJOBS];	/* as reported by kbitsd */
 	uint64_t state_reports, temp_reports, stored_calls, stored_entries;
@@ -97,6 +98,12 @@ int kb_channel_fetch_job_seq(struct kb_channel *ch, const uint8_t id[16], struct
 	kb_strset(&job->files[0].url, fk.url);
 	kb_strset(&job->files[0].path, p);
 	job->files[0].bytes_total = KBITS_UNKNOWN;
+	if (fk.complete[i]) {
+		snprintf(name, sizeof(name), "done-%d.tmp", i);
+		kb_strset(&job->files[0].temp_name, name);
+		job->files[0].bytes_total = job->files[0].bytes_transferred = 5;
+		job->files[0].flags |= KBITS_FILE_COMPLETED;
+	}
 	*out = job;
 	if (change_seq)
 		*change_seq = fk.seq[i];
@@ -493,12 +500,46 @@ static void test_turns(void)
 	      engine_state(m));
 }
 
+static bool done_transferred(void)
+{
+	return fk.last_state[NQ] == KBITS_STATE_TRANSFERRED;
+}
+
+/*
+ * A job whose files are all in (the module said so, after a restart of
+ * kbitsd) wants no transfer: at the back of a full queue it is still
+ * synced and reported TRANSFERRED, though a pass stops looking for
+ * grants long before it.
+ */
+static void test_complete_behind_queue(void)
+{
+	char p[512], name[32];
+	bool ok;
+
+	feed_jobs(0, NQ, KBITS_PRIORITY_NORMAL);
+	ok = run_until(all_slots_taken, 20);
+	if (!check(ok, "%d queued jobs: %u of %u slots transferring", NQ, nr_transferring(),
+		   cfg.max_transfers))
+		return;
+	snprintf(name, sizeof(name), "dl/done-%d.tmp", NQ);
+	t_path(p, sizeof(p), name);
+	t_write_file(p, 5, 7);
+	fk.complete[NQ] = true;
+	feed_jobs(NQ, NQ + 1, KBITS_PRIORITY_NORMAL);
+	ok = run_until(done_transferred, 20);
+	check(ok && nr_transferring() == cfg.max_transfers,
+	      "a job with its file in, behind %d queued jobs, is synced and TRANSFERRED (%u); "
+	      "the %u transfers go on", NQ, fk.last_state[NQ], cfg.max_transfers);
+}
+
 static const struct t_case cases[] = {
 	{ "the work items of one loop iteration are stored in one commit and acknowledged after it",
 	  test_one_commit_stored },
 	{ "a scheduling pass with every slot taken does not walk the queued jobs", test_pass_cost },
 	{ "a freed slot goes to the head of the queue, a higher priority takes the last one's",
 	  test_turns },
+	{ "a job with every file in, behind a full queue, still becomes TRANSFERRED",
+	  test_complete_behind_queue },
 };
 
 /* ---- the profiling driver --------------------------------------------------- */
