@@ -10,7 +10,8 @@
  *   agent_intake_test profile JOBS [JOBS_PER_ITERATION]
  * feeds JOBS jobs as CHANGED + RUN items, JOBS_PER_ITERATION jobs per loop
  * iteration (default 1, as when kbitsd keeps up with the creator), and
- * prints the time and the counts.
+ * prints the time and the counts. KB_INTAKE_DB=PATH puts the store there
+ * (/dev/shm: on tmpfs, as bench-agent-rss has it in the VM).
  */
 /*
  * With kbitsd.c in the same unit GCC 12 loses track of t_top's length in
@@ -302,6 +303,8 @@ static bool intake_setup(void)
 		return check(false, "a silent server on 127.0.0.1: %s", strerror(errno));
 	snprintf(fk.url, sizeof(fk.url), "http://127.0.0.1:%d/never", ntohs(sin.sin_port));
 	t_path(db, sizeof(db), "kbits.db");
+	if (getenv("KB_INTAKE_DB"))	/* the driver: a store on tmpfs, as in the VM */
+		snprintf(db, sizeof(db), "%s", getenv("KB_INTAKE_DB"));
 	if (kb_store_open(db, &ag.store) < 0)
 		return check(false, "the store %s opens", db);
 	kb_store_batch(ag.store, true);
