@@ -84,11 +84,155 @@ static unsigned int xfers_live(const struct ejob *ej)
 	return n;
 }
 
+/*
+ * The busy list: the jobs a pass must look at wherever they stand in
+ * e->jobs. Every other job is idle: no transfer, no sync, no time being
+ * accounted, no rate, nothing new since a pass last ran it through its
+ * start step. For an idle job that a pass does not reach, accounting and
+ * noting change nothing and starting is not possible (no grant is left),
+ * so a pass with every slot taken looks at the busy jobs and at the head
+ * of each priority, not at every queued job.
+ */
+static void busy_add(struct ejob *ej)
+{
+	struct kb_engine *e = ej->e;
+
+	if (ej->busy_pprev)
+		return;
+	ej->busy_next = e->busy;
+	if (ej->busy_next)
+		ej->busy_next->busy_pprev = &ej->busy_next;
+	ej->busy_pprev = &e->busy;
+	e->busy = ej;
+}
+
+static void busy_del(struct ejob *ej)
+{
+	if (!ej->busy_pprev)
+		return;
+	if (ej->busy_next)
+		ej->busy_next->busy_pprev = ej->busy_pprev;
+	*ej->busy_pprev = ej->busy_next;
+	ej->busy_next = NULL;
+	ej->busy_pprev = NULL;
+}
+
+static bool job_idle(const struct ejob *ej)
+{
+	return !ej->attn && !ej->nactive && !ej->xfers && !ej->sched.acct_at &&
+	       !ej->sched.slice_start && !ej->sched.live;
+}
+
+static void grant_one(struct kb_sched_pass *p, struct ejob *ej)
+{
+	bool runnable = job_runnable(ej);
+
+	ej->granted_in = ej->e->pass;
+	ej->e->stats.sched_jobs++;
+	kb_sched_grant(p, &ej->sched, ej->job->priority, runnable, runnable ? files_left(ej) : 0);
+}
+
+/* The first job of priority band b, NULL when it has none. */
+static struct ejob *band_head(struct kb_engine *e, unsigned int b)
+{
+	if (!e->band_tail[b])
+		return NULL;
+	while (b-- > 0)
+		if (e->band_tail[b])
+			return e->band_tail[b]->next;
+	return e->jobs;
+}
+
+/*
+ * Grants in e->jobs' order, as if every job were asked (sched.h). Once
+ * no transfer is left to grant every later job gets 0: of those only
+ * the first of each priority that wants one is looked at (it makes the
+ * priority "waiting", which is all the rest would add), and the busy
+ * ones (a running job may have to give its transfers back).
+ */
 static void grant_all(struct kb_engine *e, struct kb_sched_pass *p, uint64_t now)
 {
+	struct ejob *ej, *j;
+
+	e->pass++;
 	kb_sched_pass_begin(&e->sched, p, now);
-	for (struct ejob *ej = e->jobs; ej; ej = ej->next)
-		kb_sched_grant(p, &ej->sched, ej->job->priority, job_runnable(ej), files_left(ej));
+	for (ej = e->jobs; ej && p->left; ej = ej->next)
+		grant_one(p, ej);
+	for (unsigned int b = ej ? ej->band : KB_SCHED_PRIORITIES; b < KB_SCHED_PRIORITIES; b++)
+		for (j = b == ej->band ? ej : band_head(e, b); j && j->band == b && !p->waiting[b];
+		     j = j->next)
+			grant_one(p, j);
+	for (j = e->busy; j; j = j->busy_next)
+		if (j->granted_in != e->pass)
+			grant_one(p, j);
+}
+
+/* The jobs the pass looked at from the head of e->jobs on, in order. */
+#define for_each_granted_from_head(e, ej, next) \
+	for ((ej) = (e)->jobs; (ej) && (ej)->granted_in == (e)->pass && ((next) = (ej)->next, 1); \
+	     (ej) = (next))
+
+/*
+ * A job's start step: transfers beyond its grant aborted, files started
+ * up to it, and what follows when none is left running.
+ */
+static void start_job(struct kb_engine *e, struct ejob *ej, unsigned int *e_live)
+{
+	struct kb_job *job = ej->job;
+	unsigned int live;
+	uint32_t done = 0;
+
+	ej->started_in = e->pass;
+	ej->attn = false;
+	if (!job_runnable(ej))
+		return;
+	/* beyond the grant (a higher priority came, the turn is over):
+	 * abort; the synced bytes stay and the next turn resumes */
+	live = xfers_live(ej);
+	for (struct xfer *x = ej->xfers, *xn; x && live > ej->sched.grant; x = xn) {
+		xn = x->next_in_job;
+		if (x->outcome == XO_NONE && !x->curl_done) {
+			kb_xfer_abort(x);
+			live--;
+		}
+	}
+	for (uint32_t i = 0; i < job->nr_files; i++) {
+		if (job->files[i].flags & KBITS_FILE_COMPLETED) {
+			done++;
+			continue;
+		}
+		if (ej->file_active[i])
+			continue;
+		live = xfers_live(ej);
+		if (live >= ej->sched.grant || live >= e->cfg.files_per_job ||
+		    *e_live >= e->cfg.max_transfers ||
+		    ej->nactive >= TAIL_FACTOR * e->cfg.files_per_job ||
+		    e->nactive >= TAIL_FACTOR * e->cfg.max_transfers)
+			break;
+		/* a job that starts transferring sees its owner's groups as they are now */
+		if (!ej->nactive)
+			kb_owner_refresh(&ej->owner, job->owner_uid, job->owner_gid);
+		if (kb_xfer_start(ej, i) < 0 || !job_runnable(ej))
+			break;
+		(*e_live)++;
+	}
+	if (done == job->nr_files && !ej->nactive && !ej->synced) {
+		kb_job_final_sync(ej);	/* TRANSFERRED means durable */
+	} else if (done == job->nr_files && !ej->nactive) {
+		job->transfer_completion_time = 0;	/* the module stamps it */
+		kb_job_set_state(ej, KBITS_STATE_TRANSFERRED);
+	} else if (!ej->nactive && (job->state == KBITS_STATE_CONNECTING ||
+				    job->state == KBITS_STATE_TRANSFERRING)) {
+		kb_job_set_state(ej, KBITS_STATE_QUEUED);	/* waits for its turn */
+	}
+}
+
+static void note_job(struct kb_engine *e, struct kb_sched_pass *p, struct ejob *ej)
+{
+	if (ej->noted_in == e->pass)
+		return;
+	ej->noted_in = e->pass;
+	kb_sched_note(p, &ej->sched, ej->job->priority, xfers_live(ej), ej->job->max_download_time);
 }
 
 /* The policy is sched.c's (see sched.h); here are its mechanics. */
@@ -97,25 +241,25 @@ static void schedule(struct kb_engine *e)
 	struct ejob *ej, *next;
 	struct kb_sched_pass pass;
 	uint64_t now = kb_now();
-	unsigned int n, moved = 0, e_live;
+	unsigned int moved = 0, e_live;
 
 	e->need_schedule = false;
-	/* time used; the maximum download time */
-	for (ej = e->jobs; ej; ej = next) {
+	e->stats.sched_passes++;
+	/* time used; the maximum download time (an idle job has none to account) */
+	for (ej = e->busy; ej; ej = next) {
 		struct kb_error err;
 
-		next = ej->next;
+		next = ej->busy_next;
 		kb_sched_account(&ej->sched, ej->nactive, now);
 		if (job_runnable(ej) && ej->nactive &&
 		    kb_sched_expired(&ej->sched, ej->job->max_download_time, &err))
 			kb_job_fail(ej, &err);
 	}
 	/* grants in order; a job whose slice is over while one of its
-	 * priority waits goes to the back of its priority, once per pass */
+	 * priority waits goes to the back of its priority, once per pass
+	 * (only a job with a grant may rotate: all are near the head) */
 	grant_all(e, &pass, now);
-	n = e->njobs;
-	for (ej = e->jobs; ej && n--; ej = next) {
-		next = ej->next;
+	for_each_granted_from_head(e, ej, next) {
 		if (kb_sched_should_rotate(&pass, &ej->sched, ej->job->priority)) {
 			job_unlink(ej);
 			job_link(e, ej);
@@ -128,65 +272,39 @@ static void schedule(struct kb_engine *e)
 	 * The limits count transfers on the network. A file whose body is in
 	 * holds its place only in the wider TAIL_FACTOR bound while its last
 	 * writes and its fsync finish: durability does not idle the network.
+	 * Jobs in order from the head, then the busy ones further on (their
+	 * grant is 0: they only give transfers back and settle).
 	 */
 	e_live = kb_engine_active(e);
-	for (ej = e->jobs; ej; ej = next) {
-		struct kb_job *job = ej->job;
-		unsigned int live;
-		uint32_t done = 0;
-
-		next = ej->next;
-		if (!job_runnable(ej))
-			continue;
-		/* beyond the grant (a higher priority came, the turn is over):
-		 * abort; the synced bytes stay and the next turn resumes */
-		live = xfers_live(ej);
-		for (struct xfer *x = ej->xfers, *xn; x && live > ej->sched.grant; x = xn) {
-			xn = x->next_in_job;
-			if (x->outcome == XO_NONE && !x->curl_done) {
-				kb_xfer_abort(x);
-				live--;
-			}
-		}
-		for (uint32_t i = 0; i < job->nr_files; i++) {
-			if (job->files[i].flags & KBITS_FILE_COMPLETED) {
-				done++;
-				continue;
-			}
-			if (ej->file_active[i])
-				continue;
-			live = xfers_live(ej);
-			if (live >= ej->sched.grant || live >= e->cfg.files_per_job ||
-			    e_live >= e->cfg.max_transfers ||
-			    ej->nactive >= TAIL_FACTOR * e->cfg.files_per_job ||
-			    e->nactive >= TAIL_FACTOR * e->cfg.max_transfers)
-				break;
-			/* a job that starts transferring sees its owner's groups as they are now */
-			if (!ej->nactive)
-				kb_owner_refresh(&ej->owner, job->owner_uid, job->owner_gid);
-			if (kb_xfer_start(ej, i) < 0 || !job_runnable(ej))
-				break;
-			e_live++;
-		}
-		if (done == job->nr_files && !ej->nactive && !ej->synced) {
-			kb_job_final_sync(ej);	/* TRANSFERRED means durable */
-		} else if (done == job->nr_files && !ej->nactive) {
-			job->transfer_completion_time = 0;	/* the module stamps it */
-			kb_job_set_state(ej, KBITS_STATE_TRANSFERRED);
-		} else if (!ej->nactive && (job->state == KBITS_STATE_CONNECTING ||
-					    job->state == KBITS_STATE_TRANSFERRING)) {
-			kb_job_set_state(ej, KBITS_STATE_QUEUED);	/* waits for its turn */
-		}
+	for_each_granted_from_head(e, ej, next)
+		if (ej->started_in != e->pass)
+			start_job(e, ej, &e_live);
+	for (ej = e->busy; ej; ej = next) {
+		next = ej->busy_next;
+		if (ej->granted_in == e->pass && ej->started_in != e->pass)
+			start_job(e, ej, &e_live);
 	}
-	/* running state, deadlines, bandwidth */
-	for (ej = e->jobs; ej; ej = ej->next)
-		kb_sched_note(&pass, &ej->sched, ej->job->priority, xfers_live(ej),
-			      ej->job->max_download_time);
+	/* running state, deadlines, bandwidth (an idle job's are all 0
+	 * already); once each: noting links the job into the pass's rates */
+	for_each_granted_from_head(e, ej, next)
+		note_job(e, &pass, ej);
+	for (ej = e->busy; ej; ej = ej->busy_next)
+		if (ej->granted_in == e->pass)
+			note_job(e, &pass, ej);
 	kb_sched_rates(&pass);
 	for (struct xfer *x = e->all; x; x = x->next_all)
 		if (x->easy && !x->curl_done)
 			kb_bucket_set(&x->bucket, x->ej->sched.xfer_rate, now);
 	kb_sched_pass_end(&e->sched, &pass, e->loop);
+	/* the busy list for the next pass */
+	for (ej = e->busy; ej; ej = next) {
+		next = ej->busy_next;
+		if (job_idle(ej))
+			busy_del(ej);
+	}
+	for_each_granted_from_head(e, ej, next)
+		if (!job_idle(ej))
+			busy_add(ej);
 	if (e->sched.cfg.rlp && e->nactive && !e->sched.tick.deadline)
 		kb_timer_arm_in(e->loop, &e->sched.tick, KB_RLP_TICK_NS);
 }
@@ -233,6 +351,8 @@ static void retry_fired(struct kb_timer *t)
 
 	if (ej->job->state == KBITS_STATE_TRANSIENT_ERROR) {
 		kb_job_set_state(ej, KBITS_STATE_QUEUED);
+		ej->attn = true;
+		busy_add(ej);
 		ej->e->need_schedule = true;
 	}
 }
@@ -326,10 +446,14 @@ static void job_link(struct kb_engine *e, struct ejob *ej)
 		e->jobs = ej;
 	e->band_tail[band] = ej;
 	e->njobs++;
+	/* new, replaced or rotated: the next pass looks at it wherever it is */
+	ej->attn = true;
+	busy_add(ej);
 }
 
 static void job_free(struct ejob *ej)
 {
+	busy_del(ej);
 	kb_timer_cancel(ej->e->loop, &ej->retry);
 	kb_job_free(ej->job);
 	kb_job_free(ej->replace);
@@ -507,13 +631,16 @@ int kb_engine_run(struct kb_engine *e, const struct kb_job *job)
 	return job_types[job->type].run(e, job);
 }
 
-int kb_engine_stop(struct kb_engine *e, const uint8_t id[16])
+int kb_engine_stop(struct kb_engine *e, const uint8_t job_id[16])
 {
-	struct ejob *ej = find_job(e, id);
+	struct ejob *ej = find_job(e, job_id);
 	struct xfer *x, *next;
+	uint8_t id[16];
 
 	if (!ej)
-		return kb_uploads_stop(e->up, id);
+		return kb_uploads_stop(e->up, job_id);
+	/* job_id may be the job's own (kb_engine_free), freed with it below */
+	memcpy(id, job_id, 16);
 	if (ej->stopping)
 		return 0;
 	ej->stopping = true;

@@ -100,6 +100,11 @@ struct ejob {
 	 * the job's error ends the attempt, and for a new description. */
 	unsigned int proxy;
 	struct kb_sched_ent sched;	/* time, slices, bandwidth (sched.c) */
+	/* engine.c's schedule(): the busy list (e->busy) and the last pass
+	 * that looked at the job, ran its start step, noted its transfers */
+	struct ejob *busy_next, **busy_pprev;
+	bool attn;			/* linked or requeued since its last pass */
+	uint64_t granted_in, started_in, noted_in;
 };
 
 struct kb_engine {
@@ -116,6 +121,10 @@ struct kb_engine {
 	struct kb_engine_stats stats;
 	bool need_schedule;
 	struct kb_sched sched;
+	/* Jobs a pass must look at wherever they are in e->jobs: those with
+	 * transfers, a final sync, time being accounted, or attn set. */
+	struct ejob *busy;
+	uint64_t pass;			/* passes (and regrants) so far */
 	struct kb_uploads *up;		/* upload jobs (upload_session.c) */
 };
 

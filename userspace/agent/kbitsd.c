@@ -34,6 +34,8 @@ struct known {
 	struct kb_job *job;		/* the agent's copy, as in the store */
 	uint64_t last_report;
 	uint32_t pending;		/* COMPLETE or CANCEL after the stop */
+	/* on a->dirty: its rows are written by the next agent_sync() */
+	struct known *dirty_next, **dirty_pprev;
 };
 
 struct agent {
@@ -43,6 +45,7 @@ struct agent {
 	struct kb_channel *ch;
 	struct known *known;
 	struct kb_jobindex known_ix;	/* the same, by job id */
+	struct known *dirty;		/* jobs learnt in this iteration, not yet written */
 	struct kb_op sig_op;
 	int sigfd;
 	volatile bool stop;
@@ -62,6 +65,55 @@ struct agent {
 	size_t ack_n, ack_cap;
 };
 
+static void known_clean(struct known *k)
+{
+	if (!k->dirty_pprev)
+		return;
+	if (k->dirty_next)
+		k->dirty_next->dirty_pprev = k->dirty_pprev;
+	*k->dirty_pprev = k->dirty_next;
+	k->dirty_next = NULL;
+	k->dirty_pprev = NULL;
+}
+
+static void known_dirty(struct agent *a, struct known *k)
+{
+	if (k->dirty_pprev)
+		return;
+	k->dirty_next = a->dirty;
+	if (k->dirty_next)
+		k->dirty_next->dirty_pprev = &k->dirty_next;
+	k->dirty_pprev = &a->dirty;
+	a->dirty = k;
+}
+
+/* A job whose rows could not be written is not acknowledged (its next change tries again). */
+static void unack(struct agent *a, const uint8_t id[16])
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < a->ack_n; i++)
+		if (memcmp(a->ack_q[i].job_id, id, 16))
+			a->ack_q[j++] = a->ack_q[i];
+	a->ack_n = j;
+}
+
+/*
+ * The jobs learnt from work items are written once per iteration, from
+ * the agent's copy as it is then: the CHANGED and the RUN of a job that
+ * arrive together cost one write of its rows, not two.
+ */
+static void store_dirty(struct agent *a)
+{
+	while (a->dirty) {
+		struct known *k = a->dirty;
+
+		known_clean(k);
+		if (kb_store_put_job(a->store, k->job) < 0)
+			unack(a, k->job->id);
+	}
+}
+
 /*
  * The store batches the changes of a loop iteration into one transaction
  * (one WAL sync, not one per file). Nothing reaches the module before the
@@ -71,7 +123,10 @@ struct agent {
  */
 static void agent_sync(struct agent *a)
 {
-	int ret = kb_store_flush(a->store);
+	int ret;
+
+	store_dirty(a);
+	ret = kb_store_flush(a->store);
 
 	if (ret < 0)
 		kb_err("store: cannot commit: %s", strerror(-ret));
@@ -132,6 +187,7 @@ static void known_drop(struct agent *a, const uint8_t id[16])
 
 	if (!k)
 		return;
+	known_clean(k);
 	if (k->next)
 		k->next->pprev = k->pprev;
 	*k->pprev = k->next;
@@ -154,7 +210,8 @@ static void ev_state(void *ctx, const struct kb_job *job, uint32_t state)
 		k->job->error_file = job->error_file;
 		kb_strset(&k->job->strings[KBITS_STR_ERROR_DESCRIPTION],
 			  job->strings[KBITS_STR_ERROR_DESCRIPTION]);
-		kb_store_put_state(a->store, k->job);
+		if (!k->dirty_pprev)	/* else all its rows go in agent_sync() */
+			kb_store_put_state(a->store, k->job);
 	}
 	agent_sync(a);
 	kb_channel_report_state(a->ch, job, state);
@@ -201,7 +258,8 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 	d->ranges_ok = s->ranges_ok;
 	memcpy(d->sha256, s->sha256, sizeof(d->sha256));
 	kb_upload_state_copy(&k->job->up, &job->up);	/* uploads: session, reply */
-	kb_store_put_file(a->store, k->job, idx);
+	if (!k->dirty_pprev)
+		kb_store_put_file(a->store, k->job, idx);
 	if (new_temp) {
 		agent_sync(a);
 		kb_channel_report_temp_name(a->ch, job, idx);
@@ -221,7 +279,8 @@ static void ev_checkpoint(void *ctx, const struct kb_job *job, uint32_t idx)
 	if (!k || idx >= k->job->nr_files)
 		return;
 	k->job->files[idx].bytes_transferred = job->files[idx].bytes_transferred;
-	kb_store_put_checkpoint(a->store, k->job, idx);
+	if (!k->dirty_pprev)	/* else in its rows, with the iteration's FULL commit */
+		kb_store_put_checkpoint(a->store, k->job, idx);
 }
 
 static void ev_file_done(void *ctx, const struct kb_job *job, uint32_t idx)
@@ -425,12 +484,14 @@ static void on_work(void *arg, const struct kbits_work *w)
 		if (!job)
 			break;
 		copy = kb_job_dup(job);
-		if (!copy || kb_store_put_job(a->store, job) < 0) {
+		k = copy ? known_set(a, copy) : NULL;
+		if (!k) {
 			kb_job_free(job);
 			kb_job_free(copy);
 			break;
 		}
-		known_set(a, copy);
+		/* written by the next agent_sync(), then acknowledged */
+		known_dirty(a, k);
 		ack_later(a, w->job_id, seq);
 		/*
 		 * Every job type: the engine hands uploads to upload.c. The

@@ -96,6 +96,7 @@ struct kb_store {
 	struct ckpt *ckpts;		/* checkpoints for the next flush */
 	size_t nckpts, ckpt_cap;
 	char boot[40];			/* this boot's id, "" if unknown */
+	struct kb_store_stats stats;
 };
 
 #define BOOT_ID_PATH	"/proc/sys/kernel/random/boot_id"
@@ -453,6 +454,7 @@ static int tx_begin(struct kb_store *s)
 {
 	int ret;
 
+	s->stats.changes++;
 	if (!s->batch)
 		return step_reset(s, s->begin, "begin");
 	if (!s->in_tx) {
@@ -475,6 +477,7 @@ static int tx_end(struct kb_store *s, int ret)
 		step_reset(s, s->rollback, "rollback");
 		return ret;
 	}
+	s->stats.commits++;
 	return step_reset(s, s->commit, "commit");
 }
 
@@ -541,11 +544,17 @@ int kb_store_flush(struct kb_store *s)
 		return 0;
 	if (s->in_tx) {
 		s->in_tx = false;
+		s->stats.commits++;
 		ret = step_reset(s, s->commit, "commit");
 		if (ret < 0)
 			step_reset(s, s->rollback, "rollback");
 	}
 	return ckpt_commit(s) ?: ret;
+}
+
+void kb_store_get_stats(const struct kb_store *s, struct kb_store_stats *st)
+{
+	*st = s->stats;
 }
 
 int kb_store_put_checkpoint(struct kb_store *s, const struct kb_job *job, uint32_t idx)

@@ -57,6 +57,13 @@ int kb_store_boot_record(struct kb_store *s);
  */
 void kb_store_batch(struct kb_store *s, bool on);
 int kb_store_flush(struct kb_store *s);
+
+/* What the store did since it opened (tests count them; no timings). */
+struct kb_store_stats {
+	uint64_t changes;		/* puts and deletes (a savepoint each in batch mode) */
+	uint64_t commits;		/* FULL commits: one per batch, or per change */
+};
+void kb_store_get_stats(const struct kb_store *s, struct kb_store_stats *st);
 /* Calls cb for every job (ownership of job passes to cb); stops at the
  * first negative return. Returns the number of jobs or -errno. */
 int kb_store_load(struct kb_store *s, int (*cb)(void *arg, struct kb_job *job), void *arg);

@@ -71,6 +71,9 @@ struct kb_engine_stats {
 	uint64_t transfers;		/* transfers started */
 	uint64_t lp_sockets;		/* sockets given TCP-LP */
 	uint64_t rlp_cuts;		/* receive windows halved (background) */
+	/* scheduling passes, and the jobs they looked at (each once a pass) */
+	uint64_t sched_passes;
+	uint64_t sched_jobs;
 };
 
 #endif
