@@ -7,6 +7,7 @@
  * and after every action, so a burst of curl calls costs one poll each.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -226,6 +227,16 @@ struct kb_curlio *kb_curlio_new(struct kb_loop *loop, long max_connects)
 	if (!curl_ready) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT))
 			return NULL;
+		/*
+		 * Every easy handle mallocs its receive buffer (CURLOPT_BUFFERSIZE,
+		 * 256 KiB) and frees it with the handle. glibc raises its mmap
+		 * threshold to the size of a mapped block freed, so from the
+		 * first handle's end on these buffers came from the heap, whose
+		 * free middle stays resident: a fixed threshold keeps them
+		 * mappings of their own, resident as far as curl wrote into them
+		 * and given back with the handle.
+		 */
+		mallopt(M_MMAP_THRESHOLD, 128 << 10);
 		curl_ready = true;
 	}
 	io = calloc(1, sizeof(*io));

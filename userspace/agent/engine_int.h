@@ -18,6 +18,7 @@
 #include "owner.h"
 #include "sched.h"
 #include "transfer.h"
+#include "wbufpool.h"
 
 /* XO_PROXY: its proxy could not be used; the file goes on through the next
  * entry of the job's proxy list (ejob.proxy), its bytes kept. */
@@ -30,14 +31,16 @@ enum { XO_NONE, XO_DONE, XO_ERR, XO_ABORT, XO_RESTART, XO_PROXY };
 /* A process crash costs a file at most this many bytes received twice. */
 #define KB_CRASH_BOUND	(4u << 20)
 
+/* A write buffer: bytes [off, off + len) of the file in data, a chunk of
+ * size bytes from the engine's pool (wbufpool.h) of which cap are used. */
 struct wbuf {
 	struct kb_op op;
 	struct xfer *x;
 	struct wbuf *next;
 	uint64_t off;
-	uint32_t len, done, cap;
+	uint32_t len, done, cap, size;
 	bool complete;
-	char data[];
+	char *data;
 };
 
 struct xfer {
@@ -60,6 +63,9 @@ struct xfer {
 	uint64_t on_disk;	/* contiguous bytes written */
 	struct wbuf *cur, *q_head, *q_tail;
 	unsigned int nq;
+	/* the size of its next buffer: what a loop iteration brought it
+	 * (download.c, buf_new) */
+	uint32_t buf_want, iter_bytes;
 	bool paused;
 	/* checkpoints (fdatasync in the background) and the final sync */
 	struct kb_op sync_op;
@@ -108,6 +114,7 @@ struct kb_engine {
 	const struct kb_engine_ops *ops;
 	void *ctx;
 	struct kb_curlio *io;		/* curl on the loop (curlio.c) */
+	struct kb_wbpool *pool;		/* write buffers (download.c), NULL until the first */
 	struct ejob *jobs;		/* by priority, then arrival */
 	struct ejob *band_tail[KB_SCHED_PRIORITIES + 1];	/* the last of each priority */
 	struct kb_jobindex index;	/* jobs by id */
