@@ -16,6 +16,7 @@
 #define SLOW_BPS	20000	/* the fault server's slow=: 2,000 bytes every 0.1 s */
 #define SLOW_SIZE	40000
 #define FAST_SIZE	(8u << 20)
+#define NFAST		8
 
 static struct kb_loop *loop;
 static struct kb_engine *engine;
@@ -200,6 +201,45 @@ static void test_fast_transfer(void)
 	kb_job_free(job);
 }
 
+/*
+ * A disk slower than the network: 8 transfers from nginx with 64 KiB
+ * chunks could queue 8 x 15 x 64 KiB = 7.5 MiB; write_buffer_max of 1 MiB
+ * pauses them while more is queued. What may come beyond it: one body
+ * callback (KB_RECV_BUFFER) and its last chunk, and per transfer the
+ * buffer being filled and its partial part queued at a loop's end.
+ */
+static void test_budget(void)
+{
+	struct kb_job *job = job_make(NFAST, "http://127.0.0.1:%d/fast.bin", nginx_port);
+	struct kb_engine_config c = cfg;
+	struct kb_wbpool_stats st;
+	struct kb_engine_stats es;
+	uint64_t bound;
+	uint32_t state;
+
+	c.write_chunk = 64u << 10;
+	c.write_buffer_max = 1u << 20;
+	kb_engine_free(engine);
+	engine = kb_engine_new(loop, &c, &ops, NULL);
+	if (!check(engine != NULL, "budget: an engine with write_buffer_max 1 MiB"))
+		return;
+	bound = c.write_buffer_max + KB_RECV_BUFFER + c.write_chunk + 2ull * NFAST * c.write_chunk;
+	kb_engine_run(engine, job);
+	state = run_job(job);
+	check(state == KBITS_STATE_TRANSFERRED, "budget: %d files of 8 MiB are TRANSFERRED (state %u, %s)", NFAST,
+	      state, nerrors ? last_err.desc : "no error");
+	pool_stats(&st);
+	kb_engine_get_stats(engine, &es);
+	diag("budget: peak %llu B in write buffers, %llu writes, %llu pauses", (unsigned long long)st.peak,
+	     (unsigned long long)es.writes, (unsigned long long)es.pauses);
+	check(st.peak <= bound, "budget: at most %llu B of write buffers at once (peak %llu B)",
+	      (unsigned long long)bound, (unsigned long long)st.peak);
+	check(st.chunks == 0 && st.kept == 0 && engine->wbuf_queued == 0 && engine->wbuf_waiting == 0,
+	      "budget: at the end nothing is held, queued or waiting (%llu chunks, %llu B queued, %u waiting)",
+	      (unsigned long long)st.chunks, (unsigned long long)engine->wbuf_queued, engine->wbuf_waiting);
+	kb_job_free(job);
+}
+
 static bool engine_setup(void)
 {
 	t_mkdir("dl", 0755);
@@ -220,6 +260,7 @@ static const struct t_case cases[] = {
 	{ "16 transfers at 20 kB/s hold 16 KiB chunks, not 256 KiB ones, and none once they end",
 	  test_slow_transfers },
 	{ "a fast transfer's buffers grow to write_chunk within its bound and are given back", test_fast_transfer },
+	{ "8 fast transfers queue no more than write_buffer_max (and what one callback brings)", test_budget },
 };
 
 int main(void)

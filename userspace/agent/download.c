@@ -16,7 +16,10 @@
  *            iteration (16 KiB for a slow one, up to write_chunk for a fast
  *            one: buf_new), and back in the pool once written
  *   queue    ... becomes an IORING_OP_WRITE at its offset; with
- *            max_writes_inflight writes queued the easy handle is paused
+ *            max_writes_inflight writes queued the easy handle is paused,
+ *            and so is every transfer while the engine's queued buffers
+ *            exceed write_buffer_max (a disk slower than the network: 100
+ *            transfers queued 416 MB on the host before this bound)
  *   written  write_done: bytes on disk are the contiguous prefix of
  *            completed writes; completions resume curl. Every write starts
  *            at a 4 KiB-aligned offset of a sparse file, so after a
@@ -79,9 +82,15 @@ static int begin_body(struct xfer *x);
 static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg);
 static struct wbuf *buf_new(struct xfer *x, uint64_t off);
 static void buf_free(struct xfer *x, struct wbuf *b);
+
+static uint64_t wbuf_budget(const struct kb_engine *e)
+{
+	return e->cfg.write_buffer_max ? e->cfg.write_buffer_max : KB_WBUF_BUDGET;
+}
 static void buf_submit(struct xfer *x, struct wbuf *b);
 static void write_done(struct kb_op *op, int res);
 static bool may_continue(const struct xfer *x);
+static bool budget_wake(struct kb_engine *e);
 static void maybe_checkpoint(struct xfer *x);
 static void sync_done(struct kb_op *op, int res);
 static void file_saved(struct xfer *x);
@@ -465,6 +474,19 @@ static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
 		e->stats.pauses++;
 		return CURL_WRITEFUNC_PAUSE;
 	}
+	/* Writes are queued, so one's completion wakes it (budget_wake). */
+	if (e->wbuf_queued >= wbuf_budget(e)) {
+		if (!x->budget_paused) {
+			x->budget_paused = true;
+			e->wbuf_waiting++;
+		}
+		e->stats.pauses++;
+		return CURL_WRITEFUNC_PAUSE;
+	}
+	if (x->budget_paused) {	/* unpaused otherwise (its bandwidth timer) */
+		x->budget_paused = false;
+		e->wbuf_waiting--;
+	}
 	if (job->max_download_size && x->next_off + len > job->max_download_size) {
 		struct kb_error err = { .context = KBITS_ERROR_CONTEXT_REMOTE_FILE, .code = -EFBIG };
 
@@ -592,6 +614,7 @@ static void flush_cur(struct xfer *x, bool all)
 		x->q_head = b;
 	x->q_tail = b;
 	x->nq++;
+	x->ej->e->wbuf_queued += b->size;
 	buf_submit(x, b);
 }
 
@@ -611,6 +634,7 @@ static void write_done(struct kb_op *op, int res)
 	struct ejob *ej = x->ej;
 	struct kb_engine *e = ej->e;
 	struct kb_error err = { 0 };
+	bool woke;
 
 	if (res == -EINTR || res == -EAGAIN) {
 		buf_submit(x, b);
@@ -637,11 +661,13 @@ static void write_done(struct kb_op *op, int res)
 		if (b->done == b->len && !x->write_failed)
 			x->on_disk = b->off + b->len;
 		x->nq--;
+		e->wbuf_queued -= b->size;
 		buf_free(x, b);
 	}
 	ej->last_progress = kb_now();
 	if (e->ops->progress && !x->write_failed)
 		e->ops->progress(e->ctx, ej->job, x->idx, x->on_disk);
+	woke = budget_wake(e);
 	if (x->write_failed) {
 		xfer_stop_curl(x);
 	} else {
@@ -653,7 +679,33 @@ static void write_done(struct kb_op *op, int res)
 			return;
 		}
 	}
-	xfer_advance(x);
+	xfer_advance(x);	/* may free x */
+	if (woke)
+		kb_curlio_check(e->io);
+}
+
+/*
+ * Queued buffers fell to 3/4 of write_buffer_max: the transfers paused for
+ * it take bytes again (those also paused for their own writes wait for
+ * them). True when one was unpaused: curl has work (kb_curlio_check).
+ */
+static bool budget_wake(struct kb_engine *e)
+{
+	bool woke = false;
+
+	if (!e->wbuf_waiting || e->wbuf_queued > wbuf_budget(e) / 4 * 3)
+		return false;
+	for (struct xfer *y = e->all; y && e->wbuf_waiting; y = y->next_all) {
+		if (!y->budget_paused)
+			continue;
+		y->budget_paused = false;
+		e->wbuf_waiting--;
+		if (!y->paused && !y->curl_done && y->outcome == XO_NONE) {
+			curl_easy_pause(y->easy, CURLPAUSE_CONT);
+			woke = true;
+		}
+	}
+	return woke;
 }
 
 /* A transfer paused for back-pressure may take bytes again. */
@@ -922,6 +974,8 @@ static void xfer_free(struct xfer *x)
 	if (x->next_all)
 		x->next_all->pprev_all = x->pprev_all;
 	*x->pprev_all = x->next_all;
+	if (x->budget_paused)
+		ej->e->wbuf_waiting--;
 	buf_free(x, x->cur);
 	kb_timer_cancel(ej->e->loop, &x->bucket.timer);
 	if (x->fd >= 0)

@@ -28,6 +28,8 @@ enum { XO_NONE, XO_DONE, XO_ERR, XO_ABORT, XO_RESTART, XO_PROXY };
 #define KB_WRITE_ALIGN	4096u
 /* curl's receive buffer: its largest body chunk. */
 #define KB_RECV_BUFFER	(256u << 10)
+/* write_buffer_max by default: 8 files' whole pipelines (KB_CRASH_BOUND) */
+#define KB_WBUF_BUDGET	(32ull << 20)
 /* A process crash costs a file at most this many bytes received twice. */
 #define KB_CRASH_BOUND	(4u << 20)
 
@@ -66,6 +68,7 @@ struct xfer {
 	/* the size of its next buffer: what a loop iteration brought it
 	 * (download.c, buf_new) */
 	uint32_t buf_want, iter_bytes;
+	bool budget_paused;	/* paused for the engine's write_buffer_max */
 	bool paused;
 	/* checkpoints (fdatasync in the background) and the final sync */
 	struct kb_op sync_op;
@@ -115,6 +118,8 @@ struct kb_engine {
 	void *ctx;
 	struct kb_curlio *io;		/* curl on the loop (curlio.c) */
 	struct kb_wbpool *pool;		/* write buffers (download.c), NULL until the first */
+	uint64_t wbuf_queued;		/* bytes of them queued for writing */
+	unsigned int wbuf_waiting;	/* transfers paused for write_buffer_max */
 	struct ejob *jobs;		/* by priority, then arrival */
 	struct ejob *band_tail[KB_SCHED_PRIORITIES + 1];	/* the last of each priority */
 	struct kb_jobindex index;	/* jobs by id */
