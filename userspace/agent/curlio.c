@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 
 #include "curlio.h"
 #include "httpreq.h"
@@ -237,6 +238,16 @@ struct kb_curlio *kb_curlio_new(struct kb_loop *loop, long max_connects)
 		 * and given back with the handle.
 		 */
 		mallopt(M_MMAP_THRESHOLD, 128 << 10);
+		/*
+		 * Transparent huge pages off for kbitsd: Debian's kernels default
+		 * to THP "always", under which a byte touched in a 2 MiB-aligned
+		 * range of an anonymous mapping (the heap; the receive buffers and
+		 * write-buffer chunks, whose mappings the kernel merges into one)
+		 * makes all 2 MiB resident. Buffers resident as far as written are
+		 * the point of the above and of wbufpool.c. Inherited by the
+		 * notify commands kbitsd runs; an error (an old kernel) is ignored.
+		 */
+		(void)prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 		curl_ready = true;
 	}
 	io = calloc(1, sizeof(*io));
