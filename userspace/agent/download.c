@@ -521,7 +521,9 @@ static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
 		p += n;
 		left -= n;
 		x->next_off += n;
-		x->iter_bytes += (uint32_t)n;
+		/* reset by kb_xfer_flush; bounded where no partial buffer calls it */
+		if (x->iter_bytes < (1u << 30))
+			x->iter_bytes += (uint32_t)n;
 		if (b->len == b->cap) {
 			/* full within a loop iteration: the next one twice as large */
 			if (x->buf_want < 2 * b->size)
