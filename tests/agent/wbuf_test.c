@@ -83,7 +83,7 @@ static void pool_stats(struct kb_wbpool_stats *st)
 /* What the pool keeps: its sizes, reuse, the period's peak, the cap, trim. */
 static void test_pool(void)
 {
-	struct kb_wbpool *p = kb_wbpool_new(256u << 10);
+	struct kb_wbpool *p = kb_wbpool_new(256u << 10, NULL);
 	struct kb_wbpool_stats st;
 	void *c[64];
 	uint64_t t = 1000000000ull;
@@ -132,6 +132,23 @@ static void test_pool(void)
 	kb_wbpool_get_stats(p, &st);
 	check(st.kept == 0 && st.maps == st.unmaps, "pool: trim gives back every free chunk (%llu maps, %llu unmaps)",
 	      (unsigned long long)st.maps, (unsigned long long)st.unmaps);
+	kb_wbpool_free(p);
+	/* on a loop, its timer gives kept chunks back with no get or put coming */
+	p = kb_wbpool_new(256u << 10, loop);
+	if (!check(p != NULL, "pool: made on the loop"))
+		return;
+	for (int i = 0; i < 8; i++)
+		c[i] = kb_wbpool_get(p, KB_WBUF_MIN, kb_now());
+	for (int i = 0; i < 8; i++)
+		kb_wbpool_put(p, c[i], KB_WBUF_MIN, kb_now());
+	kb_wbpool_get_stats(p, &st);
+	check(st.kept == 8 * KB_WBUF_MIN, "pool: 8 chunks kept after use (%llu B)", (unsigned long long)st.kept);
+	for (int i = 0; i < 200 && st.kept; i++) {
+		kb_loop_run_once(loop, 50000000ull);
+		kb_wbpool_get_stats(p, &st);
+	}
+	check(st.kept == 0 && st.unmaps == 8, "pool: its timer gave them back (%llu B kept, %llu unmaps)",
+	      (unsigned long long)st.kept, (unsigned long long)st.unmaps);
 	kb_wbpool_free(p);
 }
 

@@ -80,13 +80,8 @@ static size_t on_header(char *p, size_t sz, size_t nmemb, void *arg);
 static bool strong_etag(const char *etag);
 static int begin_body(struct xfer *x);
 static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg);
-static struct wbuf *buf_new(struct xfer *x, uint64_t off);
+static struct wbuf *buf_new(struct xfer *x, uint64_t off, size_t want);
 static void buf_free(struct xfer *x, struct wbuf *b);
-
-static uint64_t wbuf_budget(const struct kb_engine *e)
-{
-	return e->cfg.write_buffer_max ? e->cfg.write_buffer_max : KB_WBUF_BUDGET;
-}
 static void buf_submit(struct xfer *x, struct wbuf *b);
 static void write_done(struct kb_op *op, int res);
 static bool may_continue(const struct xfer *x);
@@ -130,7 +125,7 @@ int kb_xfer_start(struct ejob *ej, uint32_t idx)
 	x->md = EVP_MD_CTX_new();
 	x->buf_want = KB_WBUF_MIN;
 	if (!e->pool)
-		e->pool = kb_wbpool_new(e->cfg.write_chunk);
+		e->pool = kb_wbpool_new(e->cfg.write_chunk, e->loop);
 	e->stats.transfers++;
 	x->next_in_job = ej->xfers;
 	ej->xfers = x;
@@ -448,6 +443,12 @@ static int begin_body(struct xfer *x)
 
 /* ---- body: bytes from curl into write buffers -------------------------------- */
 
+/* Bytes of write buffers the engine may queue over all its transfers. */
+static uint64_t wbuf_budget(const struct kb_engine *e)
+{
+	return e->cfg.write_buffer_max ? e->cfg.write_buffer_max : KB_WBUF_BUDGET;
+}
+
 static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
 {
 	struct xfer *x = arg;
@@ -503,7 +504,8 @@ static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
 		size_t n;
 
 		if (!b) {
-			b = x->cur = buf_new(x, x->next_off);
+			/* at least this callback's bytes: a small file in one write */
+			b = x->cur = buf_new(x, x->next_off, left);
 			if (!b) {
 				struct kb_error err = { .context = KBITS_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER,
 							.code = -ENOMEM, .transient = true };
@@ -537,16 +539,22 @@ static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
 /* ---- the write queue: buffers become IORING_OP_WRITEs in offset order -------- */
 
 /*
- * A buffer for the bytes from off on, of about x->buf_want bytes: it ends
- * at an aligned offset. Sized to what the transfer needs, not to
+ * A buffer for the bytes from off on, of about x->buf_want bytes (or want,
+ * if more): it ends at an aligned offset. Sized to what the transfer needs, not to
  * write_chunk: 100 transfers at 20 kB/s hold 100 chunks of 16 KiB, where
  * they held 100 of 256 KiB (and their heap the most ever in flight).
  */
-static struct wbuf *buf_new(struct xfer *x, uint64_t off)
+static struct wbuf *buf_new(struct xfer *x, uint64_t off, size_t want)
 {
 	struct kb_wbpool *pool = x->ej->e->pool;
 	uint32_t mis = (uint32_t)(off & (KB_WRITE_ALIGN - 1));
-	uint32_t size = kb_wbpool_size(pool, x->buf_want + mis);
+	uint32_t size;
+
+	if (want < x->buf_want)
+		want = x->buf_want;
+	if (want > KB_CRASH_BOUND)
+		want = KB_CRASH_BOUND;	/* kb_wbpool_size caps it at write_chunk */
+	size = kb_wbpool_size(pool, (uint32_t)want + mis);
 	struct wbuf *b = calloc(1, sizeof(*b));
 
 	if (!b)
@@ -602,7 +610,7 @@ static void flush_cur(struct xfer *x, bool all)
 	if (!all && cut != end) {
 		if (cut <= b->off)
 			return;		/* not a block yet: wait for more */
-		nb = buf_new(x, cut);
+		nb = buf_new(x, cut, 0);
 		if (!nb)
 			return;		/* it goes when full */
 		nb->len = (uint32_t)(end - cut);

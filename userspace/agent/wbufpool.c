@@ -3,6 +3,7 @@
  * Write-buffer chunks: see wbufpool.h.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -15,6 +16,8 @@ struct freechunk {
 };
 
 struct kb_wbpool {
+	struct kb_loop *loop;
+	struct kb_timer timer;	/* armed while chunks are kept */
 	uint32_t size[NCLASSES];
 	unsigned int nclasses;
 	struct freechunk *free[NCLASSES];
@@ -25,13 +28,22 @@ struct kb_wbpool {
 	uint64_t period_start, period_peak, last_peak;
 };
 
-struct kb_wbpool *kb_wbpool_new(uint32_t max_size)
+static void timer_fired(struct kb_timer *t)
+{
+	struct kb_wbpool *p = (struct kb_wbpool *)((char *)t - offsetof(struct kb_wbpool, timer));
+
+	kb_wbpool_tick(p, kb_now());
+}
+
+struct kb_wbpool *kb_wbpool_new(uint32_t max_size, struct kb_loop *loop)
 {
 	struct kb_wbpool *p = calloc(1, sizeof(*p));
 	uint32_t s;
 
 	if (!p)
 		return NULL;
+	p->loop = loop;
+	p->timer.cb = timer_fired;
 	max_size = (max_size + 4095u) & ~4095u;
 	if (!max_size)
 		max_size = 4096;
@@ -75,6 +87,14 @@ static void shrink_to(struct kb_wbpool *p, uint64_t keep)
 			unmap_one(p, c);
 }
 
+/* The next tick, while chunks are kept: they go back to the kernel within
+ * two periods of not being needed, whether or not a get or put comes. */
+static void arm(struct kb_wbpool *p)
+{
+	if (p->loop && p->kept && !p->timer.deadline)
+		kb_timer_arm(p->loop, &p->timer, p->period_start + KB_WBUF_PERIOD_NS);
+}
+
 void kb_wbpool_tick(struct kb_wbpool *p, uint64_t now)
 {
 	uint64_t keep;
@@ -87,6 +107,7 @@ void kb_wbpool_tick(struct kb_wbpool *p, uint64_t now)
 	p->period_peak = p->in_use;
 	keep = p->last_peak > p->period_peak ? p->last_peak : p->period_peak;
 	shrink_to(p, keep);
+	arm(p);
 }
 
 void *kb_wbpool_get(struct kb_wbpool *p, uint32_t size, uint64_t now)
@@ -133,6 +154,7 @@ void kb_wbpool_put(struct kb_wbpool *p, void *mem, uint32_t size, uint64_t now)
 	if (p->kept > KB_WBUF_KEEP_MAX)
 		shrink_to(p, p->in_use + KB_WBUF_KEEP_MAX);
 	kb_wbpool_tick(p, now);
+	arm(p);
 }
 
 void kb_wbpool_trim(struct kb_wbpool *p)
@@ -147,6 +169,8 @@ void kb_wbpool_free(struct kb_wbpool *p)
 	if (!p)
 		return;
 	kb_wbpool_trim(p);
+	if (p->loop)
+		kb_timer_cancel(p->loop, &p->timer);
 	free(p);
 }
 

@@ -19,18 +19,24 @@
  * KB_WBUF_MIN chunk, not a write_chunk one.
  *
  * What is kept: free chunks up to the most that was in use during the
- * current and the previous KB_WBUF_PERIOD_NS (kb_wbpool_tick), and never
- * more than KB_WBUF_KEEP_MAX bytes; kb_wbpool_trim gives every free chunk
- * back (download.c: when no transfer is left).
+ * current and the previous KB_WBUF_PERIOD_NS (kb_wbpool_tick, run by a
+ * loop timer while chunks are kept), and never more than KB_WBUF_KEEP_MAX
+ * bytes; kb_wbpool_trim gives every free chunk back (download.c: when no
+ * transfer is left). A fast transfer takes chunks again within a period,
+ * so its working set stays mapped; transfers whose bytes come in bursts
+ * (nginx's limit_rate sends once a second) give theirs back in between:
+ * reused chunks are resident in full, fresh ones only where written.
  */
 #ifndef KBITSD_WBUFPOOL_H
 #define KBITSD_WBUFPOOL_H
 
 #include <stdint.h>
 
+#include "loop.h"
+
 #define KB_WBUF_MIN		(16u << 10)
 #define KB_WBUF_KEEP_MAX	(8u << 20)
-#define KB_WBUF_PERIOD_NS	1000000000ull
+#define KB_WBUF_PERIOD_NS	250000000ull
 
 struct kb_wbpool;
 
@@ -42,8 +48,9 @@ struct kb_wbpool_stats {
 	uint64_t chunks;	/* chunks handed out now */
 };
 
-/* max_size: the largest chunk (a multiple of 4 KiB). NULL: no memory. */
-struct kb_wbpool *kb_wbpool_new(uint32_t max_size);
+/* max_size: the largest chunk (a multiple of 4 KiB); loop: where its
+ * timer runs (NULL: only get and put tick). NULL: no memory. */
+struct kb_wbpool *kb_wbpool_new(uint32_t max_size, struct kb_loop *loop);
 /* Every chunk must have been put back. */
 void kb_wbpool_free(struct kb_wbpool *p);
 /* The chunk size that holds want bytes (at most the largest size). */
@@ -53,7 +60,7 @@ void *kb_wbpool_get(struct kb_wbpool *p, uint32_t size, uint64_t now);
 /* Back into the pool, with the size it was taken with. */
 void kb_wbpool_put(struct kb_wbpool *p, void *mem, uint32_t size, uint64_t now);
 /* Gives back the free chunks the last two periods did not need (kb_now()
- * time; get and put call it too). */
+ * time; the timer, get and put call it). */
 void kb_wbpool_tick(struct kb_wbpool *p, uint64_t now);
 /* Gives back every free chunk. */
 void kb_wbpool_trim(struct kb_wbpool *p);
