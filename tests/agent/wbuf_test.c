@@ -215,7 +215,8 @@ static void test_fast_transfer(void)
 	     (unsigned long long)st.peak, (unsigned long long)st.maps, (unsigned long long)es.writes,
 	     (unsigned long long)es.pauses);
 	check(st.peak > KB_WBUF_MIN && st.peak <= bound,
-	      "fast: its buffers grew past 16 KiB and stayed within (writes in flight + 1) x write_chunk + a callback = %llu B (peak %llu B)",
+	      "fast: its buffers grew past 16 KiB and stayed within (writes in flight + 1) x write_chunk"
+	      " + a callback = %llu B (peak %llu B)",
 	      (unsigned long long)bound, (unsigned long long)st.peak);
 	check(st.chunks == 0 && st.kept == 0 && st.maps == st.unmaps,
 	      "fast: at its end no chunk is held (%llu in use, %llu B kept, %llu of %llu given back)",
