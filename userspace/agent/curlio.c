@@ -7,10 +7,12 @@
  * and after every action, so a burst of curl calls costs one poll each.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 
 #include "curlio.h"
 #include "httpreq.h"
@@ -226,6 +228,26 @@ struct kb_curlio *kb_curlio_new(struct kb_loop *loop, long max_connects)
 	if (!curl_ready) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT))
 			return NULL;
+		/*
+		 * Every easy handle mallocs its receive buffer (CURLOPT_BUFFERSIZE,
+		 * 256 KiB) and frees it with the handle. glibc raises its mmap
+		 * threshold to the size of a mapped block freed, so from the
+		 * first handle's end on these buffers came from the heap, whose
+		 * free middle stays resident: a fixed threshold keeps them
+		 * mappings of their own, resident as far as curl wrote into them
+		 * and given back with the handle.
+		 */
+		mallopt(M_MMAP_THRESHOLD, 128 << 10);
+		/*
+		 * Transparent huge pages off for kbitsd: Debian's kernels default
+		 * to THP "always", under which a byte touched in a 2 MiB-aligned
+		 * range of an anonymous mapping (the heap; the receive buffers and
+		 * write-buffer chunks, whose mappings the kernel merges into one)
+		 * makes all 2 MiB resident. Buffers resident as far as written are
+		 * the point of the above and of wbufpool.c. Inherited by the
+		 * notify commands kbitsd runs; an error (an old kernel) is ignored.
+		 */
+		(void)prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 		curl_ready = true;
 	}
 	io = calloc(1, sizeof(*io));

@@ -8,11 +8,18 @@
  *   headers  on_header: status, validators, length; begin_body decides at
  *            the first body byte whether the answer continues our bytes
  *   body     on_body: bytes are copied into a write buffer that ends at a
- *            4 KiB-aligned file offset (write_chunk bytes); a full buffer
- *            (and, at the end of every loop iteration, the aligned part of
- *            a partial one: kb_xfer_flush) ...
+ *            4 KiB-aligned file offset; a full buffer (and, at the end of
+ *            every loop iteration, the aligned part of a partial one:
+ *            kb_xfer_flush) ...
+ *   memory   write buffers are chunks of the engine's pool (wbufpool.h),
+ *            sized to what the transfer received in its last loop
+ *            iteration (16 KiB for a slow one, up to write_chunk for a fast
+ *            one: buf_new), and back in the pool once written
  *   queue    ... becomes an IORING_OP_WRITE at its offset; with
- *            max_writes_inflight writes queued the easy handle is paused
+ *            max_writes_inflight writes queued the easy handle is paused,
+ *            and so is every transfer while the engine's queued buffers
+ *            exceed write_buffer_max (a disk slower than the network: 100
+ *            transfers queued 416 MB on the host before this bound)
  *   written  write_done: bytes on disk are the contiguous prefix of
  *            completed writes; completions resume curl. Every write starts
  *            at a 4 KiB-aligned offset of a sparse file, so after a
@@ -73,10 +80,12 @@ static size_t on_header(char *p, size_t sz, size_t nmemb, void *arg);
 static bool strong_etag(const char *etag);
 static int begin_body(struct xfer *x);
 static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg);
-static struct wbuf *buf_new(struct xfer *x);
+static struct wbuf *buf_new(struct xfer *x, uint64_t off, size_t want);
+static void buf_free(struct xfer *x, struct wbuf *b);
 static void buf_submit(struct xfer *x, struct wbuf *b);
 static void write_done(struct kb_op *op, int res);
 static bool may_continue(const struct xfer *x);
+static bool budget_wake(struct kb_engine *e);
 static void maybe_checkpoint(struct xfer *x);
 static void sync_done(struct kb_op *op, int res);
 static void file_saved(struct xfer *x);
@@ -114,6 +123,9 @@ int kb_xfer_start(struct ejob *ej, uint32_t idx)
 	x->ckpt_time = kb_now();
 	x->clen = x->cr_total = KBITS_UNKNOWN;
 	x->md = EVP_MD_CTX_new();
+	x->buf_want = KB_WBUF_MIN;
+	if (!e->pool)
+		e->pool = kb_wbpool_new(e->cfg.write_chunk, e->loop);
 	e->stats.transfers++;
 	x->next_in_job = ej->xfers;
 	ej->xfers = x;
@@ -127,8 +139,8 @@ int kb_xfer_start(struct ejob *ej, uint32_t idx)
 	e->nactive++;
 	x->curl_done = true;	/* until the handle is in the multi */
 
-	ret = x->md ? xfer_open(x, &err) : -ENOMEM;
-	if (!x->md) {
+	ret = x->md && e->pool ? xfer_open(x, &err) : -ENOMEM;
+	if (!x->md || !e->pool) {
 		err.context = KBITS_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
 		err.code = -ENOMEM;
 		err.transient = true;
@@ -431,6 +443,12 @@ static int begin_body(struct xfer *x)
 
 /* ---- body: bytes from curl into write buffers -------------------------------- */
 
+/* Bytes of write buffers the engine may queue over all its transfers. */
+static uint64_t wbuf_budget(const struct kb_engine *e)
+{
+	return e->cfg.write_buffer_max ? e->cfg.write_buffer_max : KB_WBUF_BUDGET;
+}
+
 static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
 {
 	struct xfer *x = arg;
@@ -457,6 +475,19 @@ static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
 		e->stats.pauses++;
 		return CURL_WRITEFUNC_PAUSE;
 	}
+	/* Writes are queued, so one's completion wakes it (budget_wake). */
+	if (e->wbuf_queued >= wbuf_budget(e)) {
+		if (!x->budget_paused) {
+			x->budget_paused = true;
+			e->wbuf_waiting++;
+		}
+		e->stats.pauses++;
+		return CURL_WRITEFUNC_PAUSE;
+	}
+	if (x->budget_paused) {	/* unpaused otherwise (its bandwidth timer) */
+		x->budget_paused = false;
+		e->wbuf_waiting--;
+	}
 	if (job->max_download_size && x->next_off + len > job->max_download_size) {
 		struct kb_error err = { .context = KBITS_ERROR_CONTEXT_REMOTE_FILE, .code = -EFBIG };
 
@@ -473,7 +504,8 @@ static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
 		size_t n;
 
 		if (!b) {
-			b = x->cur = buf_new(x);
+			/* at least this callback's bytes: a small file in one write */
+			b = x->cur = buf_new(x, x->next_off, left);
 			if (!b) {
 				struct kb_error err = { .context = KBITS_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER,
 							.code = -ENOMEM, .transient = true };
@@ -491,33 +523,73 @@ static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
 		p += n;
 		left -= n;
 		x->next_off += n;
-		if (b->len == b->cap)
-			kb_xfer_flush(x);
+		/* reset by kb_xfer_flush; bounded where no partial buffer calls it */
+		if (x->iter_bytes < (1u << 30))
+			x->iter_bytes += (uint32_t)n;
+		if (b->len == b->cap) {
+			/* full within a loop iteration: the next one twice as large */
+			if (x->buf_want < 2 * b->size)
+				x->buf_want = 2 * b->size;
+			flush_cur(x, false);
+		}
 	}
 	return len;
 }
 
 /* ---- the write queue: buffers become IORING_OP_WRITEs in offset order -------- */
 
-/* A buffer for the bytes from x->next_off on: it ends at an aligned offset. */
-static struct wbuf *buf_new(struct xfer *x)
+/*
+ * A buffer for the bytes from off on, of about x->buf_want bytes (or want,
+ * if more): it ends at an aligned offset. Sized to what the transfer needs, not to
+ * write_chunk: 100 transfers at 20 kB/s hold 100 chunks of 16 KiB, where
+ * they held 100 of 256 KiB (and their heap the most ever in flight).
+ */
+static struct wbuf *buf_new(struct xfer *x, uint64_t off, size_t want)
 {
-	uint32_t cap = x->ej->e->cfg.write_chunk - (uint32_t)(x->next_off & (KB_WRITE_ALIGN - 1));
-	struct wbuf *b = malloc(sizeof(*b) + cap);
+	struct kb_wbpool *pool = x->ej->e->pool;
+	uint32_t mis = (uint32_t)(off & (KB_WRITE_ALIGN - 1));
+	uint32_t size;
+
+	if (want < x->buf_want)
+		want = x->buf_want;
+	if (want > KB_CRASH_BOUND)
+		want = KB_CRASH_BOUND;	/* kb_wbpool_size caps it at write_chunk */
+	size = kb_wbpool_size(pool, (uint32_t)want + mis);
+	struct wbuf *b = calloc(1, sizeof(*b));
 
 	if (!b)
 		return NULL;
-	memset(b, 0, sizeof(*b));
+	b->data = kb_wbpool_get(pool, size, kb_now());
+	if (!b->data) {
+		free(b);
+		return NULL;
+	}
 	b->op.cb = write_done;
 	b->x = x;
-	b->cap = cap;
-	b->off = x->next_off;
+	b->size = size;
+	b->cap = size - mis;	/* size >= 4 KiB > mis */
+	b->off = off;
 	return b;
 }
 
-/* Once per loop iteration: what is whole of the partial buffer goes to disk. */
+static void buf_free(struct xfer *x, struct wbuf *b)
+{
+	if (!b)
+		return;
+	kb_wbpool_put(x->ej->e->pool, b->data, b->size, kb_now());
+	free(b);
+}
+
+/*
+ * Once per loop iteration: what is whole of the partial buffer goes to
+ * disk, and the next buffer is sized to what this iteration brought.
+ */
 void kb_xfer_flush(struct xfer *x)
 {
+	if (x->cur) {
+		x->buf_want = x->iter_bytes > x->cur->len ? x->iter_bytes : x->cur->len;
+		x->iter_bytes = 0;
+	}
 	flush_cur(x, x->curl_done);
 }
 
@@ -538,14 +610,9 @@ static void flush_cur(struct xfer *x, bool all)
 	if (!all && cut != end) {
 		if (cut <= b->off)
 			return;		/* not a block yet: wait for more */
-		nb = malloc(sizeof(*nb) + x->ej->e->cfg.write_chunk);
+		nb = buf_new(x, cut, 0);
 		if (!nb)
 			return;		/* it goes when full */
-		memset(nb, 0, sizeof(*nb));
-		nb->op.cb = write_done;
-		nb->x = x;
-		nb->cap = x->ej->e->cfg.write_chunk;
-		nb->off = cut;
 		nb->len = (uint32_t)(end - cut);
 		memcpy(nb->data, b->data + (cut - b->off), nb->len);
 		b->len -= nb->len;
@@ -557,6 +624,7 @@ static void flush_cur(struct xfer *x, bool all)
 		x->q_head = b;
 	x->q_tail = b;
 	x->nq++;
+	x->ej->e->wbuf_queued += b->size;
 	buf_submit(x, b);
 }
 
@@ -576,6 +644,7 @@ static void write_done(struct kb_op *op, int res)
 	struct ejob *ej = x->ej;
 	struct kb_engine *e = ej->e;
 	struct kb_error err = { 0 };
+	bool woke;
 
 	if (res == -EINTR || res == -EAGAIN) {
 		buf_submit(x, b);
@@ -602,11 +671,13 @@ static void write_done(struct kb_op *op, int res)
 		if (b->done == b->len && !x->write_failed)
 			x->on_disk = b->off + b->len;
 		x->nq--;
-		free(b);
+		e->wbuf_queued -= b->size;
+		buf_free(x, b);
 	}
 	ej->last_progress = kb_now();
 	if (e->ops->progress && !x->write_failed)
 		e->ops->progress(e->ctx, ej->job, x->idx, x->on_disk);
+	woke = budget_wake(e);
 	if (x->write_failed) {
 		xfer_stop_curl(x);
 	} else {
@@ -618,7 +689,33 @@ static void write_done(struct kb_op *op, int res)
 			return;
 		}
 	}
-	xfer_advance(x);
+	xfer_advance(x);	/* may free x */
+	if (woke)
+		kb_curlio_check(e->io);
+}
+
+/*
+ * Queued buffers fell to 3/4 of write_buffer_max: the transfers paused for
+ * it take bytes again (those also paused for their own writes wait for
+ * them). True when one was unpaused: curl has work (kb_curlio_check).
+ */
+static bool budget_wake(struct kb_engine *e)
+{
+	bool woke = false;
+
+	if (!e->wbuf_waiting || e->wbuf_queued > wbuf_budget(e) / 4 * 3)
+		return false;
+	for (struct xfer *y = e->all; y && e->wbuf_waiting; y = y->next_all) {
+		if (!y->budget_paused)
+			continue;
+		y->budget_paused = false;
+		e->wbuf_waiting--;
+		if (!y->paused && !y->curl_done && y->outcome == XO_NONE) {
+			curl_easy_pause(y->easy, CURLPAUSE_CONT);
+			woke = true;
+		}
+	}
+	return woke;
 }
 
 /* A transfer paused for back-pressure may take bytes again. */
@@ -766,7 +863,7 @@ static void xfer_advance(struct xfer *x)
 	if (x->outcome != XO_RESTART && !x->write_failed)
 		flush_cur(x, true);
 	else if (x->cur) {
-		free(x->cur);
+		buf_free(x, x->cur);
 		x->cur = NULL;
 	}
 	if (x->nq || x->syncing)
@@ -887,7 +984,9 @@ static void xfer_free(struct xfer *x)
 	if (x->next_all)
 		x->next_all->pprev_all = x->pprev_all;
 	*x->pprev_all = x->next_all;
-	free(x->cur);
+	if (x->budget_paused)
+		ej->e->wbuf_waiting--;
+	buf_free(x, x->cur);
 	kb_timer_cancel(ej->e->loop, &x->bucket.timer);
 	if (x->fd >= 0)
 		close(x->fd);
@@ -896,6 +995,9 @@ static void xfer_free(struct xfer *x)
 	ej->file_active[x->idx] = 0;
 	ej->nactive--;
 	ej->e->nactive--;
+	/* No transfer left: no buffer is kept for one (the pool is idle). */
+	if (!ej->e->nactive && ej->e->pool)
+		kb_wbpool_trim(ej->e->pool);
 	free(x);
 }
 

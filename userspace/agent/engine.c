@@ -807,5 +807,6 @@ void kb_engine_free(struct kb_engine *e)
 	kb_curlio_free(e->io);	/* runs the loop for stale polls */
 	e->io = NULL;
 	kb_jobindex_free(&e->index);
+	kb_wbpool_free(e->pool);	/* download.c's write buffers */
 	free(e);
 }

@@ -18,6 +18,7 @@
 #include "owner.h"
 #include "sched.h"
 #include "transfer.h"
+#include "wbufpool.h"
 
 /* XO_PROXY: its proxy could not be used; the file goes on through the next
  * entry of the job's proxy list (ejob.proxy), its bytes kept. */
@@ -27,17 +28,21 @@ enum { XO_NONE, XO_DONE, XO_ERR, XO_ABORT, XO_RESTART, XO_PROXY };
 #define KB_WRITE_ALIGN	4096u
 /* curl's receive buffer: its largest body chunk. */
 #define KB_RECV_BUFFER	(256u << 10)
+/* write_buffer_max by default: 8 files' whole pipelines (KB_CRASH_BOUND) */
+#define KB_WBUF_BUDGET	(32ull << 20)
 /* A process crash costs a file at most this many bytes received twice. */
 #define KB_CRASH_BOUND	(4u << 20)
 
+/* A write buffer: bytes [off, off + len) of the file in data, a chunk of
+ * size bytes from the engine's pool (wbufpool.h) of which cap are used. */
 struct wbuf {
 	struct kb_op op;
 	struct xfer *x;
 	struct wbuf *next;
 	uint64_t off;
-	uint32_t len, done, cap;
+	uint32_t len, done, cap, size;
 	bool complete;
-	char data[];
+	char *data;
 };
 
 struct xfer {
@@ -60,6 +65,10 @@ struct xfer {
 	uint64_t on_disk;	/* contiguous bytes written */
 	struct wbuf *cur, *q_head, *q_tail;
 	unsigned int nq;
+	/* the size of its next buffer: what a loop iteration brought it
+	 * (download.c, buf_new) */
+	uint32_t buf_want, iter_bytes;
+	bool budget_paused;	/* paused for the engine's write_buffer_max */
 	bool paused;
 	/* checkpoints (fdatasync in the background) and the final sync */
 	struct kb_op sync_op;
@@ -113,6 +122,9 @@ struct kb_engine {
 	const struct kb_engine_ops *ops;
 	void *ctx;
 	struct kb_curlio *io;		/* curl on the loop (curlio.c) */
+	struct kb_wbpool *pool;		/* write buffers (download.c), NULL until the first */
+	uint64_t wbuf_queued;		/* bytes of them queued for writing */
+	unsigned int wbuf_waiting;	/* transfers paused for write_buffer_max */
 	struct ejob *jobs;		/* by priority, then arrival */
 	struct ejob *band_tail[KB_SCHED_PRIORITIES + 1];	/* the last of each priority */
 	struct kb_jobindex index;	/* jobs by id */

@@ -47,6 +47,9 @@ struct kb_engine_config {
 	 * process crash costs (download.c): the engine lowers it so that
 	 * (max_writes_inflight + 1) * write_chunk + 256 KiB <= 4 MiB. */
 	unsigned int max_writes_inflight;
+	/* bytes of write buffers queued for writing over all transfers;
+	 * beyond it transfers pause until writes complete (0: 32 MiB) */
+	uint64_t write_buffer_max;
 	uint64_t checkpoint_bytes;	/* a checkpoint at most every ... bytes (64 MiB) */
 	unsigned int checkpoint_interval_ms;	/* ... or ms of a file's transfer (10000) */
 	unsigned int max_redirects;	/* 10 */
