@@ -389,6 +389,14 @@ static bool running(uint32_t i)
 
 #define NQ	1000
 
+/* NQ NORMAL jobs fed in, until every slot transfers: the setup of the pass cases. */
+static bool fill_queue(void)
+{
+	feed_jobs(0, NQ, KBITS_PRIORITY_NORMAL);
+	return check(run_until(all_slots_taken, 20), "%d queued jobs: %u of %u slots transferring", NQ,
+		     nr_transferring(), cfg.max_transfers);
+}
+
 static void test_one_commit(void)
 {
 	struct kb_store_stats s0, s1;
@@ -444,12 +452,8 @@ static void test_pass_cost(void)
 {
 	struct kb_engine_stats e0, e1;
 	uint8_t id[16];
-	bool ok;
 
-	feed_jobs(0, NQ, KBITS_PRIORITY_NORMAL);
-	ok = run_until(all_slots_taken, 20);
-	if (!check(ok, "%d queued jobs: %u of %u slots transferring", NQ, nr_transferring(),
-		   cfg.max_transfers))
+	if (!fill_queue())
 		return;
 	job_id(0, id);
 	kb_engine_get_stats(ag.engine, &e0);
@@ -483,9 +487,7 @@ static void test_turns(void)
 	struct kbits_work w = { .type = KBITS_WORK_CANCEL };
 	bool first = true, ok;
 
-	feed_jobs(0, NQ, KBITS_PRIORITY_NORMAL);
-	ok = run_until(all_slots_taken, 20);
-	if (!check(ok, "%d queued jobs: %u of %u slots transferring", NQ, nr_transferring(), m))
+	if (!fill_queue())
 		return;
 	for (uint32_t i = 0; i < NQ; i++)
 		first &= running(i) == (i < m);
@@ -521,10 +523,7 @@ static void test_complete_behind_queue(void)
 	char p[512], name[32];
 	bool ok;
 
-	feed_jobs(0, NQ, KBITS_PRIORITY_NORMAL);
-	ok = run_until(all_slots_taken, 20);
-	if (!check(ok, "%d queued jobs: %u of %u slots transferring", NQ, nr_transferring(),
-		   cfg.max_transfers))
+	if (!fill_queue())
 		return;
 	snprintf(name, sizeof(name), "dl/done-%d.tmp", NQ);
 	t_path(p, sizeof(p), name);
