@@ -429,7 +429,7 @@ static void test_one_commit(void)
 static int count_job(void *arg, struct kb_job *job)
 {
 	(*(int *)arg)++;
-	kb_job_free(job);
+	kb_job_put(job);
 	return 0;
 }
 
