@@ -100,7 +100,7 @@ static void unack(struct agent *a, const uint8_t id[16])
 
 /*
  * The jobs learnt from work items are written once per iteration, from
- * the agent's copy as it is then: the CHANGED and the RUN of a job that
+ * the job as it is then: the CHANGED and the RUN of a job that
  * arrive together cost one write of its rows, not two.
  */
 static void store_dirty(struct agent *a)
