@@ -23,12 +23,15 @@
  * engine's transfers drain the old one. So kb_job_carry() runs where a
  * holder swaps the new description in:
  *  - kbitsd, on fetching it (learn_job: from the known list's);
- *  - the engine, once the old description's transfers have drained
- *    (kb_job_settle: what they did meanwhile) - downloads only, as an
- *    upload session is dropped and replaced at once;
+ *  - the engine: an upload at once (kb_uploads_run: its request is
+ *    dropped, and its session cancelled if it does not carry over), a
+ *    download once the old description's transfers have drained
+ *    (kb_job_settle: what they did meanwhile);
  *  - kbitsd, for what the engine says of the old description during that
- *    drain (ev_*: it is no longer the known list's job).
+ *    drain (known_of: it is no longer the known list's job).
  * A pending Cancel-Session keeps the description whose session it cancels.
+ * Only the engine writes into a job it runs (what its transfers learn);
+ * other holders read it, and a change is a new description.
  */
 #ifndef KBITSD_JOB_H
 #define KBITSD_JOB_H

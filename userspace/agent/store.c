@@ -367,8 +367,9 @@ static int write_file_row(struct kb_store *s, const struct kb_job *j, uint32_t i
 	sqlite3_stmt *st = s->file_up;
 	/*
 	 * A file the engine finished but has not synced yet (job.h): the
-	 * outcome is not durable, so the row claims nothing of its bytes; a
-	 * crash before the final sync finds them again (kb_temp_recover).
+	 * outcome is not durable, so the row claims none of its bytes; after
+	 * a crash before the final sync it resumes like a partial file
+	 * (Documentation/kbitsd.md, Durability).
 	 */
 	uint32_t flags = f->unsynced ? f->flags & KBITS_FILE_SPEC_FLAGS : f->flags;
 	uint64_t done = f->unsynced ? 0 : f->bytes_transferred;
