@@ -150,8 +150,13 @@ static int read_as_owner(const struct kb_job *job, const char *path, char **buf,
 	kb_creds_leave(&saved);
 	if (ret < 0)
 		return ret;
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
 	/* A FIFO or a device would block kbitsd or never end. */
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	}
