@@ -608,9 +608,14 @@ static int kbits_restore_strings(struct kbits_job *job, const struct kbits_agent
 			return -EINVAL;
 		if (!len)
 			continue;
-		s = kbits_strndup_user(ptr, len, kbits_string_limit(i), false);
+		s = kbits_strndup_user(ptr, len, kbits_string_limit(i),
+				       kbits_string_is_path(i));
 		if (IS_ERR(s))
 			return PTR_ERR(s);
+		if (i == KBITS_STR_PINNED_PUBKEY && !kbits_pin_valid(s, len)) {
+			kfree(s);
+			return -EINVAL;
+		}
 		kbits_job_set_string(job, i, s, len);
 	}
 	return 0;

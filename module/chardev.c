@@ -6,6 +6,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/ctype.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/poll.h>
@@ -286,6 +287,10 @@ static const u32 kbits_string_max[KBITS_STR_MAX + 1] = {
 	[KBITS_STR_REPLY_FILE] = KBITS_PATH_MAX,
 	[KBITS_STR_ERROR_DESCRIPTION] = KBITS_ERROR_DESC_MAX,
 	[KBITS_STR_PROXY_CREDENTIALS] = KBITS_CREDENTIALS_MAX,
+	[KBITS_STR_CLIENT_CERT] = KBITS_PATH_MAX,
+	[KBITS_STR_CLIENT_KEY] = KBITS_PATH_MAX,
+	[KBITS_STR_CA_BUNDLE] = KBITS_PATH_MAX,
+	[KBITS_STR_PINNED_PUBKEY] = KBITS_PATH_MAX,
 };
 
 /* Secrets only the agent reads, never a client. */
@@ -297,6 +302,49 @@ static bool kbits_string_secret(u32 prop)
 u32 kbits_string_limit(u32 prop)
 {
 	return prop <= KBITS_STR_MAX ? kbits_string_max[prop] : 0;
+}
+
+/* Strings that name a file: absolute when set (empty removes them). */
+bool kbits_string_is_path(u32 prop)
+{
+	return prop == KBITS_STR_REPLY_FILE || prop == KBITS_STR_CLIENT_CERT ||
+	       prop == KBITS_STR_CLIENT_KEY || prop == KBITS_STR_CA_BUNDLE;
+}
+
+/*
+ * "sha256//" and 44 base64 characters (32 bytes, one '=' of padding),
+ * repeated with ';' between. libcurl would take a malformed pin as a
+ * mismatch at the first connection; a client hears -EINVAL at once.
+ */
+static bool kbits_pin_hash_valid(const char *s, size_t len)
+{
+	static const char prefix[] = "sha256//";
+	const size_t plen = sizeof(prefix) - 1;
+	size_t i;
+
+	if (len != plen + 44 || memcmp(s, prefix, plen))
+		return false;
+	for (i = plen; i < len - 1; i++)
+		if (!isalnum(s[i]) && s[i] != '+' && s[i] != '/')
+			return false;
+	return s[len - 1] == '=';
+}
+
+/* KBITS_STR_PINNED_PUBKEY: empty, an absolute path or sha256// hashes. */
+bool kbits_pin_valid(const char *s, u32 len)
+{
+	const char *end = s + len, *semi;
+
+	if (!len || s[0] == '/')
+		return true;
+	for (;;) {
+		semi = memchr(s, ';', end - s);
+		if (!kbits_pin_hash_valid(s, (semi ? semi : end) - s))
+			return false;
+		if (!semi)
+			return true;
+		s = semi + 1;
+	}
 }
 
 static long kbits_ioctl_get_string(struct file *file, void __user *argp)
@@ -364,9 +412,13 @@ static long kbits_ioctl_set_string(struct file *file, void __user *argp)
 	if (s.prop == KBITS_STR_ERROR_DESCRIPTION)
 		return -EACCES;
 	value = kbits_strndup_user(s.value, s.len, kbits_string_max[s.prop],
-				   s.prop == KBITS_STR_REPLY_FILE && s.len);
+				   kbits_string_is_path(s.prop) && s.len);
 	if (IS_ERR(value))
 		return PTR_ERR(value);
+	if (s.prop == KBITS_STR_PINNED_PUBKEY && !kbits_pin_valid(value, s.len)) {
+		kfree(value);
+		return -EINVAL;
+	}
 
 	mutex_lock(&kbits_lock);
 	job = kbits_lookup_visible(s.job_id, kbits_caller_admin(file));

@@ -171,6 +171,8 @@ char *kbits_strndup_user(u64 uptr, u32 len, u32 max, bool path);
 struct kbits_file *kbits_file_from_user(u64 url, u32 url_len, u64 path, u32 path_len,
 					u64 ranges, u32 nr_ranges, u32 max_ranges);
 u32 kbits_string_limit(u32 prop);
+bool kbits_string_is_path(u32 prop);
+bool kbits_pin_valid(const char *s, u32 len);
 
 /* Bounds that hold for administrators and the agent too. */
 #define KBITS_HARD_MAX_RANGES	1000000

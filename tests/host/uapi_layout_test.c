@@ -281,7 +281,12 @@ static void layout_values(void)
 	      "security flags keep BG_HTTP_REDIRECT_POLICY_*'s values");
 	check(KBITS_JOB_F_ALL == (KBITS_JOB_F_DYNAMIC_CONTENT | KBITS_JOB_F_HTTP_PUT),
 	      "KBITS_JOB_F_ALL covers the job flags");
-	check(KBITS_FEATURE_ALL == 0xff, "KBITS_FEATURE_ALL is the eight features");
+	check(KBITS_FEATURE_ALL == 0x2ff, "KBITS_FEATURE_ALL is the eight features and TLS (bit 9)");
+	check(KBITS_FEATURE_TLS == 1ull << 9 && KBITS_STR_CLIENT_CERT == 10 && KBITS_STR_CLIENT_KEY == 11 &&
+	      KBITS_STR_CA_BUNDLE == 12 && KBITS_STR_PINNED_PUBKEY == 13 && KBITS_STR_MAX == 13,
+	      "the TLS strings are 10..13, KBITS_FEATURE_TLS bit 9");
+	check(KBITS_STR_PINNED_PUBKEY - KBITS_RESTORE_STRINGS < KBITS_RESTORE_EXT_STRINGS,
+	      "the TLS strings fit the restore's ext_strings[] (no new restore size)");
 	check(KBITS_AUTH_SCHEME_ALL == 0xf && KBITS_AUTH_SCHEME_BASIC == 1 && KBITS_AUTH_SCHEME_NEGOTIATE == 8,
 	      "KBITS_AUTH_SCHEME_* are BG_AUTH_SCHEME_* n as bit n - 1");
 	check(KBITS_DEFAULT_NO_PROGRESS_TIMEOUT == 14 * 24 * 3600, "no-progress timeout is 14 days");

@@ -1442,6 +1442,53 @@ TEST_F(agent, restore_refuses_bad_auth_masks_and_ext_strings_past_the_last_prope
 	EXPECT_ERR(ENOENT, kb_state(self->fd, id)) TH_LOG("a refused restore left a job behind");
 }
 
+#define TLS_X(p) ((p) - KBITS_RESTORE_STRINGS)
+
+TEST_F(agent, restore_keeps_the_tls_strings_in_ext_strings)
+{
+	static const char *const v[] = {
+		"/etc/kbits/client.pem", "/etc/kbits/client.key", "/etc/kbits/ca.pem",
+		"sha256//YXSlUC6eMEudyJ4UGX/RdZwOcI7pC60Earu/qOGPLZI=",
+	};
+	struct restore_buf b;
+	char buf[128];
+	__u32 p, len;
+	__u8 id[16];
+
+	ATTACH();
+	kb_random_guid(id);
+	restore_fill(&b, id);
+	for (p = KBITS_STR_CLIENT_CERT; p <= KBITS_STR_PINNED_PUBKEY; p++) {
+		b.rs.ext_strings[TLS_X(p)] = (uintptr_t)v[p - KBITS_STR_CLIENT_CERT];
+		b.rs.ext_string_lens[TLS_X(p)] = strlen(v[p - KBITS_STR_CLIENT_CERT]);
+	}
+	ASSERT_OK(kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	for (p = KBITS_STR_CLIENT_CERT; p <= KBITS_STR_PINNED_PUBKEY; p++) {
+		len = sizeof(buf);
+		ASSERT_OK(kb_get_string(self->afd, id, p, buf, &len));
+		EXPECT_EQ(strlen(v[p - KBITS_STR_CLIENT_CERT]), len);
+		EXPECT_EQ(0, memcmp(buf, v[p - KBITS_STR_CLIENT_CERT], len)) TH_LOG("string %u", p);
+	}
+}
+
+TEST_F(agent, restore_refuses_a_relative_tls_path_and_a_bad_pin)
+{
+	struct restore_buf b;
+	__u8 id[16];
+
+	ATTACH();
+	kb_random_guid(id);
+	restore_fill(&b, id);
+	b.rs.ext_strings[TLS_X(KBITS_STR_CA_BUNDLE)] = (uintptr_t)"ca.pem";
+	b.rs.ext_string_lens[TLS_X(KBITS_STR_CA_BUNDLE)] = 6;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	restore_fill(&b, id);
+	b.rs.ext_strings[TLS_X(KBITS_STR_PINNED_PUBKEY)] = (uintptr_t)"sha256//short=";
+	b.rs.ext_string_lens[TLS_X(KBITS_STR_PINNED_PUBKEY)] = 14;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	EXPECT_ERR(ENOENT, kb_state(self->fd, id)) TH_LOG("a refused restore left a job behind");
+}
+
 TEST_F(agent, restore_of_ver1_size_gets_default_auth_masks_and_no_proxy_credentials)
 {
 	struct kbits_job_info info;

@@ -219,10 +219,18 @@ static __u32 kbits_max_str(__u32 prop)
 		KBITS_DISPLAY_NAME_MAX, KBITS_DESCRIPTION_MAX, KBITS_NOTIFY_CMDLINE_MAX,
 		KBITS_PROXY_LIST_MAX, KBITS_PROXY_LIST_MAX, KBITS_CREDENTIALS_MAX,
 		KBITS_HTTP_HEADERS_MAX, KBITS_PATH_MAX, KBITS_ERROR_DESC_MAX,
-		KBITS_CREDENTIALS_MAX,
+		KBITS_CREDENTIALS_MAX, KBITS_PATH_MAX, KBITS_PATH_MAX, KBITS_PATH_MAX,
+		KBITS_PATH_MAX,
 	};
 
 	return prop <= KBITS_STR_MAX ? max[prop] : 64;
+}
+
+static bool kbits_str_is_path(__u32 prop)
+{
+	return prop == KBITS_STR_REPLY_FILE || prop == KBITS_STR_CLIENT_CERT ||
+	       prop == KBITS_STR_CLIENT_KEY || prop == KBITS_STR_CA_BUNDLE ||
+	       prop == KBITS_STR_PINNED_PUBKEY;
 }
 
 /* A string buffer: valid (a URL, a path, a name) or broken. */
@@ -379,10 +387,14 @@ static void fill_restore(struct fz *z, struct kbits_agent_restore *r)
 	r->error_context = rn(9);
 	r->error_code = (__s32)rnd();
 	r->error_file = (__u32)rnd();
+	/* strings[] holds the first KBITS_RESTORE_STRINGS, ext_strings[] the rest */
 	for (i = 0; i <= KBITS_STR_MAX; i++)
 		if (chance(30))
-			pick_str(z, i == KBITS_STR_REPLY_FILE ? 1 : 2, kbits_max_str(i),
-				 &r->strings[i], &r->string_lens[i]);
+			pick_str(z, kbits_str_is_path(i) ? 1 : 2, kbits_max_str(i),
+				 i < KBITS_RESTORE_STRINGS ? &r->strings[i] :
+				 &r->ext_strings[i - KBITS_RESTORE_STRINGS],
+				 i < KBITS_RESTORE_STRINGS ? &r->string_lens[i] :
+				 &r->ext_string_lens[i - KBITS_RESTORE_STRINGS]);
 	n = rn(4);
 	r->nr_files = pick_count(n);
 	r->file_size = chance(80) ? sizeof(*rf) : pick_size(sizeof(*rf));
@@ -465,7 +477,7 @@ static size_t build_known(struct fz *z, unsigned int k, void *buf)
 		pick_id(z, u->str.job_id);
 		u->str.prop = chance(90) ? rn(KBITS_STR_MAX + 1) : (__u32)rnd();
 		if (cmd == KBITS_IOC_JOB_SET_STRING) {
-			pick_str(z, u->str.prop == KBITS_STR_REPLY_FILE ? 1 : 2,
+			pick_str(z, kbits_str_is_path(u->str.prop) ? 1 : 2,
 				 kbits_max_str(u->str.prop), &u->str.value, &u->str.len);
 		} else {
 			u->str.len = pick_len(rn(KBITS_HTTP_HEADERS_MAX), KBITS_HTTP_HEADERS_MAX);

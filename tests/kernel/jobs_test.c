@@ -958,6 +958,23 @@ FIXTURE_VARIANT_ADD(string, reply_file) {
 	.prop = KBITS_STR_REPLY_FILE, .max = KBITS_PATH_MAX,
 	.type = KBITS_JOB_UPLOAD_REPLY,
 };
+FIXTURE_VARIANT_ADD(string, client_cert) {
+	.prop = KBITS_STR_CLIENT_CERT, .max = KBITS_PATH_MAX,
+	.type = KBITS_JOB_DOWNLOAD,
+};
+FIXTURE_VARIANT_ADD(string, client_key) {
+	.prop = KBITS_STR_CLIENT_KEY, .max = KBITS_PATH_MAX,
+	.type = KBITS_JOB_UPLOAD,
+};
+FIXTURE_VARIANT_ADD(string, ca_bundle) {
+	.prop = KBITS_STR_CA_BUNDLE, .max = KBITS_PATH_MAX,
+	.type = KBITS_JOB_DOWNLOAD,
+};
+/* a pin may be the path of a public key */
+FIXTURE_VARIANT_ADD(string, pinned_pubkey) {
+	.prop = KBITS_STR_PINNED_PUBKEY, .max = KBITS_PATH_MAX,
+	.type = KBITS_JOB_DOWNLOAD,
+};
 
 FIXTURE_SETUP(string)
 {
@@ -982,7 +999,9 @@ static char *string_value(__u32 prop, __u32 len)
 		return NULL;
 	for (i = 0; i < len; i++)
 		v[i] = 'a' + i % 26;
-	if (prop == KBITS_STR_REPLY_FILE)
+	if (prop == KBITS_STR_REPLY_FILE || prop == KBITS_STR_CLIENT_CERT ||
+	    prop == KBITS_STR_CLIENT_KEY || prop == KBITS_STR_CA_BUNDLE ||
+	    prop == KBITS_STR_PINNED_PUBKEY)
 		for (i = 0; i < len; i += 8)
 			v[i] = '/';
 	if (prop == KBITS_STR_HTTP_HEADERS && len >= 7) {
@@ -1160,6 +1179,69 @@ TEST_F(job, error_description_is_read_only)
 		       kb_err(r));
 	EXPECT_OK(kb_get_string(self->fd, self->id, KBITS_STR_ERROR_DESCRIPTION, buf, &len));
 	EXPECT_EQ(0, len);
+}
+
+TEST(tls_feature_is_reported)
+{
+	struct kbits_version v = { 0 };
+	int fd = kb_open();
+
+	ASSERT_LE(0, fd);
+	ASSERT_OK(kb_ioctl(fd, KBITS_IOC_VERSION, &v));
+	EXPECT_TRUE(v.features & KBITS_FEATURE_TLS);
+	close(fd);
+}
+
+TEST_F(job, tls_paths_must_be_absolute)
+{
+	static const __u32 props[] = { KBITS_STR_CLIENT_CERT, KBITS_STR_CLIENT_KEY, KBITS_STR_CA_BUNDLE };
+	char buf[64];
+	__u32 i, len;
+
+	for (i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+		EXPECT_ERR(EINVAL, kb_set_string(self->fd, self->id, props[i], "certs/c.pem", 11));
+		ASSERT_OK(kb_set_string(self->fd, self->id, props[i], "/etc/c.pem", 10));
+		/* a refused value leaves the one before */
+		EXPECT_ERR(EINVAL, kb_set_string(self->fd, self->id, props[i], "c.pem", 5));
+		len = sizeof(buf);
+		ASSERT_OK(kb_get_string(self->fd, self->id, props[i], buf, &len));
+		EXPECT_EQ(10, len);
+		EXPECT_EQ(0, memcmp(buf, "/etc/c.pem", 10));
+	}
+}
+
+TEST_F(job, pinned_pubkey_takes_sha256_hashes_and_lists)
+{
+	static const char one[] = "sha256//YXSlUC6eMEudyJ4UGX/RdZwOcI7pC60Earu/qOGPLZI=";
+	static const char two[] = "sha256//YXSlUC6eMEudyJ4UGX/RdZwOcI7pC60Earu/qOGPLZI=;"
+				  "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+	char buf[128];
+	__u32 len = sizeof(buf);
+
+	ASSERT_OK(kb_set_string(self->fd, self->id, KBITS_STR_PINNED_PUBKEY, one, strlen(one)));
+	ASSERT_OK(kb_set_string(self->fd, self->id, KBITS_STR_PINNED_PUBKEY, two, strlen(two)));
+	ASSERT_OK(kb_get_string(self->fd, self->id, KBITS_STR_PINNED_PUBKEY, buf, &len));
+	EXPECT_EQ(strlen(two), len);
+	EXPECT_EQ(0, memcmp(buf, two, len));
+}
+
+TEST_F(job, pinned_pubkey_of_bad_syntax_gets_einval)
+{
+	static const char *const bad[] = {
+		"YXSlUC6eMEudyJ4UGX/RdZwOcI7pC60Earu/qOGPLZI=",			/* no prefix */
+		"sha1//YXSlUC6eMEudyJ4UGX/RdZwOcI7pC60Earu/qOGPLZI=",		/* not sha256 */
+		"sha256//YXSlUC6eMEudyJ4UGX/RdZwOcI7pC60Earu/qOGPLZ=",		/* 43 characters */
+		"sha256//YXSlUC6eMEudyJ4UGX/RdZwOcI7pC60Earu/qOGPLZIA",		/* no padding */
+		"sha256//YXSlUC6eMEudyJ4UGX/RdZwOcI7pC60Earu/qOG*LZI=",		/* not base64 */
+		"sha256//YXSlUC6eMEudyJ4UGX/RdZwOcI7pC60Earu/qOGPLZI=;",	/* empty entry */
+		"sha256//YXSlUC6eMEudyJ4UGX/RdZwOcI7pC60Earu/qOGPLZI= ",	/* a blank */
+		"pin.pem",							/* relative */
+	};
+	__u32 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT_ERR(EINVAL, kb_set_string(self->fd, self->id, KBITS_STR_PINNED_PUBKEY,
+						 bad[i], strlen(bad[i]))) TH_LOG("'%s'", bad[i]);
 }
 
 TEST_F(job, reply_file_on_a_download_job_gets_einval)

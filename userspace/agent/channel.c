@@ -224,6 +224,10 @@ int kb_channel_fetch_job_seq(struct kb_channel *ch, const uint8_t id[16], struct
 		/* the module refuses the reply file of other job types (-EINVAL) */
 		if (p == KBITS_STR_REPLY_FILE && ji.type != KBITS_JOB_UPLOAD_REPLY)
 			continue;
+		/* an older module has no TLS strings (-EINVAL) */
+		if (p >= KBITS_STR_CLIENT_CERT && p <= KBITS_STR_PINNED_PUBKEY &&
+		    !(ch->version.features & KBITS_FEATURE_TLS))
+			continue;
 		ret = get_string(ch, id, p, &job->strings[p]);
 	}
 	for (uint32_t i = 0; i < job->nr_files && !ret; i++)

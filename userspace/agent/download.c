@@ -152,12 +152,18 @@ int kb_xfer_start(struct ejob *ej, uint32_t idx)
 			if (x->easy)
 				curl_easy_cleanup(x->easy);
 			x->easy = NULL;
-			memset(&err, 0, sizeof(err));
-			err.context = KBITS_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
-			err.code = -ENOMEM;
-			err.transient = true;
-			snprintf(err.desc, sizeof(err.desc), "cannot set up a transfer");
 			ret = -ENOMEM;
+			if (x->req.tls_err.desc[0]) {
+				/* a TLS file of the job the owner cannot read */
+				err = x->req.tls_err;
+				ret = err.code;
+			} else {
+				memset(&err, 0, sizeof(err));
+				err.context = KBITS_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER;
+				err.code = -ENOMEM;
+				err.transient = true;
+				snprintf(err.desc, sizeof(err.desc), "cannot set up a transfer");
+			}
 		} else {
 			x->curl_done = false;
 		}
@@ -281,7 +287,7 @@ static int xfer_setup_curl(struct xfer *x)
 	r->follow = true;
 	r->max_redirects = (long)e->cfg.max_redirects;
 	if (kb_httpreq_setup(c, r, &x->hdrs) < 0)
-		return -ENOMEM;
+		return -ENOMEM;	/* r->tls_err says when it was a TLS file */
 	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)KB_RECV_BUFFER);
 	/* Waiting to multiplex only makes sense where ALPN can offer h2: over
 	 * http:// a second file of a host would wait for the first to end. */

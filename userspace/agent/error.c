@@ -98,6 +98,9 @@ void kb_error_curl(struct kb_error *e, CURLcode rc, const char *detail, const ch
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
+	/* the server's key is not the job's pin: no retry makes it so */
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_CLIENTCERT:
 		code = -EKEYREJECTED;
 		transient = false;
 		break;

@@ -3,15 +3,25 @@
  * One easy-handle setup for every request: see httpreq.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "httpreq.h"
 #include "log.h"
 #include "netopt.h"
+#include "owner.h"
 
 int kb_httpreq_add_line(struct curl_slist **l, const char *fmt, ...)
 {
@@ -117,6 +127,181 @@ static bool is_redirect(long status)
 	return status >= 300 && status < 400 && status != 304 && status != 305;
 }
 
+/*
+ * Reads a whole file of at most KB_TLS_FILE_MAX bytes as the job's owner.
+ * 0 with *buf (malloc'd, *len bytes, NUL after them) or -errno.
+ */
+static int read_as_owner(const struct kb_job *job, const char *path, char **buf, size_t *len)
+{
+	struct kb_creds_saved saved;
+	struct kb_owner o;
+	struct stat st;
+	size_t n = 0;
+	ssize_t got;
+	char *b;
+	int fd, ret;
+
+	kb_owner_init(&o, job->owner_uid, job->owner_gid);
+	ret = kb_creds_enter(&o, &saved);
+	if (ret < 0)
+		return ret;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	ret = fd < 0 ? -errno : 0;
+	kb_creds_leave(&saved);
+	if (ret < 0)
+		return ret;
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	/* A FIFO or a device would block kbitsd or never end. */
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	if (st.st_size > (off_t)KB_TLS_FILE_MAX) {
+		close(fd);
+		return -EFBIG;
+	}
+	b = malloc((size_t)st.st_size + 1);
+	if (!b) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (n < (size_t)st.st_size) {
+		got = read(fd, b + n, (size_t)st.st_size - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+	}
+	ret = n < (size_t)st.st_size ? -EIO : 0;
+	close(fd);
+	if (ret < 0) {
+		OPENSSL_cleanse(b, (size_t)st.st_size);
+		free(b);
+		return ret;
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+/* A file's bytes as a blob libcurl copies (CURL_BLOB_COPY); ours are wiped. */
+static int set_blob(CURL *c, CURLoption opt, const struct kb_job *job, const char *path)
+{
+	struct curl_blob blob = { .flags = CURL_BLOB_COPY };
+	size_t len = 0;
+	char *buf = NULL;
+	CURLcode rc;
+	int ret;
+
+	ret = read_as_owner(job, path, &buf, &len);
+	if (ret < 0)
+		return ret;
+	blob.data = buf;
+	blob.len = len;
+	rc = curl_easy_setopt(c, opt, &blob);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return rc == CURLE_OK ? 0 : -ENOMEM;
+}
+
+/*
+ * A pin file (PEM or DER public key, as libcurl takes it) as
+ * "sha256//<base64 of the SHA-256 of its DER SubjectPublicKeyInfo>".
+ */
+static int pin_of_file(const struct kb_job *job, const char *path, char out[64])
+{
+	unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
+	const unsigned char *p;
+	unsigned int mdlen = 0;
+	EVP_PKEY *key = NULL;
+	size_t len = 0;
+	char *buf = NULL;
+	BIO *bio;
+	int n, ret;
+
+	ret = read_as_owner(job, path, &buf, &len);
+	if (ret < 0)
+		return ret;
+	bio = BIO_new_mem_buf(buf, (int)len);
+	if (bio)
+		key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (!key) {
+		p = (const unsigned char *)buf;
+		key = d2i_PUBKEY(NULL, &p, (long)len);
+	}
+	free(buf);
+	if (!key)
+		return -EBADMSG;
+	n = i2d_PUBKEY(key, &der);
+	EVP_PKEY_free(key);
+	if (n <= 0)
+		return -EBADMSG;
+	ret = EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) ? 0 : -ENOMEM;
+	OPENSSL_free(der);
+	if (ret < 0)
+		return ret;
+	memcpy(out, "sha256//", 8);
+	EVP_EncodeBlock((unsigned char *)out + 8, md, (int)mdlen);
+	return 0;
+}
+
+/* The job's TLS options (see kb_httpreq_setup in httpreq.h). */
+static int setup_tls(CURL *c, struct kb_httpreq *r)
+{
+	static const struct {
+		uint32_t prop;
+		CURLoption opt;
+		const char *what;
+	} files[] = {
+		{ KBITS_STR_CLIENT_CERT, CURLOPT_SSLCERT_BLOB, "cannot read the client certificate" },
+		{ KBITS_STR_CLIENT_KEY, CURLOPT_SSLKEY_BLOB, "cannot read the client key" },
+		{ KBITS_STR_CA_BUNDLE, CURLOPT_CAINFO_BLOB, "cannot read the CA bundle" },
+	};
+	const struct kb_job *job = r->job;
+	const char *pin = job->strings[KBITS_STR_PINNED_PUBKEY];
+	char hash[64];
+	int ret;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		const char *path = job->strings[files[i].prop];
+
+		if (!path || !*path)
+			continue;
+		ret = set_blob(c, files[i].opt, job, path);
+		if (ret < 0) {
+			kb_error_local(&r->tls_err, ret, files[i].what, path);
+			return ret;
+		}
+	}
+	if (job->strings[KBITS_STR_CLIENT_CERT] && *job->strings[KBITS_STR_CLIENT_CERT])
+		curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+	if (job->strings[KBITS_STR_CLIENT_KEY] && *job->strings[KBITS_STR_CLIENT_KEY])
+		curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+	/* The job's CAs alone: not also the system's bundle or --ca-file. */
+	if (job->strings[KBITS_STR_CA_BUNDLE] && *job->strings[KBITS_STR_CA_BUNDLE]) {
+		curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	}
+	if (pin && *pin == '/') {
+		ret = pin_of_file(job, pin, hash);
+		if (ret < 0) {
+			kb_error_local(&r->tls_err, ret, "cannot read the pinned public key", pin);
+			return ret;
+		}
+		pin = hash;
+	}
+	if (pin && *pin)
+		curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, pin);
+	return 0;
+}
+
 int kb_httpreq_setup(CURL *c, struct kb_httpreq *r, struct curl_slist **hdrs)
 {
 	const struct kb_job *job = r->job;
@@ -173,6 +358,10 @@ int kb_httpreq_setup(CURL *c, struct kb_httpreq *r, struct curl_slist **hdrs)
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (r->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
+	memset(&r->tls_err, 0, sizeof(r->tls_err));
+	ret = setup_tls(c, r);
+	if (ret < 0)
+		return ret;
 	if (r->verbose > 2) {
 		/* never without the callback: curl's own log prints secrets */
 		curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, kb_netopt_debug);

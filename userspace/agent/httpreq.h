@@ -56,7 +56,13 @@ struct kb_httpreq {
 	unsigned int challenges;	/* KB_CHALLENGE_*: answers seen */
 	bool stopped;			/* the answer ended at its headers */
 	long stopped_status;
+	/* kb_httpreq_setup could not read a TLS file of the job (context
+	 * LOCAL_FILE, fatal); desc[0] == '\0': no such failure. */
+	struct kb_error tls_err;
 };
+
+/* Bytes a TLS file of a job (certificate, key, CA bundle, pin) may have. */
+#define KB_TLS_FILE_MAX		(4u << 20)
 
 #define KB_CHALLENGE_SERVER	0x1	/* a 401 */
 #define KB_CHALLENGE_PROXY	0x2	/* a 407 */
@@ -74,7 +80,15 @@ void kb_httpreq_init(struct kb_httpreq *r, const struct kb_engine_config *cfg, c
 /*
  * Sets every option of the request on c: URL, callbacks, job policy,
  * HTTP header lines of the job appended to *hdrs (the caller adds its own
- * and sets CURLOPT_HTTPHEADER). 0 or -ENOMEM.
+ * and sets CURLOPT_HTTPHEADER). 0, -ENOMEM, or the -errno of a TLS file
+ * of the job that could not be read with r->tls_err filled.
+ *
+ * TLS (KBITS_FEATURE_TLS): the client certificate, key and CA bundle are
+ * read here as the job's owner (kb_creds_enter: never as root on the
+ * owner's behalf) and handed to libcurl as blobs it copies; a CA bundle
+ * replaces the system's CAs and kbitsd's --ca-file. A pin that names a
+ * file is read the same way and turned into its sha256// form (libcurl
+ * would otherwise open the path itself, as root).
  */
 int kb_httpreq_setup(CURL *c, struct kb_httpreq *r, struct curl_slist **hdrs);
 

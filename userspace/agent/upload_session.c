@@ -544,7 +544,16 @@ static void start_request(struct ujob *uj, enum req kind)
 		uj->req.follow = true;
 		uj->req.max_redirects = uj->u->cfg->max_redirects ? (long)uj->u->cfg->max_redirects : 10L;
 	}
-	err |= kb_httpreq_setup(c, &uj->req, &uj->hdrs);
+	if (kb_httpreq_setup(c, &uj->req, &uj->hdrs) < 0) {
+		if (uj->req.tls_err.desc[0]) {
+			struct kb_error e = uj->req.tls_err;
+
+			e.file = 0;
+			ujob_fail(uj, &e);
+			return;
+		}
+		goto nomem;
+	}
 	err |= kb_httpreq_add_line(&uj->hdrs, "Expect:");
 	switch (kind) {
 	case R_REPLY:

@@ -142,6 +142,10 @@ static const struct {
 	{ KBITS_STR_PROXY_BYPASS, "proxy_bypass" },
 	{ KBITS_STR_HTTP_HEADERS, "http_headers" },
 	{ KBITS_STR_REPLY_FILE, "reply_file" },
+	{ KBITS_STR_CLIENT_CERT, "client_cert" },
+	{ KBITS_STR_CLIENT_KEY, "client_key" },
+	{ KBITS_STR_CA_BUNDLE, "ca_bundle" },
+	{ KBITS_STR_PINNED_PUBKEY, "pinned_pubkey" },
 };
 
 static void info_json(struct cli *c, const struct kbits_guid *id, const struct kbits_job_info *i,

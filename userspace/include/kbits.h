@@ -335,6 +335,27 @@ KBITS_API int kbits_job_get_reply_file(struct kbits *k, const struct kbits_guid 
 KBITS_API int kbits_job_set_reply_file(struct kbits *k, const struct kbits_guid *id,
 				       const char *v);
 /*
+ * TLS (KBITS_FEATURE_TLS; an older module answers -EINVAL). The client
+ * certificate and key are absolute paths of PEM files (the key not
+ * encrypted: there is no passphrase), the CA bundle an absolute path of
+ * PEM certificates that replace the system's for the job; kbitsd reads
+ * them as the job's owner. The pin is libcurl's CURLOPT_PINNEDPUBLICKEY:
+ * "sha256//BASE64" joined by ';', or an absolute path of a public key;
+ * the module refuses other forms with -EINVAL. "" removes a value.
+ */
+KBITS_API int kbits_job_get_client_cert(struct kbits *k, const struct kbits_guid *id, char **v);
+KBITS_API int kbits_job_set_client_cert(struct kbits *k, const struct kbits_guid *id,
+					const char *v);
+KBITS_API int kbits_job_get_client_key(struct kbits *k, const struct kbits_guid *id, char **v);
+KBITS_API int kbits_job_set_client_key(struct kbits *k, const struct kbits_guid *id,
+				       const char *v);
+KBITS_API int kbits_job_get_ca_bundle(struct kbits *k, const struct kbits_guid *id, char **v);
+KBITS_API int kbits_job_set_ca_bundle(struct kbits *k, const struct kbits_guid *id,
+				      const char *v);
+KBITS_API int kbits_job_get_pinned_pubkey(struct kbits *k, const struct kbits_guid *id, char **v);
+KBITS_API int kbits_job_set_pinned_pubkey(struct kbits *k, const struct kbits_guid *id,
+					  const char *v);
+/*
  * Credentials are write-only: they are handed to the agent and never read
  * back by a client (kbits_job_info.credentials_set says whether there are
  * some). The value is passed as it is ("user:password" for HTTP basic).

@@ -88,6 +88,10 @@ STRING_PROP(description, KBITS_STR_DESCRIPTION)
 STRING_PROP(notify_cmdline, KBITS_STR_NOTIFY_CMDLINE)
 STRING_PROP(http_headers, KBITS_STR_HTTP_HEADERS)
 STRING_PROP(reply_file, KBITS_STR_REPLY_FILE)
+STRING_PROP(client_cert, KBITS_STR_CLIENT_CERT)
+STRING_PROP(client_key, KBITS_STR_CLIENT_KEY)
+STRING_PROP(ca_bundle, KBITS_STR_CA_BUNDLE)
+STRING_PROP(pinned_pubkey, KBITS_STR_PINNED_PUBKEY)
 
 int kbits_job_set_credentials(struct kbits *k, const struct kbits_guid *id, const char *v)
 {

@@ -102,7 +102,8 @@
  *                         proxy list, proxy bypass list, credentials
  *                         (write-only), custom HTTP headers, reply file
  *                         name, error description (read-only), proxy
- *                         credentials (write-only).
+ *                         credentials (write-only), TLS client
+ *                         certificate, key, CA bundle and key pin.
  * KBITS_IOC_JOB_ADD_FILES AddFile / AddFileSet: a batch of (URL, path,
  *                         ranges). All or nothing.
  * KBITS_IOC_JOB_GET_FILE  EnumFiles: one file by index (the cursor), with
@@ -250,6 +251,8 @@
 #define KBITS_FEATURE_AUTH_TARGETS	_BITULL(6)
 /* min_notify_interval_ms (VER5 info, VER4 set, VER3 restore) */
 #define KBITS_FEATURE_NOTIFY_INTERVAL	_BITULL(7)
+/* KBITS_STR_CLIENT_CERT .. KBITS_STR_PINNED_PUBKEY */
+#define KBITS_FEATURE_TLS		_BITULL(9)
 #define KBITS_FEATURE_ALL		(KBITS_FEATURE_NETLINK | \
 					 KBITS_FEATURE_JOBS | \
 					 KBITS_FEATURE_AGENT | \
@@ -257,7 +260,8 @@
 					 KBITS_FEATURE_SHA256 | \
 					 KBITS_FEATURE_SECURITY_FLAGS | \
 					 KBITS_FEATURE_AUTH_TARGETS | \
-					 KBITS_FEATURE_NOTIFY_INTERVAL)
+					 KBITS_FEATURE_NOTIFY_INTERVAL | \
+					 KBITS_FEATURE_TLS)
 
 /* Bytes of a SHA-256 digest. */
 #define KBITS_SHA256_LEN		32
@@ -521,7 +525,19 @@ struct kbits_job_set {
 #define KBITS_STR_REPLY_FILE		7	/* UPLOAD_REPLY only */
 #define KBITS_STR_ERROR_DESCRIPTION	8	/* read-only */
 #define KBITS_STR_PROXY_CREDENTIALS	9	/* write-only for clients */
-#define KBITS_STR_MAX			9
+/*
+ * KBITS_FEATURE_TLS: PEM files kbitsd reads as the job's owner (absolute
+ * paths; an unencrypted key: no passphrase), and a public-key pin in
+ * libcurl's CURLOPT_PINNEDPUBLICKEY syntax: "sha256//" and the base64 of
+ * a SHA-256 digest (44 characters), several joined by ';', or an absolute
+ * path of a PEM or DER public key. Anything else is -EINVAL. Readable by
+ * clients: they name files, they are not secrets.
+ */
+#define KBITS_STR_CLIENT_CERT		10
+#define KBITS_STR_CLIENT_KEY		11
+#define KBITS_STR_CA_BUNDLE		12	/* replaces the system's CAs */
+#define KBITS_STR_PINNED_PUBKEY		13
+#define KBITS_STR_MAX			13
 
 /*
  * struct kbits_agent_restore carries KBITS_STR_* 0..8 in strings[] (its
