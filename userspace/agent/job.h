@@ -70,6 +70,10 @@ struct kb_job {
 	uint32_t server_auth_schemes;	/* KBITS_AUTH_SCHEME_*, 0: any */
 	uint32_t proxy_auth_schemes;	/* likewise, for the proxy */
 	uint32_t min_notify_interval_ms;	/* the module's progress events; kept, not used */
+	uint64_t max_bandwidth;		/* B/s, 0: the configured per-job default */
+	/* kbitsd's own, not the module's: the active transfer time used so
+	 * far (max_download_time counts it), kept in the store across restarts */
+	uint64_t active_ns;
 	char *strings[KBITS_STR_MAX + 1];	/* by KBITS_STR_*, may be NULL */
 	uint32_t nr_files;
 	struct kb_file *files;

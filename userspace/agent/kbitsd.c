@@ -204,6 +204,7 @@ static void ev_state(void *ctx, const struct kb_job *job, uint32_t state)
 
 	if (k) {
 		k->job->state = state;
+		k->job->active_ns = job->active_ns;
 		k->job->error_count = job->error_count;
 		k->job->error_context = job->error_context;
 		k->job->error_code = job->error_code;
@@ -377,6 +378,19 @@ static void ev_reply(void *ctx, const struct kb_job *job, uint64_t total, uint64
 	kb_channel_report_reply(a->ch, job, total, done);
 }
 
+/* A job stopped (or kbitsd exits): its transfer time, in the job's row. */
+static void ev_active_time(void *ctx, const struct kb_job *job)
+{
+	struct agent *a = ctx;
+	struct known *k = known_find(a, job->id);
+
+	if (!k || k->job->active_ns == job->active_ns)
+		return;
+	k->job->active_ns = job->active_ns;
+	if (!k->dirty_pprev)	/* else all its rows go in agent_sync() */
+		kb_store_put_state(a->store, k->job);
+}
+
 static const struct kb_engine_ops agent_ops = {
 	.state = ev_state,
 	.progress = ev_progress,
@@ -386,6 +400,7 @@ static const struct kb_engine_ops agent_ops = {
 	.error = ev_error,
 	.stopped = ev_stopped,
 	.reply_progress = ev_reply,
+	.active_time = ev_active_time,
 };
 
 /* ---- work items ------------------------------------------------------------- */
@@ -431,6 +446,10 @@ static struct kb_job *learn_job(struct agent *a, const struct kbits_work *w, uin
 	job->owner_uid = w->owner_uid;	/* initial namespace, from the item */
 	job->owner_gid = w->owner_gid;
 	k = known_find(a, w->job_id);
+	/* the time it transferred, as stored; a Resume after ERROR restarts
+	 * the clock (as the engine does, kb_sched_reset) */
+	if (k && !(k->job->state == KBITS_STATE_ERROR && job->state != KBITS_STATE_ERROR))
+		job->active_ns = k->job->active_ns;
 	for (uint32_t i = 0; k && i < job->nr_files && i < k->job->nr_files; i++) {
 		struct kb_file *n = &job->files[i];
 		const struct kb_file *o = &k->job->files[i];
