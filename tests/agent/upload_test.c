@@ -250,6 +250,28 @@ static void test_sizes(void)
 	}
 }
 
+/* The job's own bandwidth limit holds for an upload as for a download. */
+static void test_bandwidth(void)
+{
+	struct kb_job *job = up_make(KBITS_JOB_UPLOAD, bits_url("bw", NULL), "src/1m"), *last;
+	double t0 = t_now(), secs;
+	uint32_t st;
+
+	obs_reset();
+	job->max_bandwidth = 256 << 10;
+	kb_engine_run(engine, job);
+	st = run_until(job->id, DONE_MASK, 30);
+	secs = t_now() - t0;
+	check(st == KBITS_STATE_TRANSFERRED, "bandwidth: the upload is TRANSFERRED (%s)",
+	      obs.nerrors ? obs.err.desc : "no error");
+	/* 4 s at the limit, less a burst of 16 KiB */
+	check(secs >= 3.0 && secs < 8.0, "bandwidth: 1 MiB at max_bandwidth 256 KiB/s took %.2f s (3 to 8)", secs);
+	last = finish(job->id);
+	check(server_has("bw", "src/1m", "CLOSE"), "bandwidth: the server closed it with the sha256 of the source");
+	kb_job_free(last);
+	kb_job_free(job);
+}
+
 static void test_drops(void)
 {
 	const uint64_t size = 3000000;
@@ -1046,6 +1068,7 @@ static void upload_teardown(void)
 
 static const struct t_case cases[] = {
 	{ "BITS uploads of 0 B, 1 B, 1 MiB and 64 MiB arrive whole (sha256) and complete", test_sizes },
+	{ "an upload keeps the job's max_bandwidth (1 MiB at 256 KiB/s takes about 4 s)", test_bandwidth },
 	{ "an upload whose connections drop resumes where the server says it stopped", test_drops },
 	{ "a Close-Session whose answer is lost without a byte starts the upload over in a new session",
 	  test_close_answer_lost },
