@@ -281,6 +281,18 @@ static void schedule(struct kb_engine *e)
 	}
 	if (moved)
 		grant_all(e, &pass, now);
+	/* uploads yield to the downloads of a higher priority that want transfers */
+	{
+		uint32_t top = KB_SCHED_PRIORITIES;
+
+		for_each_granted_from_head(e, ej, next)
+			if (ej->sched.want && ej->job->priority < top)
+				top = ej->job->priority;
+		for (unsigned int b = 0; b < KB_SCHED_PRIORITIES && b < top; b++)
+			if (pass.waiting[b])
+				top = b;
+		kb_uploads_yield(e->up, top);
+	}
 	/*
 	 * The limits count transfers on the network. A file whose body is in
 	 * holds its place only in the wider TAIL_FACTOR bound while its last
@@ -626,6 +638,7 @@ static int download_cancel(struct kb_engine *e, const struct kb_job *job)
 
 static int upload_run(struct kb_engine *e, const struct kb_job *job)
 {
+	e->need_schedule = true;	/* a higher download may be running: kb_uploads_yield */
 	return kb_uploads_run(e->up, job);
 }
 

@@ -96,6 +96,8 @@ struct ujob {
 	uint64_t r_got, reply_reported;
 	/* the bytes it sends, as a download's (sched.c): paused in on_read */
 	struct kb_bucket bucket;
+	/* waits in QUEUED for a download of a higher priority (kb_uploads_yield) */
+	bool held;
 };
 
 struct kb_uploads {
@@ -790,6 +792,8 @@ static void timer_fired(struct kb_timer *t)
 
 	if (uj->job->state == KBITS_STATE_TRANSIENT_ERROR)
 		set_state(uj, KBITS_STATE_QUEUED);
+	if (uj->held)
+		return;		/* kb_uploads_yield() starts it when its turn comes */
 	if (uj->job->state == KBITS_STATE_QUEUED || uj->job->state == KBITS_STATE_CONNECTING ||
 	    uj->job->state == KBITS_STATE_TRANSFERRING)
 		ujob_start(uj);
@@ -1181,9 +1185,39 @@ int kb_uploads_run(struct kb_uploads *u, const struct kb_job *job)
 	uj->hostid_off = false;
 	uj->hostid_first_fail = 0;
 	uj->proxy = 0;	/* its proxy list may have changed */
+	uj->held = false;	/* the engine's next pass decides again */
 	nj->state = KBITS_STATE_QUEUED;
 	ujob_start(uj);
 	return 0;
+}
+
+void kb_uploads_yield(struct kb_uploads *u, uint32_t priority)
+{
+	for (struct ujob *uj = u ? u->jobs : NULL; uj; uj = uj->next) {
+		uint32_t st = uj->job->state;
+		bool hold = uj->job->priority > priority;
+
+		if (hold && !uj->held) {
+			/*
+			 * Only while fragments go (or before): a Close-Session or
+			 * the reply is finished first, their answers are evidence
+			 * ujob_done weighs. The server keeps the session: the
+			 * next turn resumes where it acknowledged.
+			 */
+			if (uj->job->up.phase > KB_UP_SENDING ||
+			    (st != KBITS_STATE_QUEUED && st != KBITS_STATE_CONNECTING &&
+			     st != KBITS_STATE_TRANSFERRING))
+				continue;
+			uj->held = true;
+			req_cleanup(uj);
+			kb_timer_cancel(u->loop, &uj->timer);
+			set_state(uj, KBITS_STATE_QUEUED);
+		} else if (!hold && uj->held) {
+			uj->held = false;
+			if (st == KBITS_STATE_QUEUED)
+				ujob_start(uj);
+		}
+	}
 }
 
 int kb_uploads_stop(struct kb_uploads *u, const uint8_t id[16])
