@@ -68,6 +68,7 @@ KBITS_PROP(security_flags)
 KBITS_PROP(server_auth_schemes)
 KBITS_PROP(proxy_auth_schemes)
 KBITS_PROP(min_notify_interval_ms)
+KBITS_PROP(max_bandwidth)
 
 KBITS_STRING(KBITS_STR_DISPLAY_NAME, display_name)
 KBITS_STRING(KBITS_STR_DESCRIPTION, description)

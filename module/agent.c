@@ -695,6 +695,7 @@ static int kbits_agent_restore(void __user *argp)
 	    (r.server_auth_schemes & ~KBITS_AUTH_SCHEME_ALL) ||
 	    (r.proxy_auth_schemes & ~KBITS_AUTH_SCHEME_ALL) ||
 	    r.min_notify_interval_ms > KBITS_MAX_NOTIFY_INTERVAL_MS || r.pad3 ||
+	    r.max_bandwidth > KBITS_MAX_BANDWIDTH ||
 	    r.nr_files > KBITS_HARD_MAX_FILES ||
 	    (r.type != KBITS_JOB_DOWNLOAD && r.nr_files > 1) ||
 	    (r.nr_files && (r.file_size < KBITS_RESTORE_FILE_SIZE_VER0 ||

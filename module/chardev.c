@@ -192,10 +192,14 @@ static int kbits_check_set(const struct kbits_job_set *s, u32 type)
 		return -EINVAL;
 	if (s->size < KBITS_JOB_SET_SIZE_VER4 && (mask & KBITS_SET_MIN_NOTIFY_INTERVAL))
 		return -EINVAL;
+	if (s->size < KBITS_JOB_SET_SIZE_VER5 && (mask & KBITS_SET_MAX_BANDWIDTH))
+		return -EINVAL;
 	if (s->pad || s->pad2)
 		return -EINVAL;
 	if ((mask & KBITS_SET_MIN_NOTIFY_INTERVAL) &&
 	    s->min_notify_interval_ms > KBITS_MAX_NOTIFY_INTERVAL_MS)
+		return -EINVAL;
+	if ((mask & KBITS_SET_MAX_BANDWIDTH) && s->max_bandwidth > KBITS_MAX_BANDWIDTH)
 		return -EINVAL;
 	if ((mask & KBITS_SET_SERVER_AUTH_SCHEMES) &&
 	    (s->server_auth_schemes & ~KBITS_AUTH_SCHEME_ALL))
@@ -267,6 +271,8 @@ static long kbits_ioctl_set(struct file *file, void __user *argp)
 		/* a shorter interval applies from now, not after the longer one */
 		job->next_progress_event = jiffies;
 	}
+	if (s.mask & KBITS_SET_MAX_BANDWIDTH)
+		job->max_bandwidth = s.max_bandwidth;
 	kbits_job_touch(job);
 	kbits_job_changed(job);
 	kbits_event(job, KBITS_EVENT_MODIFIED);

@@ -110,6 +110,7 @@ struct kbits_job {
 	u32 server_auth_schemes;	/* KBITS_AUTH_SCHEME_* */
 	u32 proxy_auth_schemes;
 	u32 min_notify_interval_ms;	/* 0: KBITS_DEFAULT_NOTIFY_INTERVAL_MS */
+	u64 max_bandwidth;		/* B/s, 0: the agent's default */
 
 	char *strings[KBITS_STR_MAX + 1];
 	u32 string_lens[KBITS_STR_MAX + 1];

@@ -11,6 +11,7 @@
 #include "loop.h"
 #include "log.h"
 #include "sched.h"
+#include "store.h"
 
 #define MAXJ 8
 
@@ -68,7 +69,17 @@ static void o_error(void *ctx, const struct kb_job *job, const struct kb_error *
 		o->err = *err;
 }
 
-static const struct kb_engine_ops ops = { .state = o_state, .error = o_error };
+/* The last active time the engine reported for a job (any job: one at a time). */
+static uint64_t reported_active_ns;
+
+static void o_active_time(void *ctx, const struct kb_job *job)
+{
+	(void)ctx;
+	reported_active_ns = job->active_ns;
+}
+
+static const struct kb_engine_ops ops = { .state = o_state, .error = o_error,
+					  .active_time = o_active_time };
 
 static void engine_with(unsigned int max_transfers, unsigned int files_per_job, uint64_t max_bw,
 			unsigned int slice_ms)
@@ -188,6 +199,17 @@ static bool job_files_ok(const struct kb_job *job, const char *const src[])
 			return false;
 	}
 	return true;
+}
+
+static int keep_first(void *arg, struct kb_job *job)
+{
+	struct kb_job **out = arg;
+
+	if (*out)
+		kb_job_put(job);
+	else
+		*out = job;
+	return 0;
 }
 
 static void stop_all(struct kb_job *const jobs[], int n)
@@ -387,6 +409,70 @@ static void test_max_download_time(void)
 	engine_done();
 }
 
+/*
+ * The active time survives kbitsd: a job with a 3 s maximum transfers for
+ * about 1.5 s at 1 MiB/s (its own max_bandwidth); the engine is freed (as
+ * kbitsd exits) and reports the time, which goes through the store (closed,
+ * reopened, loaded) into a new engine: there the job fails after the 1.5
+ * s it has left, not after 3 s.
+ */
+static void test_active_time_restart(void)
+{
+	static const char *const src[] = { "10m" };
+	struct kb_job *jobs[1], *loaded = NULL;
+	struct kb_store *st = NULL;
+	char db[512];
+	struct jobobs *o;
+	double t0, ran;
+	int n;
+
+	t_path(db, sizeof(db), "active-time.db");
+	unlink(db);
+	check(kb_store_open(db, &st) == 0, "active time: a store at %s", db);
+	engine_with(16, 4, 0, 30000);
+	jobs[0] = job_make(KBITS_PRIORITY_NORMAL, 1, src, "atr");
+	jobs[0]->max_download_time = 3;
+	jobs[0]->max_bandwidth = 1 << 20;
+	reported_active_ns = 0;
+	kb_engine_run(engine, jobs[0]);
+	check(run_until_transferring(jobs[0], 10), "active time: the job transfers");
+	t0 = t_now();
+	run_for(1.5);
+	ran = t_now() - t0;
+	check(!jo_of(jobs[0]->id)->error && !jo_of(jobs[0]->id)->done,
+	      "active time: after %.2f s at 1 MiB/s the 10 MiB job is still transferring", ran);
+	engine_done();
+	check(reported_active_ns > 1000000000ull && reported_active_ns < 3000000000ull,
+	      "active time: the freed engine reported %.2f s of transfer", reported_active_ns / 1e9);
+	jobs[0]->active_ns = reported_active_ns;
+	jobs[0]->state = KBITS_STATE_QUEUED;
+	check(kb_store_put_job(st, jobs[0]) == 0, "active time: the job goes into the store");
+	kb_store_close(st);
+	st = NULL;
+	check(kb_store_open(db, &st) == 0, "active time: the store reopens");
+	n = kb_store_load(st, keep_first, &loaded);
+	check(n == 1 && loaded && loaded->active_ns == reported_active_ns,
+	      "active time: the store gave back %.2f s (%d jobs)",
+	      loaded ? loaded->active_ns / 1e9 : -1.0, n);
+	engine_with(16, 4, 0, 30000);
+	jo[0].id = jobs[0]->id[0];
+	t0 = t_now();
+	if (loaded)
+		kb_engine_run(engine, loaded);
+	run_until_done(jobs, 1, 10);
+	o = jo_of(jobs[0]->id);
+	check(o->error && o->err.code == -ETIME && o->error - t0 < 3 - ran * 0.6,
+	      "active time: after the restart the job failed (-ETIME: %d) after %.2f s, its 3 s less the %.2f s used",
+	      o->err.code, o->error ? o->error - t0 : -1, ran);
+	if (loaded)
+		kb_engine_stop(engine, loaded->id);
+	run_for(0.2);
+	kb_job_put(loaded);
+	kb_job_put(jobs[0]);
+	engine_done();
+	kb_store_close(st);
+}
+
 static void test_lp_fallback(void)
 {
 	static const char *const src[] = { "1m" };
@@ -434,6 +520,8 @@ static const struct t_case cases[] = {
 	{ "a job's bandwidth cap holds and the other job gets the rest", test_job_bandwidth },
 	{ "a job past its maximum download time is a fatal error", test_max_download_time },
 	{ "a LOW job transfers whether or not the kernel offers TCP-LP", test_lp_fallback },
+	{ "the active transfer time is carried across an engine and store restart",
+	  test_active_time_restart },
 };
 
 int main(void)

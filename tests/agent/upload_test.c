@@ -250,6 +250,97 @@ static void test_sizes(void)
 	}
 }
 
+/* The job's own bandwidth limit holds for an upload as for a download. */
+static void test_bandwidth(void)
+{
+	struct kb_job *job = up_make(KBITS_JOB_UPLOAD, bits_url("bw", NULL), "src/1m"), *last;
+	double t0 = t_now(), secs;
+	uint32_t st;
+
+	obs_reset();
+	job->max_bandwidth = 256 << 10;
+	kb_engine_run(engine, job);
+	st = run_until(job->id, DONE_MASK, 30);
+	secs = t_now() - t0;
+	check(st == KBITS_STATE_TRANSFERRED, "bandwidth: the upload is TRANSFERRED (%s)",
+	      obs.nerrors ? obs.err.desc : "no error");
+	/* 4 s at the limit, less a burst of 16 KiB */
+	check(secs >= 3.0 && secs < 8.0, "bandwidth: 1 MiB at max_bandwidth 256 KiB/s took %.2f s (3 to 8)", secs);
+	last = finish(job->id);
+	check(server_has("bw", "src/1m", "CLOSE"), "bandwidth: the server closed it with the sha256 of the source");
+	kb_job_put(last);
+	kb_job_put(job);
+}
+
+/*
+ * Priorities: a LOW upload (1 MiB at 256 KiB/s) waits in QUEUED while a
+ * FOREGROUND download runs (8 MB at 4 MiB/s), then goes on and arrives whole.
+ */
+static void test_foreground_download_preempts(void)
+{
+	struct kb_job *up = up_make(KBITS_JOB_UPLOAD, bits_url("prio", NULL), "src/1m"), *dl, *last;
+	const struct kb_job *j;
+	char u[512], p[512];
+	uint64_t acked_at_hold = 0, acked_later = 0;
+	uint32_t up_state = ~0u, dst;
+	double end;
+
+	obs_reset();
+	/* fragments of 64 KiB: the acknowledged count moves while it sends */
+	kb_upload_fragment_size = 64 << 10;
+	up->priority = KBITS_PRIORITY_LOW;
+	up->max_bandwidth = 256 << 10;
+	kb_engine_run(engine, up);
+	run_until(up->id, 1u << KBITS_STATE_TRANSFERRING, 10);
+	for (end = t_now() + 0.5; t_now() < end;)
+		kb_loop_run_once(loop, 20000000ull);
+	dl = kb_job_new(1);
+	dl->id[0] = 0xd1;
+	dl->id[1] = next_id++;
+	dl->owner_uid = getuid();
+	dl->owner_gid = getgid();
+	dl->type = KBITS_JOB_DOWNLOAD;
+	dl->priority = KBITS_PRIORITY_FOREGROUND;
+	dl->no_progress_timeout = 600;
+	dl->max_bandwidth = 4 << 20;
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/src/kill.bin", nginx_port);
+	t_path(p, sizeof(p), "prio-dl.bin");
+	kb_strset(&dl->files[0].url, u);
+	kb_strset(&dl->files[0].path, p);
+	kb_engine_run(engine, dl);
+	for (end = t_now() + 1.0; t_now() < end;)
+		kb_loop_run_once(loop, 20000000ull);
+	j = kb_engine_job(engine, up->id);
+	if (j) {
+		up_state = j->state;
+		acked_at_hold = j->files[0].bytes_transferred;
+	}
+	check(acked_at_hold > 0 && acked_at_hold < (1 << 20),
+	      "preempt: the upload had sent part of the file (%llu bytes acknowledged)",
+	      (unsigned long long)acked_at_hold);
+	check(up_state == KBITS_STATE_QUEUED,
+	      "preempt: 1 s after a FOREGROUND download started the LOW upload is QUEUED (state %u)", up_state);
+	for (end = t_now() + 0.5; t_now() < end;)
+		kb_loop_run_once(loop, 20000000ull);
+	j = kb_engine_job(engine, up->id);
+	acked_later = j ? j->files[0].bytes_transferred : 0;
+	check(acked_later == acked_at_hold, "preempt: the held upload sends nothing (%llu then %llu bytes)",
+	      (unsigned long long)acked_at_hold, (unsigned long long)acked_later);
+	dst = run_until(dl->id, DONE_MASK, 30);
+	check(dst == KBITS_STATE_TRANSFERRED, "preempt: the download is TRANSFERRED (%u)", dst);
+	check(run_until(up->id, DONE_MASK, 30) == KBITS_STATE_TRANSFERRED,
+	      "preempt: then the upload goes on and is TRANSFERRED (%s)", obs.nerrors ? obs.err.desc : "no error");
+	last = finish(up->id);
+	check(server_has("prio", "src/1m", "CLOSE"), "preempt: the server closed it with the sha256 of the source");
+	kb_upload_fragment_size = 1 << 20;
+	kb_job_put(last);
+	kb_engine_stop(engine, dl->id);
+	for (end = t_now() + 0.2; t_now() < end;)
+		kb_loop_run_once(loop, 20000000ull);
+	kb_job_put(dl);
+	kb_job_put(up);
+}
+
 static void test_drops(void)
 {
 	const uint64_t size = 3000000;
@@ -1046,6 +1137,9 @@ static void upload_teardown(void)
 
 static const struct t_case cases[] = {
 	{ "BITS uploads of 0 B, 1 B, 1 MiB and 64 MiB arrive whole (sha256) and complete", test_sizes },
+	{ "an upload keeps the job's max_bandwidth (1 MiB at 256 KiB/s takes about 4 s)", test_bandwidth },
+	{ "a FOREGROUND download preempts a LOW upload, which goes on after it",
+	  test_foreground_download_preempts },
 	{ "an upload whose connections drop resumes where the server says it stopped", test_drops },
 	{ "a Close-Session whose answer is lost without a byte starts the upload over in a new session",
 	  test_close_answer_lost },

@@ -38,9 +38,12 @@ static void layout_structs(void)
 	OFF(kbits_job_enum, ids, 16);
 	OFF(kbits_job_enum, count, 24);
 
-	SIZE(kbits_job_info, 224);
-	check(KBITS_JOB_INFO_SIZE_VER5 == sizeof(struct kbits_job_info),
-	      "KBITS_JOB_INFO_SIZE_VER5 is the size of struct kbits_job_info");
+	SIZE(kbits_job_info, 232);
+	check(KBITS_JOB_INFO_SIZE_VER6 == sizeof(struct kbits_job_info),
+	      "KBITS_JOB_INFO_SIZE_VER6 is the size of struct kbits_job_info");
+	check(KBITS_JOB_INFO_SIZE_VER5 == offsetof(struct kbits_job_info, max_bandwidth),
+	      "KBITS_JOB_INFO_SIZE_VER5 ends before max_bandwidth");
+	OFF(kbits_job_info, max_bandwidth, 224);
 	check(KBITS_JOB_INFO_SIZE_VER4 == offsetof(struct kbits_job_info, min_notify_interval_ms),
 	      "KBITS_JOB_INFO_SIZE_VER4 ends before min_notify_interval_ms");
 	OFF(kbits_job_info, min_notify_interval_ms, 216);
@@ -58,8 +61,10 @@ static void layout_structs(void)
 	OFF(kbits_job_info, stored_seq, 184);
 	check(KBITS_JOB_INFO_SIZE_VER0 == offsetof(struct kbits_job_info, max_download_time),
 	      "KBITS_JOB_INFO_SIZE_VER0 ends before max_download_time");
-	check(KBITS_JOB_SET_SIZE_VER4 == sizeof(struct kbits_job_set),
-	      "KBITS_JOB_SET_SIZE_VER4 is the size of struct kbits_job_set");
+	check(KBITS_JOB_SET_SIZE_VER5 == sizeof(struct kbits_job_set),
+	      "KBITS_JOB_SET_SIZE_VER5 is the size of struct kbits_job_set");
+	check(KBITS_JOB_SET_SIZE_VER4 == offsetof(struct kbits_job_set, max_bandwidth),
+	      "KBITS_JOB_SET_SIZE_VER4 ends before max_bandwidth");
 	check(KBITS_JOB_SET_SIZE_VER3 == offsetof(struct kbits_job_set, min_notify_interval_ms),
 	      "KBITS_JOB_SET_SIZE_VER3 ends before min_notify_interval_ms");
 	check(KBITS_JOB_SET_SIZE_VER2 == offsetof(struct kbits_job_set, server_auth_schemes),
@@ -83,7 +88,8 @@ static void layout_structs(void)
 	OFF(kbits_job_info, reply_bytes_transferred, 152);
 	AL8(kbits_job_info, max_download_size);
 
-	SIZE(kbits_job_set, 88);
+	SIZE(kbits_job_set, 96);
+	OFF(kbits_job_set, max_bandwidth, 88);
 	OFF(kbits_job_set, min_notify_interval_ms, 80);
 	OFF(kbits_job_set, security_flags, 64);
 	OFF(kbits_job_set, server_auth_schemes, 72);
@@ -185,10 +191,13 @@ static void layout_structs(void)
 	OFF(kbits_restore_file, bytes_total, 48);
 	OFF(kbits_restore_file, file_flags, 64);
 
-	SIZE(kbits_agent_restore, 368);
+	SIZE(kbits_agent_restore, 376);
 	OFF(kbits_agent_restore, min_notify_interval_ms, 360);
-	check(KBITS_AGENT_RESTORE_SIZE_VER3 == sizeof(struct kbits_agent_restore),
-	      "KBITS_AGENT_RESTORE_SIZE_VER3 is the size of struct kbits_agent_restore");
+	OFF(kbits_agent_restore, max_bandwidth, 368);
+	check(KBITS_AGENT_RESTORE_SIZE_VER4 == sizeof(struct kbits_agent_restore),
+	      "KBITS_AGENT_RESTORE_SIZE_VER4 is the size of struct kbits_agent_restore");
+	check(KBITS_AGENT_RESTORE_SIZE_VER3 == offsetof(struct kbits_agent_restore, max_bandwidth),
+	      "KBITS_AGENT_RESTORE_SIZE_VER3 ends before max_bandwidth");
 	OFF(kbits_agent_restore, security_flags, 248);
 	OFF(kbits_agent_restore, server_auth_schemes, 256);
 	OFF(kbits_agent_restore, ext_strings, 264);
@@ -268,7 +277,7 @@ static void layout_values(void)
 	      KBITS_PRIORITY_NORMAL == 2 && KBITS_PRIORITY_LOW == 3,
 	      "priorities keep BG_JOB_PRIORITY's values");
 	check(KBITS_NOTIFY_ALL == 0x1f, "KBITS_NOTIFY_ALL covers the five notify flags");
-	check(KBITS_SET_ALL == 0xfff, "KBITS_SET_ALL covers the twelve setters");
+	check(KBITS_SET_ALL == 0x1fff, "KBITS_SET_ALL covers the thirteen setters");
 	check(KBITS_REPORT_ALL == 0xff, "KBITS_REPORT_ALL covers the eight report bits");
 	check(KBITS_FILE_FLAGS_ALL == (KBITS_FILE_COMPLETED | KBITS_FILE_EXPECT_SHA256 |
 				       KBITS_FILE_EXPECT_SIZE | KBITS_FILE_SHA256 |
@@ -281,12 +290,13 @@ static void layout_values(void)
 	      "security flags keep BG_HTTP_REDIRECT_POLICY_*'s values");
 	check(KBITS_JOB_F_ALL == (KBITS_JOB_F_DYNAMIC_CONTENT | KBITS_JOB_F_HTTP_PUT),
 	      "KBITS_JOB_F_ALL covers the job flags");
-	check(KBITS_FEATURE_ALL == 0x2ff, "KBITS_FEATURE_ALL is the eight features and TLS (bit 9)");
+	check(KBITS_FEATURE_ALL == 0x3ff, "KBITS_FEATURE_ALL is the ten features (bandwidth bit 8, TLS bit 9)");
 	check(KBITS_FEATURE_TLS == 1ull << 9 && KBITS_STR_CLIENT_CERT == 10 && KBITS_STR_CLIENT_KEY == 11 &&
 	      KBITS_STR_CA_BUNDLE == 12 && KBITS_STR_PINNED_PUBKEY == 13 && KBITS_STR_MAX == 13,
 	      "the TLS strings are 10..13, KBITS_FEATURE_TLS bit 9");
 	check(KBITS_STR_PINNED_PUBKEY - KBITS_RESTORE_STRINGS < KBITS_RESTORE_EXT_STRINGS,
 	      "the TLS strings fit the restore's ext_strings[] (no new restore size)");
+	check(KBITS_MAX_BANDWIDTH == 1ull << 40, "KBITS_MAX_BANDWIDTH is 2^40 B/s");
 	check(KBITS_AUTH_SCHEME_ALL == 0xf && KBITS_AUTH_SCHEME_BASIC == 1 && KBITS_AUTH_SCHEME_NEGOTIATE == 8,
 	      "KBITS_AUTH_SCHEME_* are BG_AUTH_SCHEME_* n as bit n - 1");
 	check(KBITS_DEFAULT_NO_PROGRESS_TIMEOUT == 14 * 24 * 3600, "no-progress timeout is 14 days");

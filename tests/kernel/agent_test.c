@@ -1541,6 +1541,33 @@ TEST_F(agent, restore_keeps_the_min_notify_interval_and_refuses_a_bad_one)
 	EXPECT_EQ(0, info.min_notify_interval_ms);
 }
 
+TEST_F(agent, restore_keeps_the_max_bandwidth_and_refuses_one_above_the_bound)
+{
+	struct kbits_job_info info;
+	struct restore_buf b;
+	__u8 id[16];
+
+	ATTACH();
+	kb_random_guid(id);
+	restore_fill(&b, id);
+	b.rs.max_bandwidth = KBITS_MAX_BANDWIDTH + 1;
+	EXPECT_ERR(EINVAL, kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	EXPECT_ERR(ENOENT, kb_state(self->fd, id)) TH_LOG("a refused restore left a job behind");
+	restore_fill(&b, id);
+	b.rs.max_bandwidth = 262144;
+	ASSERT_OK(kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	ASSERT_OK(kb_info(self->afd, id, &info));
+	EXPECT_EQ(262144, info.max_bandwidth);
+	/* a VER3 restore (before the limit) gets 0, kbitsd's default */
+	kb_random_guid(id);
+	restore_fill(&b, id);
+	b.rs.max_bandwidth = 262144;
+	b.rs.size = KBITS_AGENT_RESTORE_SIZE_VER3;
+	ASSERT_OK(kb_ioctl(self->afd, KBITS_IOC_AGENT_RESTORE, &b.rs));
+	ASSERT_OK(kb_info(self->afd, id, &info));
+	EXPECT_EQ(0, info.max_bandwidth);
+}
+
 TEST_F(agent, agent_reads_proxy_credentials_a_client_file_gets_eacces)
 {
 	static const char secret[] = "proxyuser:agent-only";

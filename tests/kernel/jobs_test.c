@@ -750,7 +750,7 @@ TEST_F(job, min_notify_interval_defaults_to_0_and_sets_up_to_one_day)
 	ASSERT_OK(kb_ioctl(self->fd, KBITS_IOC_VERSION, &v));
 	EXPECT_TRUE(v.features & KBITS_FEATURE_NOTIFY_INTERVAL);
 	ASSERT_OK(kb_info(self->fd, self->id, &info));
-	EXPECT_EQ(KBITS_JOB_INFO_SIZE_VER5, info.size);
+	EXPECT_EQ(sizeof(info), info.size);
 	EXPECT_EQ(0, info.min_notify_interval_ms);
 	EXPECT_EQ(0, info.pad6);
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -816,6 +816,83 @@ TEST_F(job, get_info_of_ver4_size_leaves_min_notify_interval_unwritten)
 	EXPECT_EQ(0xaaaaaaaa, info.min_notify_interval_ms) TH_LOG("written past the caller's size");
 	ASSERT_OK(kb_info(self->fd, self->id, &info));
 	EXPECT_EQ(1500, info.min_notify_interval_ms);
+}
+
+/* ---- max_bandwidth (KBITS_FEATURE_BANDWIDTH) ---- */
+
+TEST_F(job, max_bandwidth_defaults_to_0_and_sets_up_to_2_pow_40)
+{
+	static const __u64 good[] = { 1, 262144, 1048576, KBITS_MAX_BANDWIDTH, 0 };
+	struct kbits_job_info info;
+	struct kbits_job_set s;
+	struct kbits_version v;
+	unsigned int i;
+
+	ASSERT_OK(kb_ioctl(self->fd, KBITS_IOC_VERSION, &v));
+	EXPECT_TRUE(v.features & KBITS_FEATURE_BANDWIDTH);
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(KBITS_JOB_INFO_SIZE_VER6, info.size);
+	EXPECT_EQ(0, info.max_bandwidth);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		memset(&s, 0, sizeof(s));
+		s.max_bandwidth = good[i];
+		ASSERT_OK(set_one(self->fd, self->id, KBITS_SET_MAX_BANDWIDTH, &s));
+		ASSERT_OK(kb_info(self->fd, self->id, &info));
+		EXPECT_EQ(good[i], info.max_bandwidth);
+	}
+}
+
+TEST_F(job, max_bandwidth_above_the_bound_gets_einval)
+{
+	struct kbits_job_info info;
+	struct kbits_job_set s;
+
+	memset(&s, 0, sizeof(s));
+	s.max_bandwidth = 65536;
+	ASSERT_OK(set_one(self->fd, self->id, KBITS_SET_MAX_BANDWIDTH, &s));
+	s.max_bandwidth = KBITS_MAX_BANDWIDTH + 1;
+	EXPECT_ERR(EINVAL, set_one(self->fd, self->id, KBITS_SET_MAX_BANDWIDTH, &s));
+	s.max_bandwidth = ~0ULL;
+	EXPECT_ERR(EINVAL, set_one(self->fd, self->id, KBITS_SET_MAX_BANDWIDTH, &s));
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(65536, info.max_bandwidth) TH_LOG("a refused set changed the limit");
+}
+
+TEST_F(job, set_max_bandwidth_needs_a_ver5_struct)
+{
+	struct kbits_job_set s;
+
+	memset(&s, 0, sizeof(s));
+	s.max_bandwidth = 1000;
+	s.size = KBITS_JOB_SET_SIZE_VER4;
+	s.mask = KBITS_SET_MAX_BANDWIDTH;
+	memcpy(s.job_id, self->id, 16);
+	EXPECT_ERR(EINVAL, kb_ioctl(self->fd, KBITS_IOC_JOB_SET, &s));
+	/* an old binary's VER4 set of the notify interval still works */
+	s.mask = KBITS_SET_MIN_NOTIFY_INTERVAL;
+	EXPECT_OK(kb_ioctl(self->fd, KBITS_IOC_JOB_SET, &s));
+	s.size = KBITS_JOB_SET_SIZE_VER5;
+	s.mask = KBITS_SET_MAX_BANDWIDTH;
+	EXPECT_OK(kb_ioctl(self->fd, KBITS_IOC_JOB_SET, &s));
+}
+
+TEST_F(job, get_info_of_ver5_size_leaves_max_bandwidth_unwritten)
+{
+	struct kbits_job_info info;
+	struct kbits_job_set s;
+
+	memset(&s, 0, sizeof(s));
+	s.max_bandwidth = 123456;
+	ASSERT_OK(set_one(self->fd, self->id, KBITS_SET_MAX_BANDWIDTH, &s));
+	memset(&info, 0xaa, sizeof(info));
+	info.size = KBITS_JOB_INFO_SIZE_VER5;
+	info.flags = 0;
+	memcpy(info.job_id, self->id, 16);
+	ASSERT_OK(kb_ioctl(self->fd, KBITS_IOC_JOB_GET_INFO, &info));
+	EXPECT_EQ(KBITS_JOB_INFO_SIZE_VER5, info.size);
+	EXPECT_EQ(0xaaaaaaaaaaaaaaaaULL, info.max_bandwidth) TH_LOG("written past the caller's size");
+	ASSERT_OK(kb_info(self->fd, self->id, &info));
+	EXPECT_EQ(123456, info.max_bandwidth);
 }
 
 TEST_F(job, set_changes_only_the_masked_fields)

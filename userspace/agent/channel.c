@@ -392,6 +392,8 @@ int kb_channel_restore(struct kb_channel *ch, const struct kb_job *job)
 		*len = (uint32_t)strlen(job->strings[p]);
 	}
 	/* An older module takes the layout it knows (and cannot hold the rest). */
+	if (!(ch->version.features & KBITS_FEATURE_BANDWIDTH))
+		r.size = KBITS_AGENT_RESTORE_SIZE_VER3;
 	if (!(ch->version.features & KBITS_FEATURE_NOTIFY_INTERVAL))
 		r.size = KBITS_AGENT_RESTORE_SIZE_VER2;
 	if (!(ch->version.features & KBITS_FEATURE_AUTH_TARGETS))

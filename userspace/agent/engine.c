@@ -44,11 +44,24 @@ static struct ejob *find_job(struct kb_engine *e, const uint8_t id[16])
 	return kb_jobindex_find(&e->index, id);
 }
 
+/* The job's active transfer time into its copy, for ops to persist. */
+static void job_time_update(struct ejob *ej)
+{
+	uint64_t t = ej->sched.active_ns, now = kb_now();
+
+	if (ej->sched.acct_at && now > ej->sched.acct_at)
+		t += now - ej->sched.acct_at;
+	ej->job->active_ns = t;
+}
+
 void kb_job_set_state(struct ejob *ej, uint32_t state)
 {
 	if (ej->job->state == state)
 		return;
 	ej->job->state = state;
+	/* stored with the state (not per chunk): a restart loses at most the
+	 * time since the job's last state change */
+	job_time_update(ej);
 	if (ej->e->ops->state)
 		ej->e->ops->state(ej->e->ctx, ej->job, state);
 }
@@ -268,6 +281,18 @@ static void schedule(struct kb_engine *e)
 	}
 	if (moved)
 		grant_all(e, &pass, now);
+	/* uploads yield to the downloads of a higher priority that want transfers */
+	{
+		uint32_t top = KB_SCHED_PRIORITIES;
+
+		for_each_granted_from_head(e, ej, next)
+			if (ej->sched.want && ej->job->priority < top)
+				top = ej->job->priority;
+		for (unsigned int b = 0; b < KB_SCHED_PRIORITIES && b < top; b++)
+			if (pass.waiting[b])
+				top = b;
+		kb_uploads_yield(e->up, top);
+	}
 	/*
 	 * The limits count transfers on the network. A file whose body is in
 	 * holds its place only in the wider TAIL_FACTOR bound while its last
@@ -491,6 +516,9 @@ void kb_job_settle(struct ejob *ej)
 	if (ej->stopping) {
 		uint8_t id[16];
 
+		job_time_update(ej);
+		if (e->ops->active_time)
+			e->ops->active_time(e->ctx, ej->job);
 		memcpy(id, ej->job->id, 16);
 		kb_jobindex_del(&e->index, id);
 		job_unlink(ej);
@@ -542,6 +570,9 @@ static int download_run(struct kb_engine *e, struct kb_job *job)
 		kb_job_put(ej->replace);
 		ej->replace = nj;
 		ej->stopping = false;
+		/* a new limit applies from the next pass, also to what still drains */
+		ej->sched.bandwidth = job->max_bandwidth;
+		e->need_schedule = true;
 		if (ej->job->state == KBITS_STATE_ERROR)
 			kb_sched_reset(&ej->sched);	/* a Resume restarts the clock */
 		kb_timer_cancel(e->loop, &ej->retry);
@@ -562,6 +593,9 @@ static int download_run(struct kb_engine *e, struct kb_job *job)
 		return -ENOMEM;
 	}
 	ej->job->state = KBITS_STATE_QUEUED;
+	ej->sched.bandwidth = job->max_bandwidth;
+	/* the time it used before (a kbitsd restart): max_download_time counts on */
+	ej->sched.active_ns = job->active_ns;
 	job_link(e, ej);
 	e->need_schedule = true;
 	return 0;
@@ -576,6 +610,7 @@ static int download_cancel(struct kb_engine *e, struct kb_job *job)
 
 static int upload_run(struct kb_engine *e, struct kb_job *job)
 {
+	e->need_schedule = true;	/* a higher download may be running: kb_uploads_yield */
 	return kb_uploads_run(e->up, job);
 }
 
@@ -679,6 +714,7 @@ int kb_engine_set_job_bandwidth(struct kb_engine *e, const uint8_t id[16], uint6
 	if (!ej)
 		return -ENOENT;
 	ej->sched.bandwidth = bps;
+	ej->job->max_bandwidth = bps;
 	e->need_schedule = true;
 	return 0;
 }
@@ -764,6 +800,12 @@ void kb_engine_free(struct kb_engine *e)
 
 	if (!e)
 		return;
+	/* kbitsd exits: every job's time so far is kept */
+	for (struct ejob *ej = e->jobs; ej; ej = ej->next) {
+		job_time_update(ej);
+		if (e->ops->active_time && ej->job->active_ns)
+			e->ops->active_time(e->ctx, ej->job);
+	}
 	e->ops = &(const struct kb_engine_ops){ 0 };
 	for (struct ejob *ej = e->jobs, *next; ej; ej = next) {
 		next = ej->next;

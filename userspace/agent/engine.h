@@ -46,8 +46,9 @@ unsigned int kb_engine_active(struct kb_engine *e);
 unsigned int kb_engine_jobs(struct kb_engine *e);	/* jobs known */
 
 void kb_engine_get_stats(struct kb_engine *e, struct kb_engine_stats *st);
-/* The job's own bandwidth limit (B/s, 0: the configured per-job default).
- * The ABI has no such property yet: kbitsd sets the default only. */
+/* The job's own bandwidth limit (B/s, 0: the configured per-job default),
+ * at once (the next pass). kb_engine_run() takes it from the job's
+ * max_bandwidth (KBITS_SET_MAX_BANDWIDTH); this is the same, live. */
 int kb_engine_set_job_bandwidth(struct kb_engine *e, const uint8_t id[16], uint64_t bps);
 
 /*

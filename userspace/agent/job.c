@@ -165,6 +165,10 @@ bool kb_job_carry(struct kb_job *nj, const struct kb_job *old)
 {
 	if (nj == old)
 		return true;
+	/* the time it transferred; a Resume after ERROR restarts the clock
+	 * (as the engine does, kb_sched_reset) */
+	if (!(old->state == KBITS_STATE_ERROR && nj->state != KBITS_STATE_ERROR))
+		nj->active_ns = old->active_ns;
 	for (uint32_t i = 0; i < nj->nr_files && i < old->nr_files; i++) {
 		struct kb_file *n = &nj->files[i];
 		const struct kb_file *o = &old->files[i];

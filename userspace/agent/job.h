@@ -109,6 +109,10 @@ struct kb_job {
 	uint32_t server_auth_schemes;	/* KBITS_AUTH_SCHEME_*, 0: any */
 	uint32_t proxy_auth_schemes;	/* likewise, for the proxy */
 	uint32_t min_notify_interval_ms;	/* the module's progress events; kept, not used */
+	uint64_t max_bandwidth;		/* B/s, 0: the configured per-job default */
+	/* kbitsd's own, not the module's: the active transfer time used so
+	 * far (max_download_time counts it), kept in the store across restarts */
+	uint64_t active_ns;
 	char *strings[KBITS_STR_MAX + 1];	/* by KBITS_STR_*, may be NULL */
 	uint32_t nr_files;
 	struct kb_file *files;
@@ -127,9 +131,10 @@ void kb_job_put(struct kb_job *job);
 struct kb_job *kb_job_dup(const struct kb_job *job);
 /*
  * The one merge (see above): into the new description nj, what only the
- * agent knows of each file that old has too (same URL and path): its
- * temporary name, validators, final URL, ranges, synced and total bytes,
- * outcome flags and digest; and an upload's session state when both are
+ * agent knows: the active transfer time (unless old was in ERROR and nj
+ * is not: a Resume restarts the clock), and of each file that old has too
+ * (same URL and path): its temporary name, validators, final URL, ranges,
+ * synced and total bytes, outcome flags and digest; and an upload's session state when both are
  * uploads of the same kind (BITS or PUT) of that one file. The client's
  * own expectations (KBITS_FILE_SPEC_FLAGS) stay nj's. Returns true when
  * the upload session was carried (the caller cancels it otherwise).

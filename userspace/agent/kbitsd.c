@@ -375,6 +375,19 @@ static void ev_reply(void *ctx, const struct kb_job *job, uint64_t total, uint64
 	kb_channel_report_reply(a->ch, job, total, done);
 }
 
+/* A job stopped (or kbitsd exits): its transfer time, in the job's row. */
+static void ev_active_time(void *ctx, const struct kb_job *job)
+{
+	struct agent *a = ctx;
+	struct known *k = known_find(a, job->id);
+
+	if (!k || k->job->active_ns == job->active_ns)
+		return;
+	k->job->active_ns = job->active_ns;
+	if (!k->dirty_pprev)	/* else all its rows go in agent_sync() */
+		kb_store_put_state(a->store, k->job);
+}
+
 static const struct kb_engine_ops agent_ops = {
 	.state = ev_state,
 	.progress = ev_progress,
@@ -384,6 +397,7 @@ static const struct kb_engine_ops agent_ops = {
 	.error = ev_error,
 	.stopped = ev_stopped,
 	.reply_progress = ev_reply,
+	.active_time = ev_active_time,
 };
 
 /* ---- work items ------------------------------------------------------------- */

@@ -53,14 +53,23 @@ static const char *const job_text_cols[KBITS_STR_MAX + 1] = {
 #include <kbits_props.h>
 };
 
+/* kbitsd's own (not the module's) integer columns, after the strings. */
+static const char *const job_agent_cols[] = {
+	"active_ns",	/* struct kb_job's: max_download_time counts across restarts */
+};
+
 #define NR_INT_COLS	((int)(sizeof(job_int_cols) / sizeof(job_int_cols[0])))
+#define NR_AGENT_COLS	((int)(sizeof(job_agent_cols) / sizeof(job_agent_cols[0])))
+#define FIRST_AGENT_COL	(NR_INT_COLS + KBITS_STR_MAX + 1)
 
 static const char *job_col(int i)
 {
+	if (i >= FIRST_AGENT_COL)
+		return job_agent_cols[i - FIRST_AGENT_COL];
 	return i < NR_INT_COLS ? job_int_cols[i] : job_text_cols[i - NR_INT_COLS];
 }
 
-#define NR_JOB_COLS	(NR_INT_COLS + KBITS_STR_MAX + 1)
+#define NR_JOB_COLS	(FIRST_AGENT_COL + NR_AGENT_COLS)
 
 /*
  * Columns the files table gained after its first version, added when an
@@ -156,7 +165,7 @@ static int add_job_columns(struct kb_store *s)
 		if (have[i])
 			continue;
 		snprintf(sql, sizeof(sql), "ALTER TABLE jobs ADD COLUMN %s %s", job_col(i),
-			 i < NR_INT_COLS ? "INTEGER" : "TEXT");
+			 i < NR_INT_COLS || i >= FIRST_AGENT_COL ? "INTEGER" : "TEXT");
 		if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 			return db_err(s, "add a column to the jobs table");
 	}
@@ -358,6 +367,7 @@ static int write_job_row(struct kb_store *s, const struct kb_job *j)
 #include <kbits_props.h>
 	for (int k = 0; k <= KBITS_STR_MAX; k++)
 		bind_text(st, c++, j->strings[k]);
+	sqlite3_bind_int64(st, c++, (int64_t)j->active_ns);
 	return step_reset(s, st, "write job");
 }
 
@@ -777,6 +787,7 @@ int kb_store_load(struct kb_store *s, int (*cb)(void *arg, struct kb_job *job), 
 #include <kbits_props.h>
 		for (int k = 0; k <= KBITS_STR_MAX; k++)
 			job->strings[k] = col_text(st, c++);
+		job->active_ns = (uint64_t)sqlite3_column_int64(st, c++);
 		ret = load_files(s, job);
 		if (!ret)
 			ret = load_upload(s, job);

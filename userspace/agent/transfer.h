@@ -37,6 +37,10 @@ struct kb_engine_ops {
 	/* UPLOAD_REPLY: bytes of the server's reply saved (total KBITS_UNKNOWN
 	 * until known); see upload.h. */
 	void (*reply_progress)(void *ctx, const struct kb_job *job, uint64_t total, uint64_t done);
+	/* The job stops (Suspend, a change, the engine freed) with its active
+	 * transfer time in job->active_ns: persist it. A state change carries
+	 * it too (ops->state sees job->active_ns up to date). */
+	void (*active_time)(void *ctx, const struct kb_job *job);
 };
 
 struct kb_engine_config {

@@ -37,6 +37,14 @@ int kb_uploads_run(struct kb_uploads *u, struct kb_job *job);
 int kb_uploads_stop(struct kb_uploads *u, const uint8_t id[16]);
 const struct kb_job *kb_uploads_job(struct kb_uploads *u, const uint8_t id[16]);
 unsigned int kb_uploads_count(struct kb_uploads *u);
+/*
+ * The engine's pass: priority is the highest (lowest value) of the
+ * downloads that want transfers, KB_SCHED_PRIORITIES for none. Uploads of
+ * a lower priority wait in QUEUED (their request dropped, the session
+ * kept); the others go on. Not yet in the grants: uploads do not count
+ * against max_transfers nor take turns of slices.
+ */
+void kb_uploads_yield(struct kb_uploads *u, uint32_t priority);
 /* Cancel-Session of the job's open session (upload_cancel.h). */
 int kb_uploads_cancel_session(struct kb_uploads *u, struct kb_job *job);
 unsigned int kb_uploads_cancels_pending(struct kb_uploads *u);

@@ -43,6 +43,7 @@
 #include "jobindex.h"
 #include "log.h"
 #include "owner.h"
+#include "sched.h"
 #include "tempfile.h"
 #include "upload.h"
 #include "upload_cancel.h"
@@ -93,6 +94,10 @@ struct ujob {
 	char r_sid[128], r_proto[64], r_recv[32], r_reply[KBITS_URL_MAX + 1];
 	char r_hostid[256], r_hostid_to[32], r_ecode[32], r_ectx[32];
 	uint64_t r_got, reply_reported;
+	/* the bytes it sends, as a download's (sched.c): paused in on_read */
+	struct kb_bucket bucket;
+	/* waits in QUEUED for a download of a higher priority (kb_uploads_yield) */
+	bool held;
 };
 
 struct kb_uploads {
@@ -150,6 +155,7 @@ static struct kb_file *src(struct ujob *uj)
 
 static void req_cleanup(struct ujob *uj)
 {
+	kb_timer_cancel(uj->u->loop, &uj->bucket.timer);
 	kb_curlio_remove(uj->u->io, uj->easy);
 	uj->easy = NULL;
 	curl_slist_free_all(uj->hdrs);
@@ -459,6 +465,32 @@ static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
 	return len;
 }
 
+/*
+ * The rate an upload may send at: the job's own limit, else the per-job
+ * default, within the global limit (an upload is not yet in the engine's
+ * water filling: with downloads running the sum may exceed it).
+ */
+static uint64_t upload_rate(const struct ujob *uj)
+{
+	const struct kb_engine_config *cfg = uj->u->cfg;
+	uint64_t rate = uj->job->max_bandwidth ? uj->job->max_bandwidth : cfg->job_bandwidth;
+
+	if (cfg->max_bandwidth && (!rate || cfg->max_bandwidth < rate))
+		rate = cfg->max_bandwidth;
+	return rate;
+}
+
+/* The bandwidth limit paused the request's body: its time has come. */
+static void bucket_fired(struct kb_timer *t)
+{
+	struct ujob *uj = (struct ujob *)((char *)t - offsetof(struct ujob, bucket.timer));
+
+	if (!uj->easy)
+		return;
+	curl_easy_pause(uj->easy, CURLPAUSE_CONT);
+	kb_curlio_check(uj->u->io);
+}
+
 static size_t on_read(char *buf, size_t sz, size_t nmemb, void *arg)
 {
 	struct ujob *uj = arg;
@@ -470,6 +502,14 @@ static size_t on_read(char *buf, size_t sz, size_t nmemb, void *arg)
 		return 0;
 	if (want > left)
 		want = (size_t)left;
+	if (uj->bucket.rate) {
+		uint64_t wait = kb_bucket_take(&uj->bucket, want, kb_now());
+
+		if (wait) {
+			kb_timer_arm_in(uj->u->loop, &uj->bucket.timer, wait);
+			return CURL_READFUNC_PAUSE;
+		}
+	}
 	do
 		r = pread(uj->fd, buf, want, (off_t)uj->read_pos);
 	while (r < 0 && errno == EINTR);
@@ -537,6 +577,7 @@ static void start_request(struct ujob *uj, enum req kind)
 	if (kind == R_PUT || kind == R_FRAGMENT) {
 		uj->req.read = on_read;
 		uj->req.rewind = on_rewind;
+		kb_bucket_set(&uj->bucket, upload_rate(uj), kb_now());
 	}
 	if (kind == R_CLOSE)
 		uj->close_heard = false;
@@ -760,6 +801,8 @@ static void timer_fired(struct kb_timer *t)
 
 	if (uj->job->state == KBITS_STATE_TRANSIENT_ERROR)
 		set_state(uj, KBITS_STATE_QUEUED);
+	if (uj->held)
+		return;		/* kb_uploads_yield() starts it when its turn comes */
 	if (uj->job->state == KBITS_STATE_QUEUED || uj->job->state == KBITS_STATE_CONNECTING ||
 	    uj->job->state == KBITS_STATE_TRANSFERRING)
 		ujob_start(uj);
@@ -1122,6 +1165,7 @@ int kb_uploads_run(struct kb_uploads *u, struct kb_job *job)
 		uj->job = nj;
 		uj->fd = uj->reply_fd = -1;
 		uj->timer.cb = timer_fired;
+		uj->bucket.timer.cb = bucket_fired;
 		uj->next = u->jobs;
 		if (uj->next)
 			uj->next->pprev = &uj->next;
@@ -1136,9 +1180,39 @@ int kb_uploads_run(struct kb_uploads *u, struct kb_job *job)
 	uj->hostid_off = false;
 	uj->hostid_first_fail = 0;
 	uj->proxy = 0;	/* its proxy list may have changed */
+	uj->held = false;	/* the engine's next pass decides again */
 	nj->state = KBITS_STATE_QUEUED;
 	ujob_start(uj);
 	return 0;
+}
+
+void kb_uploads_yield(struct kb_uploads *u, uint32_t priority)
+{
+	for (struct ujob *uj = u ? u->jobs : NULL; uj; uj = uj->next) {
+		uint32_t st = uj->job->state;
+		bool hold = uj->job->priority > priority;
+
+		if (hold && !uj->held) {
+			/*
+			 * Only while fragments go (or before): a Close-Session or
+			 * the reply is finished first, their answers are evidence
+			 * ujob_done weighs. The server keeps the session: the
+			 * next turn resumes where it acknowledged.
+			 */
+			if (uj->job->up.phase > KB_UP_SENDING ||
+			    (st != KBITS_STATE_QUEUED && st != KBITS_STATE_CONNECTING &&
+			     st != KBITS_STATE_TRANSFERRING))
+				continue;
+			uj->held = true;
+			req_cleanup(uj);
+			kb_timer_cancel(u->loop, &uj->timer);
+			set_state(uj, KBITS_STATE_QUEUED);
+		} else if (!hold && uj->held) {
+			uj->held = false;
+			if (st == KBITS_STATE_QUEUED)
+				ujob_start(uj);
+		}
+	}
 }
 
 int kb_uploads_stop(struct kb_uploads *u, const uint8_t id[16])

@@ -188,6 +188,7 @@ static void info_json(struct cli *c, const struct kbits_guid *id, const struct k
 		json_str(&j, "proxy_usage", kbits_proxy_usage_name(i->proxy_usage));
 		json_u64(&j, "max_download_time", i->max_download_time);
 		json_u64(&j, "max_download_size", i->max_download_size);
+		json_u64(&j, "max_bandwidth", i->max_bandwidth);
 		json_bool(&j, "dynamic_content", i->job_flags & KBITS_JOB_F_DYNAMIC_CONTENT);
 		json_bool(&j, "http_put", i->job_flags & KBITS_JOB_F_HTTP_PUT);
 		json_str(&j, "redirect_policy", kbits_redirect_policy_name(i->security_flags));
@@ -257,6 +258,10 @@ static void info_text(struct cli *c, const struct kbits_guid *id, const struct k
 	printf("  max time      %llu s\n", (unsigned long long)i->max_download_time);
 	printf("  max size      %s\n", i->max_download_size ?
 	       fmt_bytes(i->max_download_size, b1, sizeof(b1)) : "no limit");
+	if (i->max_bandwidth)
+		printf("  bandwidth     %s/s\n", fmt_bytes(i->max_bandwidth, b1, sizeof(b1)));
+	else
+		printf("  bandwidth     kbitsd's per-job default\n");
 	printf("  dynamic       %s\n", i->job_flags & KBITS_JOB_F_DYNAMIC_CONTENT ? "yes" : "no");
 	printf("  http put      %s\n", i->job_flags & KBITS_JOB_F_HTTP_PUT ? "yes" : "no");
 	printf("  redirects     %s, https to http %s\n", kbits_redirect_policy_name(i->security_flags),

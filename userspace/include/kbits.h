@@ -472,6 +472,20 @@ KBITS_API int kbits_job_get_min_notify_interval(struct kbits *k, const struct kb
 						uint32_t *ms);
 KBITS_API int kbits_job_set_min_notify_interval(struct kbits *k, const struct kbits_guid *id,
 						uint32_t ms);
+/*
+ * The most bytes per second kbitsd moves for the job, downloads and
+ * uploads alike, within its global limit (kbitsd --max-bandwidth). 0, the
+ * default, is kbitsd's per-job default (--job-bandwidth; none unless
+ * given). At most KBITS_MAX_BANDWIDTH (2^40), -EINVAL above. A new value
+ * applies to running transfers. BITS has no per-job limit (its group
+ * policy "maximum network bandwidth" is machine-wide). With a module
+ * without KBITS_FEATURE_BANDWIDTH, setting fails (-EINVAL or -E2BIG) and
+ * getting reads 0.
+ */
+KBITS_API int kbits_job_get_max_bandwidth(struct kbits *k, const struct kbits_guid *id,
+					  uint64_t *bps);
+KBITS_API int kbits_job_set_max_bandwidth(struct kbits *k, const struct kbits_guid *id,
+					  uint64_t bps);
 
 /* ---- actions ------------------------------------------------------------- */
 

@@ -147,6 +147,7 @@ NUMERIC_PROP(security_flags, security_flags, KBITS_SET_SECURITY_FLAGS, uint32_t)
 NUMERIC_PROP(server_auth_schemes, server_auth_schemes, KBITS_SET_SERVER_AUTH_SCHEMES, uint32_t)
 NUMERIC_PROP(proxy_auth_schemes, proxy_auth_schemes, KBITS_SET_PROXY_AUTH_SCHEMES, uint32_t)
 NUMERIC_PROP(min_notify_interval, min_notify_interval_ms, KBITS_SET_MIN_NOTIFY_INTERVAL, uint32_t)
+NUMERIC_PROP(max_bandwidth, max_bandwidth, KBITS_SET_MAX_BANDWIDTH, uint64_t)
 
 int kbits_job_set_target_credentials(struct kbits *k, const struct kbits_guid *id,
 				     uint32_t target, uint32_t schemes, const char *user_password)

@@ -251,6 +251,8 @@
 #define KBITS_FEATURE_AUTH_TARGETS	_BITULL(6)
 /* min_notify_interval_ms (VER5 info, VER4 set, VER3 restore) */
 #define KBITS_FEATURE_NOTIFY_INTERVAL	_BITULL(7)
+/* max_bandwidth (VER6 info, VER5 set, VER4 restore) */
+#define KBITS_FEATURE_BANDWIDTH		_BITULL(8)
 /* KBITS_STR_CLIENT_CERT .. KBITS_STR_PINNED_PUBKEY */
 #define KBITS_FEATURE_TLS		_BITULL(9)
 #define KBITS_FEATURE_ALL		(KBITS_FEATURE_NETLINK | \
@@ -261,6 +263,7 @@
 					 KBITS_FEATURE_SECURITY_FLAGS | \
 					 KBITS_FEATURE_AUTH_TARGETS | \
 					 KBITS_FEATURE_NOTIFY_INTERVAL | \
+					 KBITS_FEATURE_BANDWIDTH | \
 					 KBITS_FEATURE_TLS)
 
 /* Bytes of a SHA-256 digest. */
@@ -413,6 +416,8 @@ struct kbits_job_info {
 	/* KBITS_FEATURE_NOTIFY_INTERVAL (VER5) */
 	__u32 min_notify_interval_ms;	/* between progress events; 0: default */
 	__u32 pad6;
+	/* KBITS_FEATURE_BANDWIDTH (VER6) */
+	__u64 max_bandwidth;		/* B/s; 0: the agent's per-job default */
 };
 
 /* The first version: BITS 1.x properties only. */
@@ -421,7 +426,8 @@ struct kbits_job_info {
 #define KBITS_JOB_INFO_SIZE_VER2	192	/* up to stored_seq */
 #define KBITS_JOB_INFO_SIZE_VER3	200	/* up to pad4 */
 #define KBITS_JOB_INFO_SIZE_VER4	216	/* up to pad5 */
-#define KBITS_JOB_INFO_SIZE_VER5	224
+#define KBITS_JOB_INFO_SIZE_VER5	224	/* up to pad6 */
+#define KBITS_JOB_INFO_SIZE_VER6	232
 
 /*
  * BITS_JOB_PROPERTY_MINIMUM_NOTIFICATION_INTERVAL_MS: the least time
@@ -431,6 +437,14 @@ struct kbits_job_info {
  */
 #define KBITS_DEFAULT_NOTIFY_INTERVAL_MS	500
 #define KBITS_MAX_NOTIFY_INTERVAL_MS		86400000
+
+/*
+ * max_bandwidth: the most bytes per second the agent moves for the job
+ * (download or upload), within its global limit. 0 is the agent's
+ * per-job default (none unless kbitsd --job-bandwidth). At most 2^40 (1
+ * TiB/s); above is -EINVAL.
+ */
+#define KBITS_MAX_BANDWIDTH			(1ULL << 40)
 
 /*
  * Job status (kbits_job_info.status). DURABLE: the agent has committed
@@ -485,7 +499,8 @@ struct kbits_job_info {
 #define KBITS_SET_SERVER_AUTH_SCHEMES	0x200	/* VER3 */
 #define KBITS_SET_PROXY_AUTH_SCHEMES	0x400	/* VER3 */
 #define KBITS_SET_MIN_NOTIFY_INTERVAL	0x800	/* VER4 */
-#define KBITS_SET_ALL			0xfff
+#define KBITS_SET_MAX_BANDWIDTH		0x1000	/* VER5 */
+#define KBITS_SET_ALL			0x1fff
 
 struct kbits_job_set {
 	__u32 size;
@@ -505,6 +520,7 @@ struct kbits_job_set {
 	__u32 proxy_auth_schemes;	/* KBITS_AUTH_SCHEME_* */
 	__u32 min_notify_interval_ms;	/* 0..KBITS_MAX_NOTIFY_INTERVAL_MS */
 	__u32 pad2;
+	__u64 max_bandwidth;		/* 0..KBITS_MAX_BANDWIDTH B/s */
 };
 
 /* The first version sets BITS 1.x properties only (mask 0x1f). */
@@ -512,7 +528,8 @@ struct kbits_job_set {
 #define KBITS_JOB_SET_SIZE_VER1		64	/* up to max_download_size */
 #define KBITS_JOB_SET_SIZE_VER2		72	/* up to pad */
 #define KBITS_JOB_SET_SIZE_VER3		80	/* up to proxy_auth_schemes */
-#define KBITS_JOB_SET_SIZE_VER4		88
+#define KBITS_JOB_SET_SIZE_VER4		88	/* up to pad2 */
+#define KBITS_JOB_SET_SIZE_VER5		96
 
 /* String properties (KBITS_IOC_JOB_GET_STRING / _SET_STRING). */
 #define KBITS_STR_DISPLAY_NAME		0
@@ -811,12 +828,15 @@ struct kbits_agent_restore {
 	/* KBITS_FEATURE_NOTIFY_INTERVAL (VER3) */
 	__u32 min_notify_interval_ms;
 	__u32 pad3;
+	/* KBITS_FEATURE_BANDWIDTH (VER4) */
+	__u64 max_bandwidth;
 };
 
 #define KBITS_AGENT_RESTORE_SIZE_VER0	248	/* up to pad */
 #define KBITS_AGENT_RESTORE_SIZE_VER1	256	/* up to pad2 */
 #define KBITS_AGENT_RESTORE_SIZE_VER2	360	/* up to ext_string_lens */
-#define KBITS_AGENT_RESTORE_SIZE_VER3	368
+#define KBITS_AGENT_RESTORE_SIZE_VER3	368	/* up to pad3 */
+#define KBITS_AGENT_RESTORE_SIZE_VER4	376
 
 /*
  * KBITS_IOC_AGENT_STORED: the agent's store holds each job as it was at
