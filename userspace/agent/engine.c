@@ -470,8 +470,11 @@ static void job_merge(struct kb_job *nj, const struct kb_job *old)
 		struct kb_file *n = &nj->files[i];
 		const struct kb_file *o = &old->files[i];
 
-		if (!n->url || !o->url || strcmp(n->url, o->url) || strcmp(n->path, o->path))
+		/* A new URL keeps them too: If-Range checks them at the new server. */
+		if (!n->url || !o->url || strcmp(n->path, o->path))
 			continue;
+		if (!n->resp_headers)
+			kb_strset(&n->resp_headers, o->resp_headers);
 		if (!n->temp_name)
 			kb_strset(&n->temp_name, o->temp_name);
 		if (!n->etag && !n->last_modified) {

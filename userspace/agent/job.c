@@ -53,6 +53,7 @@ static void file_clear(struct kb_file *f)
 	free(f->final_url);
 	free(f->etag);
 	free(f->last_modified);
+	free(f->resp_headers);
 }
 
 void kb_upload_state_clear(struct kb_upload_state *u)
@@ -125,6 +126,8 @@ struct kb_job *kb_job_dup(const struct kb_job *src)
 
 		*d = *s;
 		d->url = d->path = d->temp_name = d->final_url = d->etag = d->last_modified = NULL;
+		d->resp_headers = NULL;
+		err |= kb_strset(&d->resp_headers, s->resp_headers);
 		err |= kb_strset(&d->url, s->url);
 		err |= kb_strset(&d->path, s->path);
 		err |= kb_strset(&d->temp_name, s->temp_name);

@@ -30,6 +30,9 @@ struct kb_file {
 	uint8_t expected_sha256[KBITS_SHA256_LEN];
 	/* KBITS_FILE_SHA256: the digest of the finished file */
 	uint8_t sha256[KBITS_SHA256_LEN];
+	/* KBITS_FILE_STR_HTTP_RESPONSE_HEADERS: the final response's header
+	 * lines of the last transfer, at most KBITS_RESPONSE_HEADERS_MAX bytes */
+	char *resp_headers;
 };
 
 /* What only upload jobs have (see upload_session.c); kept in the store's uploads

@@ -236,7 +236,7 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 {
 	struct agent *a = ctx;
 	struct known *k = known_find(a, job->id);
-	bool new_temp, new_url;
+	bool new_temp, new_url, new_headers;
 
 	if (!k || idx >= k->job->nr_files)
 		return;
@@ -252,6 +252,9 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 	kb_strset(&d->final_url, s->final_url);
 	kb_strset(&d->etag, s->etag);
 	kb_strset(&d->last_modified, s->last_modified);
+	new_headers = s->resp_headers && (!d->resp_headers || strcmp(s->resp_headers, d->resp_headers));
+	if (new_headers)
+		kb_strset(&d->resp_headers, s->resp_headers);
 	d->bytes_total = s->bytes_total;
 	d->bytes_transferred = s->bytes_transferred;
 	d->flags = s->flags;
@@ -268,6 +271,8 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 		agent_sync(a);
 		kb_channel_report_url(a->ch, job, idx);
 	}
+	if (new_headers)
+		kb_channel_set_headers(a->ch, job, idx);
 }
 
 /* A checkpoint: cheap to commit (kb_store_put_checkpoint), told to nobody. */
@@ -435,11 +440,20 @@ static struct kb_job *learn_job(struct agent *a, const struct kbits_work *w, uin
 		struct kb_file *n = &job->files[i];
 		const struct kb_file *o = &k->job->files[i];
 
-		if (!o->url || strcmp(n->url, o->url) || strcmp(n->path, o->path))
+		/*
+		 * A new URL for the same file (SetRemoteName, ReplaceRemotePrefix)
+		 * keeps the bytes and their validators: the resume's If-Range
+		 * sends them to the new server, which continues them only if
+		 * they still match (206), else sends the whole file (200) and
+		 * the file restarts (download.c, begin_body).
+		 */
+		if (!o->url || strcmp(n->path, o->path))
 			continue;
 		kb_strset(&n->etag, o->etag);
 		kb_strset(&n->last_modified, o->last_modified);
-		kb_strset(&n->final_url, o->final_url);
+		kb_strset(&n->resp_headers, o->resp_headers);
+		if (!strcmp(n->url, o->url))
+			kb_strset(&n->final_url, o->final_url);
 		if (!n->temp_name)
 			kb_strset(&n->temp_name, o->temp_name);
 		n->ranges_ok = o->ranges_ok;
