@@ -408,11 +408,14 @@ TEST_F(filestr, replace_prefix_is_all_or_nothing)
 	EXPECT_ERR(EINVAL, replace(self->fd, id, "http://a.exampl", "ftp://z", NULL));
 	EXPECT_STREQ("http://a.example/x/1", fstr_url(self->fd, id, 0, buf));
 	EXPECT_STREQ("http://a.exampl", fstr_url(self->fd, id, 1, buf));
-	/* a result longer than KBITS_URL_MAX */
-	memset(longp, 'p', KBITS_URL_MAX - 5);
+	/* a result longer than KBITS_URL_MAX: 2198 + "x/1", while 2197 + 3 fit */
+	memset(longp, 'p', KBITS_URL_MAX - 2);
 	memcpy(longp, "http://", 7);
 	EXPECT_ERR(EINVAL, replace(self->fd, id, "http://a.example/", longp, NULL));
 	EXPECT_STREQ("http://a.example/y/3", fstr_url(self->fd, id, 2, buf));
+	longp[KBITS_URL_MAX - 3] = 0;
+	EXPECT_OK(replace(self->fd, id, "http://a.example/", longp, NULL))
+		TH_LOG("a result of exactly KBITS_URL_MAX bytes is allowed");
 	/* empty prefixes are BITS's E_INVALIDARG */
 	EXPECT_ERR(EINVAL, replace(self->fd, id, "", "http://x", NULL));
 	EXPECT_ERR(EINVAL, replace(self->fd, id, "http://a", "", NULL));
