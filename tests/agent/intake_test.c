@@ -176,6 +176,12 @@ int kb_channel_report_url(struct kb_channel *ch, const struct kb_job *job, uint3
 	return 0;
 }
 
+int kb_channel_set_headers(struct kb_channel *ch, const struct kb_job *job, uint32_t idx)
+{
+	(void)ch, (void)job, (void)idx;
+	return 0;
+}
+
 int kb_channel_report_error(struct kb_channel *ch, const struct kb_job *job,
 			    const struct kb_error *err)
 {
