@@ -255,7 +255,7 @@
 #define KBITS_FEATURE_AUTH_TARGETS	_BITULL(6)
 /* min_notify_interval_ms (VER5 info, VER4 set, VER3 restore) */
 #define KBITS_FEATURE_NOTIFY_INTERVAL	_BITULL(7)
-/* KBITS_IOC_JOB_GET/SET_FILE_STRING, _REPLACE_REMOTE_PREFIX, restore-file VER2 */
+/* the file string ioctls, ReplaceRemotePrefix, restore-file VER2 */
 #define KBITS_FEATURE_FILE_STRINGS	_BITULL(10)
 #define KBITS_FEATURE_ALL		(KBITS_FEATURE_NETLINK | \
 					 KBITS_FEATURE_JOBS | \
@@ -637,7 +637,7 @@ struct kbits_file_info {
 /*
  * KBITS_IOC_JOB_GET_FILE_STRING / KBITS_IOC_JOB_SET_FILE_STRING
  * (KBITS_FEATURE_FILE_STRINGS): a string property of one file of a job, the
- * per-file analogue of KBITS_IOC_JOB_GET/SET_STRING (same buffer rules:
+ * per-file analogue of KBITS_IOC_JOB_GET_STRING and _SET_STRING (same buffer rules:
  * value_len is the capacity in and the length out of a get, -ERANGE when
  * short). -ENXIO: no file at that index.
  *
