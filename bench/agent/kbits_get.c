@@ -115,7 +115,7 @@ static struct kb_job *read_list(const char *path)
 	rewind(f);
 	while (job && i < n && fscanf(f, "%4095s %4095s", url, dest) == 2) {
 		if (kb_strset(&job->files[i].url, url) || kb_strset(&job->files[i].path, dest)) {
-			kb_job_free(job);
+			kb_job_put(job);
 			job = NULL;
 			break;
 		}
@@ -130,7 +130,7 @@ static int load_one(void *arg, struct kb_job *job)
 	struct kb_job **out = arg;
 
 	if (*out) {
-		kb_job_free(job);
+		kb_job_put(job);
 		return 0;
 	}
 	*out = job;
@@ -263,7 +263,7 @@ out:
 	if (e)
 		kb_engine_free(e);
 	kb_loop_free(loop);
-	kb_job_free(job);
+	kb_job_put(job);
 	kb_store_close(b.store);
 	return rc;
 }

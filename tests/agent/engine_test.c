@@ -67,7 +67,7 @@ static void o_saved(void *ctx, const struct kb_job *job, uint32_t f)
 	(void)ctx;
 	(void)f;
 	obs.saves++;
-	kb_job_free(last_saved);
+	kb_job_put(last_saved);
 	last_saved = kb_job_dup(job);
 }
 
@@ -263,8 +263,8 @@ static void test_nginx_sizes(void)
 		check((sb.st_mode & 0777) == 0644, "nginx: the result is mode 0644 (0%o)",
 		      sb.st_mode & 0777);
 	}
-	kb_job_free(last);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(job);
 }
 
 /*
@@ -298,8 +298,8 @@ static void test_checkpoints_slow(void)
 	check(done && files_done == 1, "slow: Complete renames it into place (%u, error %d)",
 	      files_done, err);
 	check(same_file("www/64m", "dl/slow64m"), "slow: the file equals its source");
-	kb_job_free(last);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(job);
 }
 
 static void test_many_files(void)
@@ -361,8 +361,8 @@ static void test_many_files(void)
 		      "%d files: Complete (error %d)", n, err);
 		check(same_file("www/many/f0", "dl/f0") && same_file("www/many/f2", "dl/f2"),
 		      "%d files: the results match (sha256)", n);
-		kb_job_free(last);
-		kb_job_free(job);
+		kb_job_put(last);
+		kb_job_put(job);
 	}
 }
 
@@ -412,7 +412,7 @@ static void test_complete_again_after_cut(void)
 	      "(result %u, %u done, error %d)", r, done, err);
 	check(access(job->files[1].path, F_OK) == 0 && access(tmp, F_OK) != 0,
 	      "Complete again: b is renamed into place");
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 static void test_resume_after_drop(void)
@@ -442,8 +442,8 @@ static void test_resume_after_drop(void)
 	last = job_finish(job->id);
 	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL, "drop: Complete");
 	check(same_file("www/drop.bin", "dl/drop.bin"), "drop: the resumed file has the source's sha256");
-	kb_job_free(last);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(job);
 }
 
 static void test_changed_etag(void)
@@ -470,8 +470,8 @@ static void test_changed_etag(void)
 	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL, "change: Complete");
 	check(same_file("www/change.bin.v2", "dl/change.bin"),
 	      "change: the result is the new version, restarted from zero (sha256)");
-	kb_job_free(last);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(job);
 }
 
 /*
@@ -525,9 +525,9 @@ static void url_change(const char *from, const char *to, const char *src, bool s
 	      "url %s: the file's response headers are the last answer's (%s)", to, h ? h : "none");
 	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL &&
 	      same_file(src, d), "url %s: the result is %s (sha256)", to, src);
-	kb_job_free(last);
-	kb_job_free(nj);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(nj);
+	kb_job_put(job);
 }
 
 static void test_url_change_same_etag(void)
@@ -569,8 +569,8 @@ static void test_no_range(void)
 	      "nolength: a body without Content-Length is downloaded whole (sha256)");
 	check(last && last->files[1].bytes_total == 777777, "nolength: the size is learnt at the end (%llu)",
 	      last ? (unsigned long long)last->files[1].bytes_total : 0ull);
-	kb_job_free(last);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(job);
 }
 
 /* Suspend mid-transfer, then resume from what the store would hold. */
@@ -581,6 +581,7 @@ static void test_suspend_resume(void)
 	char u[512], log[4096], want[64];
 	struct kb_job *job, *saved, *last;
 	uint32_t st, fd = 0;
+	uint64_t from;
 	int err;
 
 	snprintf(u, sizeof(u), "http://127.0.0.1:%d/slow.bin?slow=2000000", fault_port);
@@ -597,25 +598,25 @@ static void test_suspend_resume(void)
 	      "suspend: synced bytes, temporary name and ETag kept (%llu bytes)",
 	      saved ? (unsigned long long)saved->files[0].bytes_transferred : 0ull);
 	if (!saved) {
-		kb_job_free(job);
+		kb_job_put(job);
 		return;
 	}
-	/* a fresh engine copy, as kbitsd would build it from the store */
+	/* as kbitsd would load it from the store; the engine shares it from here on */
+	from = saved->files[0].bytes_transferred;
 	obs_reset();
 	kb_engine_run(engine, saved);
 	st = run_until(saved->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 30);
 	check(st == KBITS_STATE_TRANSFERRED, "resume: TRANSFERRED (state %d)", (int)st);
 	t_fault_log("slow.bin", log, sizeof(log));
 	diag("server saw: %s", log);
-	snprintf(want, sizeof(want), "range=bytes=%llu- if_range=\"",
-		 (unsigned long long)saved->files[0].bytes_transferred);
+	snprintf(want, sizeof(want), "range=bytes=%llu- if_range=\"", (unsigned long long)from);
 	check(strstr(log, want) != NULL, "resume: asked for the rest from the synced offset with If-Range");
 	last = job_finish(saved->id);
 	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL &&
 	      same_file("www/slow.bin", "dl/slow.bin"), "resume: the result matches (sha256)");
-	kb_job_free(last);
-	kb_job_free(saved);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(saved);
+	kb_job_put(job);
 }
 
 /*
@@ -637,11 +638,11 @@ static struct kb_job *suspended_slow(const char *name, char *url, size_t len)
 	for (double start = t_now(); t_now() < start + 30 && (t_now() < start + 0.8 || !obs.progress_calls);)
 		kb_loop_run_once(loop, 50000000ull);
 	saved = job_finish(job->id);
-	kb_job_free(job);
+	kb_job_put(job);
 	if (saved && (!saved->files[0].temp_name || !saved->files[0].bytes_transferred)) {
 		diag("the suspended transfer got %llu bytes: too few for the test",
 		     (unsigned long long)saved->files[0].bytes_transferred);
-		kb_job_free(saved);
+		kb_job_put(saved);
 		return NULL;
 	}
 	return saved;
@@ -679,7 +680,7 @@ static void resume_check(struct kb_job *saved, const char *what, uint64_t want_o
 	last = job_finish(saved->id);
 	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL &&
 	      same_file("www/slow.bin", dst), "%s: the result matches (sha256)", what);
-	kb_job_free(last);
+	kb_job_put(last);
 }
 
 /*
@@ -710,7 +711,7 @@ static void test_resume_hole(void)
 		close(sfd);
 	saved->files[0].bytes_transferred = 256 << 10;	/* the last checkpoint */
 	resume_check(saved, "hole", 1 << 20, "dl/hole.bin");
-	kb_job_free(saved);
+	kb_job_put(saved);
 }
 
 /*
@@ -744,7 +745,7 @@ static void test_new_boot(void)
 	      "new boot: the temporary file is truncated to its checkpoint (%lld bytes)",
 	      (long long)sb.st_size);
 	resume_check(saved, "new boot", 512 << 10, "dl/boot.bin");
-	kb_job_free(saved);
+	kb_job_put(saved);
 }
 
 static void test_404(void)
@@ -766,8 +767,8 @@ static void test_404(void)
 	last = job_finish(job->id);
 	check(last && last->error_count == 1, "404: error count 1");
 	check(last && kb_job_cancel_files(last) == 0, "404: Cancel removes the temporary file");
-	kb_job_free(last);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(job);
 }
 
 static void test_refused(void)
@@ -789,7 +790,7 @@ static void test_refused(void)
 	      obs.err.desc);
 	last = job_finish(job->id);
 	kb_job_cancel_files(last);
-	kb_job_free(last);
+	kb_job_put(last);
 
 	/* no_progress_timeout 0: every error is fatal */
 	job->id[1] = 1;
@@ -800,8 +801,8 @@ static void test_refused(void)
 	check(st == KBITS_STATE_ERROR, "refused: with no-progress timeout 0 the error is fatal (state %d)", (int)st);
 	last = job_finish(job->id);
 	kb_job_cancel_files(last);
-	kb_job_free(last);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(job);
 }
 
 static void test_retry_after(void)
@@ -830,8 +831,8 @@ static void test_retry_after(void)
 	last = job_finish(job->id);
 	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL &&
 	      same_file("www/busy.bin", "dl/busy.bin"), "503: the result matches (sha256)");
-	kb_job_free(last);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(job);
 }
 
 static void test_symlink(void)
@@ -872,8 +873,8 @@ static void test_symlink(void)
 	      "symlink: a fresh temporary name was chosen (%s)", last ? last->files[0].temp_name : "?");
 	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL &&
 	      same_file("www/1m", "dl/sym.bin"), "symlink: the result matches (sha256)");
-	kb_job_free(last);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(job);
 }
 
 static void test_redirects(void)
@@ -899,8 +900,8 @@ static void test_redirects(void)
 	check(last && !strcmp(last->files[0].url, u),
 	      "redirect policy ALLOW_SILENT (default): the file keeps its URL (%s)", last ? last->files[0].url : "-");
 	kb_job_cancel_files(last);
-	kb_job_free(last);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(job);
 
 	snprintf(u, sizeof(u), "http://127.0.0.1:%d/r2?redirect=ftp://127.0.0.1:%d/x", fault_port, fault_port);
 	urls[0] = u;
@@ -913,8 +914,8 @@ static void test_redirects(void)
 	      "redirect: to ftp:// is refused, fatal (state %d, code %d: %s)", (int)st, obs.err.code, obs.err.desc);
 	last = job_finish(job->id);
 	kb_job_cancel_files(last);
-	kb_job_free(last);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(job);
 }
 
 /* One download of url under the given security flags, to its end (TRANSFERRED or ERROR). */
@@ -930,7 +931,7 @@ static struct kb_job *redirected(const char *url, const char *name, uint32_t fla
 	*st = run_until(job->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR |
 			1u << KBITS_STATE_TRANSIENT_ERROR, 20);
 	last = job_finish(job->id);
-	kb_job_free(job);
+	kb_job_put(job);
 	return last;
 }
 
@@ -962,7 +963,7 @@ static void test_redirect_policy(void)
 	      "redirect policy DISALLOW: nothing written (%llu bytes)",
 	      last ? (unsigned long long)last->files[0].bytes_transferred : 0ull);
 	kb_job_cancel_files(last);
-	kb_job_free(last);
+	kb_job_put(last);
 
 	snprintf(u, sizeof(u), "http://127.0.0.1:%d/rr?redirect=%s", fault_port, to);
 	last = redirected(u, "dl/rr.bin", KBITS_SECURITY_REDIRECT_ALLOW_REPORT, &st);
@@ -970,7 +971,7 @@ static void test_redirect_policy(void)
 	      "redirect policy ALLOW_REPORT: followed, the file's saved URL is the final one "
 	      "(state %d, %s)", (int)st, last ? last->files[0].url : "-");
 	kb_job_cancel_files(last);
-	kb_job_free(last);
+	kb_job_put(last);
 
 	/* over TLS (a certificate made by the test, the engine's CA file) */
 	snprintf(u, sizeof(u), "https://127.0.0.1:%d/1m", tls_port);
@@ -978,7 +979,7 @@ static void test_redirect_policy(void)
 	check(st == KBITS_STATE_TRANSFERRED, "redirect: the TLS test server answers (state %d, %s)",
 	      (int)st, obs.err.desc);
 	kb_job_cancel_files(last);
-	kb_job_free(last);
+	kb_job_put(last);
 
 	snprintf(u, sizeof(u), "https://127.0.0.1:%d/rs?redirect=%s", tls_port, to);
 	last = redirected(u, "dl/rs.bin", 0, &st);
@@ -988,14 +989,14 @@ static void test_redirect_policy(void)
 	      "redirect from https to http: refused by default, a fatal error naming the location "
 	      "(state %d, code %d: %s)", (int)st, obs.err.code, l);
 	kb_job_cancel_files(last);
-	kb_job_free(last);
+	kb_job_put(last);
 
 	snprintf(u, sizeof(u), "https://127.0.0.1:%d/rt?redirect=%s", tls_port, to);
 	last = redirected(u, "dl/rt.bin", KBITS_SECURITY_REDIRECT_HTTPS_TO_HTTP, &st);
 	check(st == KBITS_STATE_TRANSFERRED, "redirect from https to http: followed with HTTPS_TO_HTTP "
 	      "(state %d, %s)", (int)st, obs.err.desc);
 	kb_job_cancel_files(last);
-	kb_job_free(last);
+	kb_job_put(last);
 }
 
 static void test_owner_denied(void)
@@ -1024,8 +1025,8 @@ static void test_owner_denied(void)
 	t_path(dir, sizeof(dir), "rootonly");
 	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", dir);
 	check(system(cmd) == 0, "owner: nothing was written there");
-	kb_job_free(job_finish(job->id));
-	kb_job_free(job);
+	kb_job_put(job_finish(job->id));
+	kb_job_put(job);
 }
 
 static void test_max_size(void)
@@ -1045,8 +1046,8 @@ static void test_max_size(void)
 	      obs.err.code);
 	last = job_finish(job->id);
 	kb_job_cancel_files(last);
-	kb_job_free(last);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(job);
 }
 
 /* ---- SHA-256: computed while writing, checked against the client's ---------- */
@@ -1115,9 +1116,9 @@ static void test_digest_verified(void)
 	last = job_finish(job->id);
 	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL && fd == 3 &&
 	      same_file("www/1m", "dl/dg-1m"), "digest: Complete puts the verified file in place");
-	kb_job_free(last);
+	kb_job_put(last);
 out:
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 static void test_digest_mismatch(void)
@@ -1151,8 +1152,8 @@ static void test_digest_mismatch(void)
 	/* the good file's row waits for the job's final sync, which an ERROR job never reaches */
 	check(r != KBITS_COMPLETE_ALL && fd <= 1 && access(p, F_OK) != 0,
 	      "mismatch: Complete never puts the bad file in place (result %u, %u done)", r, fd);
-	kb_job_free(last);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(job);
 
 	/* the size, known from Content-Length: refused before any byte */
 	urls[0] = url_of(nginx_port, "1m");
@@ -1168,8 +1169,8 @@ static void test_digest_mismatch(void)
 	      obs.err.code, obs.err.desc);
 	last = job_finish(job->id);
 	kb_job_cancel_files(last);
-	kb_job_free(last);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(job);
 }
 
 /*
@@ -1217,8 +1218,8 @@ static void test_digest_resume(void)
 	last = job_finish(saved->id);
 	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL &&
 	      same_file("www/slow.bin", "dl/dg-resume.bin"), "digest resume: the result matches");
-	kb_job_free(last);
-	kb_job_free(saved);
+	kb_job_put(last);
+	kb_job_put(saved);
 }
 
 static struct kb_engine_config cfg;
@@ -1237,7 +1238,7 @@ static void engine_teardown(void)
 {
 	kb_engine_free(engine);
 	kb_loop_free(loop);
-	kb_job_free(last_saved);
+	kb_job_put(last_saved);
 }
 
 static const struct t_case cases[] = {

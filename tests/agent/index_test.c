@@ -276,7 +276,7 @@ static void t_engine_list(void)
 		kb_strset(&job->files[0].url, "http://127.0.0.1:9/never");
 		kb_strset(&job->files[0].path, path);
 		wrong += kb_engine_run(e, job) < 0;
-		kb_job_free(job);
+		kb_job_put(job);
 	}
 	check(!wrong && kb_engine_jobs(e) == EJOBS, "%d jobs of random priorities given (%zu failed): %u held",
 	      EJOBS, wrong, kb_engine_jobs(e));
@@ -322,7 +322,7 @@ static void t_engine_list(void)
 		kb_strset(&job->files[0].url, "http://127.0.0.1:9/never");
 		kb_strset(&job->files[0].path, "/nonexistent/x");
 		wrong += kb_engine_run(e, job) < 0;
-		kb_job_free(job);
+		kb_job_put(job);
 		break;
 	}
 	bad = order_errors(e, &n);

@@ -46,11 +46,12 @@ static struct fake {
 	bool complete[MAXJOBS];		/* its file is in, in done-N.tmp: only the sync is left */
 	uint64_t seq[MAXJOBS];
 	uint32_t last_state[MAXJOBS];	/* as reported by kbitsd */
-	uint64_t state_reports, temp_reports, stored_calls, stored_entries;
+	uint64_t state_reports, temp_reports, url_reports, stored_calls, stored_entries;
 	uint64_t commits_at_first_ack;	/* the store's commits when the first ack came */
 	bool acked;
 	struct agent *a;
 	char url[128];
+	char moved[160];	/* job 0's URL when set: the client changed it */
 } fk;
 
 static void job_id(uint32_t i, uint8_t id[16])
@@ -96,7 +97,7 @@ int kb_channel_fetch_job_seq(struct kb_channel *ch, const uint8_t id[16], struct
 	job->no_progress_timeout = 600;
 	snprintf(name, sizeof(name), "dl/f%d", i);
 	t_path(p, sizeof(p), name);
-	kb_strset(&job->files[0].url, fk.url);
+	kb_strset(&job->files[0].url, i == 0 && fk.moved[0] ? fk.moved : fk.url);
 	kb_strset(&job->files[0].path, p);
 	job->files[0].bytes_total = KBITS_UNKNOWN;
 	if (fk.complete[i]) {
@@ -173,6 +174,7 @@ int kb_channel_report_temp_name(struct kb_channel *ch, const struct kb_job *job,
 int kb_channel_report_url(struct kb_channel *ch, const struct kb_job *job, uint32_t idx)
 {
 	(void)ch, (void)job, (void)idx;
+	fk.url_reports++;
 	return 0;
 }
 
@@ -435,7 +437,7 @@ static void test_one_commit(void)
 static int count_job(void *arg, struct kb_job *job)
 {
 	(*(int *)arg)++;
-	kb_job_free(job);
+	kb_job_put(job);
 	return 0;
 }
 
@@ -586,7 +588,75 @@ static void test_new_url_keeps_validators(void)
 	check(job->files[0].resp_headers && strstr(job->files[0].resp_headers, "ETag"),
 	      "new URL: the last transfer's response headers are kept");
 	check(!job->files[0].final_url, "new URL: the old URL's final URL is dropped");
-	kb_job_free(job);
+	kb_job_put(job);
+}
+
+static bool job0_running(void)
+{
+	return running(0);
+}
+
+static bool job0_moved(void)
+{
+	uint8_t id[16];
+	const struct kb_job *j;
+
+	job_id(0, id);
+	j = kb_engine_job(ag.engine, id);
+	return j && j->files[0].url && !strcmp(j->files[0].url, fk.moved);
+}
+
+/* The URL of job 0's file as the store holds it (a second reader). */
+static int url_in_store(void *arg, struct kb_job *job)
+{
+	uint8_t id[16];
+
+	job_id(0, id);
+	if (!memcmp(job->id, id, 16) && job->nr_files && job->files[0].url)
+		snprintf(arg, 160, "%s", job->files[0].url);
+	kb_job_put(job);
+	return 0;
+}
+
+/*
+ * The client gives a file another URL while it transfers (a CHANGED, as
+ * after SetRemoteName): the engine drains the old description, whose
+ * aborted transfer saves its file once more. That save is about the old
+ * URL: it must not take the client's new URL back, in kbitsd, in the store
+ * or in the module (a URL report is for a redirect, ALLOW_REPORT).
+ */
+static void test_changed_url(void)
+{
+	struct kbits_work w = { .type = KBITS_WORK_CHANGED, .owner_uid = getuid(),
+				.owner_gid = getgid() };
+	char stored[160] = "", db[512];
+	struct kb_store *other;
+	struct known *k;
+	bool ok;
+
+	feed_jobs(0, 1, KBITS_PRIORITY_NORMAL);
+	if (!check(run_until(job0_running, 20), "job 0 transfers (from a server that never answers)"))
+		return;
+	snprintf(fk.moved, sizeof(fk.moved), "%s?moved", fk.url);
+	job_id(0, w.job_id);
+	fk.seq[0]++;
+	fk.state[0] = KBITS_STATE_QUEUED;
+	on_work(&ag, &w);
+	ok = run_until(job0_moved, 20);
+	for (int i = 0; i < 5; i++)	/* the old transfer's last save, if late */
+		kb_loop_run_once(ag.loop, 20000000ull);
+	agent_sync(&ag);
+	k = known_find(&ag, w.job_id);
+	t_path(db, sizeof(db), "kbits.db");
+	if (kb_store_open(db, &other) == 0) {
+		kb_store_load(other, url_in_store, stored);
+		kb_store_close(other);
+	}
+	check(ok && k && !strcmp(k->job->files[0].url, fk.moved) && !strcmp(stored, fk.moved) &&
+	      fk.url_reports == 0,
+	      "a URL the client changed during the transfer is the one kbitsd runs, stores and keeps "
+	      "(kbitsd: %s, store: %s, %llu URL reports to the module)",
+	      k ? k->job->files[0].url : "-", stored, (unsigned long long)fk.url_reports);
 }
 
 static const struct t_case cases[] = {
@@ -599,6 +669,8 @@ static const struct t_case cases[] = {
 	  test_turns },
 	{ "a job with every file in, behind a full queue, still becomes TRANSFERRED",
 	  test_complete_behind_queue },
+	{ "a URL changed by the client while its file transfers is not taken back by the old "
+	  "transfer's last save", test_changed_url },
 };
 
 /* ---- the profiling driver --------------------------------------------------- */

@@ -120,18 +120,18 @@ static void test_owner_and_id(void)
 	check(strstr(want, " ERROR ") != NULL, "KBITS_JOB_STATE=ERROR ('%s')", want);
 	check(kb_ncmd_on_state(ncmd, job, KBITS_STATE_QUEUED) == 0 &&
 	      kb_ncmd_on_state(ncmd, job, KBITS_STATE_TRANSIENT_ERROR) == 0, "other states run nothing");
-	kb_job_free(job);
+	kb_job_put(job);
 
 	job = njob(KBITS_NOTIFY_JOB_ERROR, "/bin/true", 65534, 65534);
 	check(kb_ncmd_on_state(ncmd, job, KBITS_STATE_TRANSFERRED) == 0, "TRANSFERRED without its flag: nothing");
-	kb_job_free(job);
+	kb_job_put(job);
 	job = njob(KBITS_NOTIFY_JOB_TRANSFERRED | KBITS_NOTIFY_DISABLE, "/bin/true", 65534, 65534);
 	check(kb_ncmd_on_state(ncmd, job, KBITS_STATE_TRANSFERRED) == 0, "DISABLE: nothing");
-	kb_job_free(job);
+	kb_job_put(job);
 	job = njob(KBITS_NOTIFY_JOB_TRANSFERRED, "true", 65534, 65534);
 	check(kb_ncmd_on_state(ncmd, job, KBITS_STATE_TRANSFERRED) == -EINVAL && kb_ncmd_running(ncmd) == 0,
 	      "a relative program is refused (no PATH search, no shell)");
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 static void test_timeout(void)
@@ -163,7 +163,7 @@ static void test_timeout(void)
 			usleep(20000);
 	}
 	check(gpid > 0 && gone, "its process group went with it (grandchild %d)", gpid);
-	kb_job_free(job);
+	kb_job_put(job);
 	kb_ncmd_free(n);
 }
 
@@ -204,7 +204,7 @@ static void test_engine_hook(void)
 	read_file(mark, got, sizeof(got));
 	check(nginx > 0 && !strcmp(got, "TRANSFERRED"), "engine: a job reaching TRANSFERRED runs its command ('%s')", got);
 	kb_engine_free(e);
-	kb_job_free(job);
+	kb_job_put(job);
 	t_kill(nginx);
 }
 

@@ -172,7 +172,7 @@ static bool fetch_state(const char *name, uint32_t usage, const char *list, cons
 	kb_engine_stop(engine, job->id);
 	for (int i = 0; i < 100 && kb_engine_job(engine, job->id); i++)
 		kb_loop_run_once(loop, 20000000ull);
-	kb_job_free(job);
+	kb_job_put(job);
 	if (state)
 		*state = st;
 	return st == KBITS_STATE_TRANSFERRED && a[0] && !strcmp(a, b);
@@ -218,7 +218,7 @@ static void test_proxied(void)
 	g = kb_netopt_proxied(job, "http://host.example/x");
 	check(!f && !g && kb_netopt_proxy_count(job) == 0,
 	      "proxied: bypass '*' is every host (%d); PRECONFIG has no list to fail over (%d)", f, g);
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 /*
@@ -515,7 +515,7 @@ static void test_failover_all_dead(void)
 }
 
 /* Runs the job until it is TRANSFERRED, ERROR or TRANSIENT_ERROR (30 s at most). */
-static uint32_t run_job(const struct kb_job *job)
+static uint32_t run_job(struct kb_job *job)
 {
 	double end = t_now() + 30;
 	const struct kb_job *j;
@@ -587,7 +587,7 @@ static void test_failover_resume(void)
 	kb_engine_stop(engine, job->id);
 	for (int i = 0; i < 100 && kb_engine_job(engine, job->id); i++)
 		kb_loop_run_once(loop, 20000000ull);
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 /*
@@ -627,7 +627,7 @@ static void test_failover_connect_refused(void)
 	kb_engine_stop(engine, job->id);
 	for (int i = 0; i < 100 && kb_engine_job(engine, job->id); i++)
 		kb_loop_run_once(loop, 20000000ull);
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 static pid_t start_bits(void)
@@ -734,7 +734,7 @@ static void test_failover_upload(void)
 	kb_engine_stop(engine, job->id);
 	for (int i = 0; i < 100 && kb_engine_job(engine, job->id); i++)
 		kb_loop_run_once(loop, 20000000ull);
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 /* Cancel-Session of an upload (stopped after its first acknowledged
@@ -769,8 +769,8 @@ static void test_failover_cancel(void)
 	      "cancel fail-over: Cancel-Session through the second proxy of '%s' (%s)", list, log);
 	for (int i = 0; i < 100 && kb_engine_job(engine, job->id); i++)
 		kb_loop_run_once(loop, 20000000ull);
-	kb_job_free(last);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(job);
 }
 
 static bool proxy_setup(void)

@@ -197,7 +197,7 @@ static void stop_all(struct kb_job *const jobs[], int n)
 	}
 	run_for(0.2);
 	for (int i = 0; i < n; i++)
-		kb_job_free(jobs[i]);
+		kb_job_put(jobs[i]);
 }
 
 static void test_priorities(void)

@@ -19,7 +19,7 @@ static int collect(void *arg, struct kb_job *job)
 {
 	(void)arg;
 	if (nloaded >= 8) {
-		kb_job_free(job);
+		kb_job_put(job);
 		return -E2BIG;
 	}
 	loaded[nloaded++] = job;
@@ -29,7 +29,7 @@ static int collect(void *arg, struct kb_job *job)
 static void drop_loaded(void)
 {
 	while (nloaded)
-		kb_job_free(loaded[--nloaded]);
+		kb_job_put(loaded[--nloaded]);
 }
 
 /* The single number a query answers, or -1. */
@@ -152,7 +152,7 @@ static void test_round_trip(void)
 	drop_loaded();
 	kb_store_close(s);
 out:
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 static void test_updates(void)
@@ -177,7 +177,7 @@ static void test_updates(void)
 	drop_loaded();
 	kb_store_close(s);
 out:
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 static void test_batch(void)
@@ -211,7 +211,7 @@ static void test_batch(void)
 	kb_store_batch(s, false);
 	kb_store_close(s);
 out:
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 /*
@@ -253,7 +253,7 @@ static void test_checkpoint(void)
 	sqlite3_close(other);
 	kb_store_close(s);
 out:
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 /* The boot id: another boot until recorded, the same one after. */
@@ -299,7 +299,7 @@ static void test_delete(void)
 	      have_cli ? "" : " (no /usr/bin/sqlite3: tools/install-deps installs it)");
 	kb_store_close(s);
 out:
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 /* Each listed property set to a value of its own, read back the same. */
@@ -346,7 +346,7 @@ static void test_every_property(void)
 	drop_loaded();
 	kb_store_close(s);
 out:
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 /*
@@ -392,7 +392,7 @@ static void test_new_column(void)
 	drop_loaded();
 	kb_store_close(s);
 out:
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 /* The expected and found digests: written, read back; an old files table gains them. */
@@ -446,7 +446,7 @@ static void test_digests(void)
 	kb_store_close(s);
 	check(ok, "and the digests are written to it");
 out:
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 /* KBITS_FILE_STR_HTTP_RESPONSE_HEADERS: written, read back; an old files table gains the column. */
@@ -488,7 +488,7 @@ static void test_response_headers(void)
 	kb_store_close(s);
 	check(ok, "and the headers are written to it");
 out:
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 static bool store_setup(void)

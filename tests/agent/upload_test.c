@@ -236,8 +236,8 @@ static void test_sizes(void)
 		      "sizes: the server closed %s with the sha256 of the source", names[i]);
 		check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL && fd == 1,
 		      "sizes: Complete of %s (%u, %d)", names[i], fd, err);
-		kb_job_free(last);
-		kb_job_free(jobs[i]);
+		kb_job_put(last);
+		kb_job_put(jobs[i]);
 	}
 	{
 		char log[4096];
@@ -290,8 +290,8 @@ static void test_drops(void)
 		}
 		check(probes == obs.transients, "drops: one probe fragment per interruption (%d)", probes);
 	}
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 	kb_upload_fragment_size = 1 << 20;
 }
 
@@ -317,8 +317,8 @@ static void test_close_answer_lost(void)
 	      "close answer lost: without evidence the Close arrived, the upload starts over (2 sessions)");
 	check(server_has("closelost.bin", "src/rewind.bin", "CLOSE"),
 	      "close answer lost: the server holds every byte (sha256)");
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 }
 
 static void test_rewind_416(void)
@@ -336,8 +336,8 @@ static void test_rewind_416(void)
 	bits_log("rewind.bin", "Fragment 416", 1, log, sizeof(log));
 	check(strstr(log, "recv=350000") != NULL, "416: the server answered 416 with its count 350000 (%s)", log);
 	check(server_has("rewind.bin", "src/rewind.bin", "CLOSE"), "416: resynchronised: every byte (sha256)");
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 	kb_upload_fragment_size = 1 << 20;
 }
 
@@ -355,8 +355,8 @@ static void test_bits_error(void)
 	check(obs.err.context == KBITS_ERROR_CONTEXT_REMOTE_APPLICATION && obs.err.code == (int32_t)0x80070005,
 	      "500: context REMOTE_APPLICATION, code 0x80070005 (context %u, code 0x%08x: %s)", obs.err.context,
 	      (uint32_t)obs.err.code, obs.err.desc);
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 }
 
 /*
@@ -379,8 +379,8 @@ static void test_session_lost(void)
 	check(bits_log("lost.bin", "Create-Session 200", 2, log, sizeof(log)) == 2 &&
 	      server_has("lost.bin", "src/rewind.bin", "CLOSE"),
 	      "session lost: two sessions, the second holds every byte (sha256)");
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 }
 
 /* A server that loses every session before acknowledging a byte: ERROR, not a loop. */
@@ -399,8 +399,8 @@ static void test_session_always_lost(void)
 	      (uint32_t)obs.err.code);
 	check(bits_log("lostall.bin", "Create-Session 200", 4, log, sizeof(log)) == 4,
 	      "session always lost: the first session and three new ones, then the error");
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 }
 
 static pid_t start_bits_as(const char *tag, int *port, bool single);
@@ -437,7 +437,7 @@ static void test_reply(void)
 	reply_job = finish(job->id);
 	t_path(p, sizeof(p), "src/reply.bin.reply");
 	check(access(p, F_OK) != 0, "reply: no reply file before Complete");
-	kb_job_free(job);
+	kb_job_put(job);
 
 	/* the servers gone: the engine freed, the case's BITS server stopped */
 	kb_engine_free(engine);
@@ -464,7 +464,7 @@ static void test_reply(void)
 		      "reply: the whole reply, mode 0644 (%lld bytes, 0%o)", (long long)sb.st_size,
 		      sb.st_mode & 0777);
 	}
-	kb_job_free(reply_job);
+	kb_job_put(reply_job);
 }
 
 static void test_hostid(void)
@@ -484,8 +484,8 @@ static void test_hostid(void)
 	      "host-id: an unreachable BITS-Host-Id falls back to the URL without an error (state %d)", (int)st);
 	check(t_now() - t0 >= 1.0, "host-id: after its fallback timeout of 1 s (%.2f s)", t_now() - t0);
 	check(server_has("hostid.bin", "src/hostid.bin", "CLOSE"), "host-id: every byte (sha256)");
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 	/* a reachable Host-Id: the same server under another name */
 	snprintf(q, sizeof(q), "hostid=localhost:%d", bits_port);
 	job = up_make(KBITS_JOB_UPLOAD, bits_url("hostid2.bin", q), "src/hostid.bin");
@@ -493,8 +493,8 @@ static void test_hostid(void)
 	st = run_until(job->id, DONE_MASK, 30);
 	check(st == KBITS_STATE_TRANSFERRED && server_has("hostid2.bin", "src/hostid.bin", "CLOSE"),
 	      "host-id: fragments go to a reachable BITS-Host-Id (state %d)", (int)st);
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 }
 
 static void test_put_nginx(void)
@@ -519,8 +519,8 @@ static void test_put_nginx(void)
 	t_path(a, sizeof(a), "dav/put64");
 	t_sha256(a, h2);
 	check(h1[0] && !strcmp(h1, h2), "put: nginx holds the sha256 of the source");
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 	/* a plain PUT to the BITS server, interrupted: the whole file again */
 	job = up_make(KBITS_JOB_UPLOAD, bits_url("put.bin", "drop=100000"), "src/drop.bin");
 	job->job_flags = KBITS_JOB_F_HTTP_PUT;
@@ -530,8 +530,8 @@ static void test_put_nginx(void)
 	check(st == KBITS_STATE_TRANSFERRED && obs.transients == 1,
 	      "put: after a drop the whole file is sent again (state %d, %d transient)", (int)st, obs.transients);
 	check(server_has("put.bin", "src/drop.bin", "PUTDONE"), "put: every byte (sha256)");
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 }
 
 static void test_modified(void)
@@ -561,8 +561,8 @@ static void test_modified(void)
 	check(bits_log("mod.bin", "CANCEL", 1, log, sizeof(log)) == 1 &&
 	      bits_log("mod.bin", "CLOSE", 0, log, sizeof(log)) == 0,
 	      "modified: the session was cancelled, never closed");
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 	kb_upload_fragment_size = 1 << 20;
 }
 
@@ -573,7 +573,7 @@ static int load_cb(void *arg, struct kb_job *job)
 	if (job->type != KBITS_JOB_DOWNLOAD && job->files && strstr(job->files[0].path, "kill.bin") && !*out)
 		*out = job;
 	else
-		kb_job_free(job);
+		kb_job_put(job);
 	return 0;
 }
 
@@ -599,7 +599,7 @@ static void test_kill(void)
 	      "kill: the store has the session and %llu acknowledged bytes (%llu)", (unsigned long long)at,
 	      loaded ? (unsigned long long)loaded->files[0].bytes_transferred : 0ull);
 	if (!loaded) {
-		kb_job_free(job);
+		kb_job_put(job);
 		return;
 	}
 	obs_reset();
@@ -617,9 +617,9 @@ static void test_kill(void)
 		check(strstr(log, probe) != NULL, "kill: resumed with a probe at %llu: %s", (unsigned long long)at, log);
 	}
 	check(server_has("kill.bin", "src/kill.bin", "CLOSE"), "kill: every byte (sha256)");
-	kb_job_free(finish(loaded->id));
-	kb_job_free(loaded);
-	kb_job_free(job);
+	kb_job_put(finish(loaded->id));
+	kb_job_put(loaded);
+	kb_job_put(job);
 	kb_upload_fragment_size = 1 << 20;
 }
 
@@ -640,8 +640,8 @@ static void test_cancel(void)
 	for (int i = 0; i < 100 && kb_engine_cancels_pending(engine); i++)
 		kb_loop_run_once(loop, 50000000ull);
 	check(bits_log("cancel.bin", "CANCEL", 1, log, sizeof(log)) == 1, "cancel: the server dropped the session");
-	kb_job_free(last);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(job);
 	kb_upload_fragment_size = 1 << 20;
 }
 
@@ -697,8 +697,8 @@ static void test_verbose_hides_credentials(void)
 	check(lines > 10 && auths >= 1, "verbose upload with credentials: curl's log was written (%d lines, %d "
 	      "Authorization lines)", lines, auths);
 	check(!leaks, "verbose upload with credentials: no password or Basic token in the log (%d leaks)", leaks);
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 }
 
 /* Bug: the 401 of an auth-asking server needs the body again (rewind). */
@@ -713,8 +713,8 @@ static void test_credentials_upload(void)
 	check(st == KBITS_STATE_TRANSFERRED && server_has("auth.bin", "src/drop.bin", "CLOSE"),
 	      "credentials: a BITS upload to a server asking for Basic auth is TRANSFERRED, every byte (state %d, %s)",
 	      (int)st, obs.err.desc);
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 
 	snprintf(u, sizeof(u), "http://127.0.0.1:%d/davauth/put-auth", nginx_port);
 	job = up_make(KBITS_JOB_UPLOAD, u, "src/drop.bin");
@@ -728,8 +728,8 @@ static void test_credentials_upload(void)
 	check(st == KBITS_STATE_TRANSFERRED && h1[0] && !strcmp(h1, h2),
 	      "credentials: a PUT to nginx auth_basic is TRANSFERRED, every byte (state %d, %s)", (int)st,
 	      obs.err.desc);
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 }
 
 /* Bug: uploads handed the BITS bypass list to curl unconverted. */
@@ -745,8 +745,8 @@ static void test_proxy_bypass_local(void)
 	check(st == KBITS_STATE_TRANSFERRED && server_has("bypass.bin", "src/1m", "CLOSE"),
 	      "proxy bypass '<local>': the upload to 127.0.0.1 goes direct, not to the dead proxy (state %d, %s)",
 	      (int)st, obs.err.desc);
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 }
 
 /* Bug: Cancel-Session went direct whatever the job's proxy. The BITS server
@@ -774,8 +774,8 @@ static void test_cancel_through_proxy(void)
 	bits_log("cproxy.bin", "CANCEL", 1, log, sizeof(log));
 	check(strstr(log, "CANCEL via=proxy") != NULL, "cancel through a proxy: Cancel-Session via the proxy too (%s)",
 	      log);
-	kb_job_free(last);
-	kb_job_free(job);
+	kb_job_put(last);
+	kb_job_put(job);
 	kb_upload_fragment_size = 1 << 20;
 }
 
@@ -795,8 +795,8 @@ static void test_proxy_refuses(void)
 	      strstr(obs.err.desc, proxy) && !strstr(obs.err.desc, origin),
 	      "proxy 407: ERROR naming the proxy, not the server (state %d, code %d: %s)", (int)st, obs.err.code,
 	      obs.err.desc);
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 }
 
 /* Bug: an error answer without Content-Length made kbitsd wait for a body. */
@@ -811,8 +811,8 @@ static void test_error_without_length(void)
 	check(st == KBITS_STATE_ERROR && obs.err.code == (int32_t)0x80070005 && t_now() - t0 < 10,
 	      "500 without Content-Length: ERROR with the server's BITS error at once (state %d, %.1f s, code "
 	      "0x%08x: %s)", (int)st, t_now() - t0, (uint32_t)obs.err.code, obs.err.desc);
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 }
 
 /*
@@ -865,8 +865,8 @@ static void test_server_killed_before_close(void)
 	      "server closes every byte (state %d, %s)", (int)st, obs.err.desc);
 	check(bits_log("killed.bin", "Create-Session 200", 2, log, sizeof(log)) == 2,
 	      "killed server: two sessions, the lost one and the new one");
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 	t_kill(srv);
 }
 
@@ -897,8 +897,8 @@ static void test_single_threaded_server(void)
 	check(st == KBITS_STATE_TRANSFERRED && obs.nerrors == 0 && server_has("single.bin", "src/drop.bin", "CLOSE"),
 	      "single-threaded server: TRANSFERRED without an error, closed with every byte (state %d, %.1f s, %s)",
 	      (int)st, t_now() - t0, obs.err.desc);
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 	engine_with(&cfg);
 	t_kill(srv);
 }
@@ -921,8 +921,8 @@ static void test_close_answer_partial(void)
 	check(server_has("closepart.bin", "src/rewind.bin", "CLOSE") &&
 	      bits_log("closepart.bin", "Create-Session 200", 1, log, sizeof(log)) == 1,
 	      "close answer lost mid-way: closed with every byte, one session only");
-	kb_job_free(finish(job->id));
-	kb_job_free(job);
+	kb_job_put(finish(job->id));
+	kb_job_put(job);
 }
 
 /* bits_log reads dir/<tag>.log from now on. */

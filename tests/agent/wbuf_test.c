@@ -185,7 +185,7 @@ static void test_slow_transfers(void)
 	      "slow: no transfer left, no chunk held: %llu in use, %llu B kept, %llu of %llu given back",
 	      (unsigned long long)st.chunks, (unsigned long long)st.kept, (unsigned long long)st.unmaps,
 	      (unsigned long long)st.maps);
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 /*
@@ -222,7 +222,7 @@ static void test_fast_transfer(void)
 	      "fast: at its end no chunk is held (%llu in use, %llu B kept, %llu of %llu given back)",
 	      (unsigned long long)st.chunks, (unsigned long long)st.kept, (unsigned long long)st.unmaps,
 	      (unsigned long long)st.maps);
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 /*
@@ -261,7 +261,7 @@ static void test_budget(void)
 	check(st.chunks == 0 && st.kept == 0 && engine->wbuf_queued == 0 && engine->wbuf_waiting == 0,
 	      "budget: at the end nothing is held, queued or waiting (%llu chunks, %llu B queued, %u waiting)",
 	      (unsigned long long)st.chunks, (unsigned long long)engine->wbuf_queued, engine->wbuf_waiting);
-	kb_job_free(job);
+	kb_job_put(job);
 }
 
 /*

@@ -239,11 +239,14 @@ o=$(aptget install --download-only kbits-mid 2>&1); rc=$?
 # yielding bandwidth through TCP-LP and its receive window, which
 # tests/host/netns_lp.sh measures on a veth), so kbitsd runs here with one
 # slot: the LOW job gives it up (QUEUED) until the foreground job is gone,
-# then apt finishes.
+# then apt finishes. With Acquire::kbits::Timeout 3 the LOW job waits in
+# the queue longer than the method's stall limit (Timeout + 10 s): waiting
+# for a slot of a running kbitsd is not a stall, apt must not give up
+# (Acquire::Retries 0: apt 2.6 would otherwise retry the failed fetch).
 e2e_kbitsd_stop
 e2e_kbitsd_start --max-transfers 1; tap $? "kbitsd restarted with one transfer slot (--max-transfers 1)" "$(tail -n 5 "$E2E_KBITSD_LOG")"
 rm -f "$A/cache/archives/kbits-big_1.0_all.deb"
-setsid bash -c "$(declare -f aptget); A='$A'; aptget install --download-only kbits-big" \
+setsid bash -c "$(declare -f aptget); A='$A'; aptget -o Acquire::kbits::Timeout=3 -o Acquire::Retries=0 install --download-only kbits-big" \
 	>"$T/apt7.out" 2>&1 &
 apt_pid=$!
 apt_state() { jobs_of_apt | awk '{ print $1 }' | head -n 1; }
@@ -256,10 +259,10 @@ fg=$("$ctl" create --no-wait-durable fg-big 2>&1) &&
 tap $? "root's FOREGROUND job for the same file resumed" "$fg ${fgout-}"
 e2e_wait 20 eval '[ "$(apt_state)" = queued ]'
 tap $? "the _apt LOW job yields: QUEUED while the foreground job runs" "$(jobs_of_apt; "$ctl" info "$fg")"
-b1=$(apt_bytes); sleep 3; b2=$(apt_bytes)
+b1=$(apt_bytes); sleep 15; b2=$(apt_bytes)
 fgstate=$("$ctl" --json info "$fg" | $PY -c 'import json, sys; print(json.load(sys.stdin)["state"])')
 [ "$b1" = "$b2" ] && [ "$(apt_state)" = queued ] && [ "$fgstate" = transferring ]
-tap $? "for 3 s the LOW job stays queued at $b1 bytes ($b2 after) while the foreground job is $fgstate" "$(jobs_of_apt)"
+tap $? "for 15 s (past Timeout 3 + 10) the LOW job stays queued at $b1 bytes ($b2 after) while the foreground job is $fgstate" "$(jobs_of_apt)"
 "$ctl" cancel "$fg"; tap $? "the foreground job cancelled"
 e2e_wait 120 eval '! kill -0 '"$apt_pid"' 2>/dev/null'
 wait "$apt_pid"; rc=$?

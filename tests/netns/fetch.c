@@ -102,10 +102,10 @@ int main(int argc, char **argv)
 			kb_loop_run_once(loop, 20000000ull);
 		if (copy)
 			kb_job_cancel_files(copy);
-		kb_job_free(copy);
+		kb_job_put(copy);
 	}
 	kb_engine_free(e);
 	kb_loop_free(loop);
-	kb_job_free(job);
+	kb_job_put(job);
 	return 0;
 }

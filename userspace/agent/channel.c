@@ -229,7 +229,7 @@ int kb_channel_fetch_job_seq(struct kb_channel *ch, const uint8_t id[16], struct
 	for (uint32_t i = 0; i < job->nr_files && !ret; i++)
 		ret = get_file(ch, id, i, &job->files[i]);
 	if (ret < 0) {
-		kb_job_free(job);
+		kb_job_put(job);
 		return ret;
 	}
 	*out = job;

@@ -217,6 +217,7 @@ static int xfer_open(struct xfer *x, struct kb_error *err)
 	}
 	x->fd = fd;
 	if (fresh) {
+		f->untold |= KB_UNTOLD_TEMP;
 		f->bytes_transferred = 0;
 		kb_strset(&f->etag, NULL);
 		kb_strset(&f->last_modified, NULL);
@@ -444,6 +445,7 @@ static int begin_body(struct xfer *x)
 	/* The answer whose bytes we keep: its headers are the file's (BITS's). */
 	free(f->resp_headers);
 	f->resp_headers = x->hdr_len ? strndup(x->hdr, x->hdr_len) : NULL;
+	f->untold |= KB_UNTOLD_HEADERS;
 	f->bytes_total = total;
 	if (job->max_download_size && total != KBITS_UNKNOWN && total > job->max_download_size) {
 		struct kb_error err = { 0 };
@@ -869,8 +871,10 @@ static void xfer_curl_done(struct xfer *x, CURLcode rc)
 	 * the module (GET_FILE); a resume asks it directly.
 	 */
 	if (x->outcome == XO_DONE && f->final_url && strcmp(f->url, f->final_url) &&
-	    (job->security_flags & KBITS_SECURITY_REDIRECT_MASK) == KBITS_SECURITY_REDIRECT_ALLOW_REPORT)
+	    (job->security_flags & KBITS_SECURITY_REDIRECT_MASK) == KBITS_SECURITY_REDIRECT_ALLOW_REPORT) {
 		kb_strset(&f->url, f->final_url);
+		f->untold |= KB_UNTOLD_URL;
+	}
 	x->curl_done = true;
 	kb_curlio_remove(x->ej->e->io, x->easy);
 	x->easy = NULL;
@@ -932,6 +936,7 @@ static void xfer_conclude(struct xfer *x)
 			f->bytes_total = x->on_disk;
 		f->bytes_transferred = x->on_disk;
 		f->flags |= KBITS_FILE_COMPLETED;
+		f->unsynced = true;	/* until kb_job_final_sync */
 		if (fchmod(x->fd, 0644) < 0)
 			kb_dbg("fchmod: %m");
 		ej->restarts[idx] = 0;
@@ -1232,6 +1237,8 @@ static void final_sync_end(struct fbatch *b)
 		kb_job_fail(ej, &err);
 	} else {
 		ej->synced = true;
+		for (uint32_t i = 0; i < job->nr_files; i++)
+			job->files[i].unsynced = false;
 		/* the rows of the complete files, in the commit of TRANSFERRED */
 		for (uint32_t i = 0; i < job->nr_files && e->ops->file_saved; i++)
 			if (job->files[i].flags & KBITS_FILE_COMPLETED)

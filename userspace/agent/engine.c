@@ -455,54 +455,24 @@ static void job_free(struct ejob *ej)
 {
 	busy_del(ej);
 	kb_timer_cancel(ej->e->loop, &ej->retry);
-	kb_job_free(ej->job);
-	kb_job_free(ej->replace);
+	kb_job_put(ej->job);
+	kb_job_put(ej->replace);
 	free(ej->file_active);
 	free(ej->restarts);
 	free(ej);
 }
 
-/* Keeps what only the engine knows (validators, temporary names, synced
- * bytes) across a change of the job's description. */
-static void job_merge(struct kb_job *nj, const struct kb_job *old)
-{
-	for (uint32_t i = 0; i < nj->nr_files && i < old->nr_files; i++) {
-		struct kb_file *n = &nj->files[i];
-		const struct kb_file *o = &old->files[i];
-
-		/* A new URL keeps them too: If-Range checks them at the new server. */
-		if (!n->url || !o->url || strcmp(n->path, o->path))
-			continue;
-		if (!n->resp_headers)
-			kb_strset(&n->resp_headers, o->resp_headers);
-		if (!n->temp_name)
-			kb_strset(&n->temp_name, o->temp_name);
-		if (!n->etag && !n->last_modified) {
-			kb_strset(&n->etag, o->etag);
-			kb_strset(&n->last_modified, o->last_modified);
-			n->ranges_ok = o->ranges_ok;
-		}
-		if (o->bytes_transferred > n->bytes_transferred || (o->flags & KBITS_FILE_COMPLETED)) {
-			n->bytes_transferred = o->bytes_transferred;
-			n->bytes_total = o->bytes_total;
-			n->flags |= o->flags & (KBITS_FILE_COMPLETED | KBITS_FILE_SHA256 |
-						KBITS_FILE_VERIFIED);
-			memcpy(n->sha256, o->sha256, sizeof(n->sha256));
-		}
-	}
-}
-
-static struct ejob *job_new(struct kb_engine *e, const struct kb_job *job)
+static struct ejob *job_new(struct kb_engine *e, struct kb_job *job)
 {
 	struct ejob *ej = calloc(1, sizeof(*ej));
 
 	if (!ej)
 		return NULL;
 	ej->e = e;
-	ej->job = kb_job_dup(job);
+	ej->job = kb_job_get(job);
 	ej->file_active = calloc(job->nr_files + 1, 1);
 	ej->restarts = calloc(job->nr_files + 1, 1);
-	if (!ej->job || !ej->file_active || !ej->restarts) {
+	if (!ej->file_active || !ej->restarts) {
 		job_free(ej);
 		return NULL;
 	}
@@ -538,10 +508,11 @@ void kb_job_settle(struct ejob *ej)
 		uint8_t *fa = calloc(nj->nr_files + 1, 1), *rs = calloc(nj->nr_files + 1, 1);
 
 		if (fa && rs) {
-			job_merge(nj, ej->job);
+			/* what the drained transfers did since (job.h) */
+			kb_job_carry(nj, ej->job);
 			ej->replace = NULL;
 			ej->synced = false;	/* its files may have changed */
-			kb_job_free(ej->job);
+			kb_job_put(ej->job);
 			ej->job = nj;
 			free(ej->file_active);
 			free(ej->restarts);
@@ -560,17 +531,15 @@ void kb_job_settle(struct ejob *ej)
 	e->need_schedule = true;
 }
 
-static int download_run(struct kb_engine *e, const struct kb_job *job)
+static int download_run(struct kb_engine *e, struct kb_job *job)
 {
 	struct ejob *ej = find_job(e, job->id);
 
 	if (ej) {
-		struct kb_job *nj = kb_job_dup(job);
+		struct kb_job *nj = kb_job_get(job);
 		struct xfer *x, *next;
 
-		if (!nj)
-			return -ENOMEM;
-		kb_job_free(ej->replace);
+		kb_job_put(ej->replace);
 		ej->replace = nj;
 		ej->stopping = false;
 		if (ej->job->state == KBITS_STATE_ERROR)
@@ -598,27 +567,27 @@ static int download_run(struct kb_engine *e, const struct kb_job *job)
 	return 0;
 }
 
-static int download_cancel(struct kb_engine *e, const struct kb_job *job)
+static int download_cancel(struct kb_engine *e, struct kb_job *job)
 {
 	(void)e;
 	(void)job;
 	return 0;	/* nothing on the server to cancel */
 }
 
-static int upload_run(struct kb_engine *e, const struct kb_job *job)
+static int upload_run(struct kb_engine *e, struct kb_job *job)
 {
 	return kb_uploads_run(e->up, job);
 }
 
-static int upload_cancel(struct kb_engine *e, const struct kb_job *job)
+static int upload_cancel(struct kb_engine *e, struct kb_job *job)
 {
 	return kb_uploads_cancel_session(e->up, job);
 }
 
 /* What the engine does with a job, by its type. */
 static const struct {
-	int (*run)(struct kb_engine *e, const struct kb_job *job);
-	int (*cancel)(struct kb_engine *e, const struct kb_job *job);
+	int (*run)(struct kb_engine *e, struct kb_job *job);
+	int (*cancel)(struct kb_engine *e, struct kb_job *job);
 } job_types[] = {
 	[KBITS_JOB_DOWNLOAD] = { download_run, download_cancel },
 	[KBITS_JOB_UPLOAD] = { upload_run, upload_cancel },
@@ -627,7 +596,7 @@ static const struct {
 
 #define KNOWN_TYPE(t)	((t) < sizeof(job_types) / sizeof(job_types[0]))
 
-int kb_engine_run(struct kb_engine *e, const struct kb_job *job)
+int kb_engine_run(struct kb_engine *e, struct kb_job *job)
 {
 	if (!KNOWN_TYPE(job->type))
 		return -EINVAL;
@@ -667,7 +636,7 @@ const struct kb_job *kb_engine_job(struct kb_engine *e, const uint8_t id[16])
 	return ej ? ej->job : kb_uploads_job(e->up, id);
 }
 
-int kb_engine_cancel_session(struct kb_engine *e, const struct kb_job *job)
+int kb_engine_cancel_session(struct kb_engine *e, struct kb_job *job)
 {
 	if (!e)
 		return -ENOTCONN;

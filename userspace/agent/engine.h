@@ -5,7 +5,7 @@
  * timer, body bytes written at their offsets with IORING_OP_WRITE).
  *
  * The engine knows nothing of /dev/kbits or SQLite. It is given jobs
- * (struct kb_job, copied) and tells what happens through struct
+ * (struct kb_job, shared: it takes a reference, see job.h) and tells what happens through struct
  * kb_engine_ops; kbitsd wires those to the agent channel and the store,
  * the tests to assertions.
  */
@@ -28,12 +28,17 @@ struct kb_engine *kb_engine_new(struct kb_loop *loop, const struct kb_engine_con
 /* Stops every job and waits (bounded) for its I/O; then frees. */
 void kb_engine_free(struct kb_engine *e);
 
-/* Start (or restart after a change) a job: the engine copies it. */
-int kb_engine_run(struct kb_engine *e, const struct kb_job *job);
+/*
+ * Start (or restart after a change) a job: the engine takes a reference
+ * (job.h). A change is a new description of the job: the engine swaps it
+ * in once the old one's transfers drained, carrying what they did over
+ * (kb_job_carry). The caller's reference stays the caller's.
+ */
+int kb_engine_run(struct kb_engine *e, struct kb_job *job);
 /* Stop transferring; progress so far is kept (and saved); ops->stopped
  * follows once no I/O is left. Returns -ENOENT for an unknown job. */
 int kb_engine_stop(struct kb_engine *e, const uint8_t id[16]);
-/* The engine's current copy of a job, or NULL. */
+/* The job as the engine runs it (borrowed), or NULL. */
 const struct kb_job *kb_engine_job(struct kb_engine *e, const uint8_t id[16]);
 /* Transfers on the network; files finishing their last writes and fsync
  * after the body are not counted (they hold no connection). */
@@ -47,10 +52,11 @@ int kb_engine_set_job_bandwidth(struct kb_engine *e, const uint8_t id[16], uint6
 
 /*
  * Cancel of an upload job: Cancel-Session for its open session in the
- * background (kb_upload_cancel_tries attempts, 1 s apart), on a copy.
+ * background (kb_upload_cancel_tries attempts, 1 s apart), holding a
+ * reference to the job until done.
  * 0 when sent or nothing to cancel, -errno otherwise (e may be NULL).
  */
-int kb_engine_cancel_session(struct kb_engine *e, const struct kb_job *job);
+int kb_engine_cancel_session(struct kb_engine *e, struct kb_job *job);
 /* Cancel-Session requests still on their way. */
 unsigned int kb_engine_cancels_pending(struct kb_engine *e);
 

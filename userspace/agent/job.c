@@ -19,6 +19,7 @@ struct kb_job *kb_job_new(uint32_t nr_files)
 			return NULL;
 		}
 	}
+	job->refs = 1;
 	job->nr_files = nr_files;
 	for (uint32_t i = 0; i < nr_files; i++)
 		job->files[i].bytes_total = KBITS_UNKNOWN;
@@ -86,9 +87,15 @@ int kb_upload_state_copy(struct kb_upload_state *dst, const struct kb_upload_sta
 	return 0;
 }
 
-void kb_job_free(struct kb_job *job)
+struct kb_job *kb_job_get(struct kb_job *job)
 {
-	if (!job)
+	job->refs++;
+	return job;
+}
+
+void kb_job_put(struct kb_job *job)
+{
+	if (!job || --job->refs)
 		return;
 	kb_upload_state_clear(&job->up);
 	for (uint32_t i = 0; i < job->nr_files; i++)
@@ -113,6 +120,7 @@ struct kb_job *kb_job_dup(const struct kb_job *src)
 		*job = *src;
 		job->files = files;
 		job->nr_files = n;
+		job->refs = 1;
 		memset(&job->up, 0, sizeof(job->up));
 		err |= kb_upload_state_copy(&job->up, &src->up);
 	}
@@ -136,10 +144,64 @@ struct kb_job *kb_job_dup(const struct kb_job *src)
 		err |= kb_strset(&d->last_modified, s->last_modified);
 	}
 	if (err) {
-		kb_job_free(job);
+		kb_job_put(job);
 		return NULL;
 	}
 	return job;
+}
+
+static bool same_file(const struct kb_file *n, const struct kb_file *o)
+{
+	return n->url && o->url && n->path && o->path && !strcmp(n->url, o->url) &&
+	       !strcmp(n->path, o->path);
+}
+
+/* An upload's session goes with its file, and only to an upload of the same kind. */
+static bool same_session(const struct kb_job *nj, const struct kb_job *old)
+{
+	return nj->type != KBITS_JOB_DOWNLOAD && nj->type == old->type && nj->nr_files == 1 &&
+	       old->nr_files == 1 && same_file(&nj->files[0], &old->files[0]) &&
+	       (nj->job_flags & KBITS_JOB_F_HTTP_PUT) == (old->job_flags & KBITS_JOB_F_HTTP_PUT);
+}
+
+bool kb_job_carry(struct kb_job *nj, const struct kb_job *old)
+{
+	if (nj == old)
+		return true;
+	for (uint32_t i = 0; i < nj->nr_files && i < old->nr_files; i++) {
+		struct kb_file *n = &nj->files[i];
+		const struct kb_file *o = &old->files[i];
+
+		/*
+		 * A new URL for the same file (SetRemoteName, ReplaceRemotePrefix)
+		 * keeps the bytes and their validators: the resume's If-Range
+		 * sends them to the new server, which continues them only if
+		 * they still match (206), else sends the whole file (200) and
+		 * the file restarts (download.c, begin_body).
+		 */
+		if (!n->url || !o->url || !n->path || !o->path || strcmp(n->path, o->path))
+			continue;
+		/* the agent names temporary files; the module only repeats them */
+		if (o->temp_name)
+			kb_strset(&n->temp_name, o->temp_name);
+		kb_strset(&n->final_url, same_file(n, o) ? o->final_url : NULL);
+		kb_strset(&n->resp_headers, o->resp_headers);
+		kb_strset(&n->etag, o->etag);
+		kb_strset(&n->last_modified, o->last_modified);
+		n->ranges_ok = o->ranges_ok;
+		/* what is on disk for sure: the module may have heard of more */
+		n->bytes_transferred = o->bytes_transferred;
+		if (o->bytes_total != KBITS_UNKNOWN)
+			n->bytes_total = o->bytes_total;
+		n->flags = (n->flags & KBITS_FILE_SPEC_FLAGS) | (o->flags & ~KBITS_FILE_SPEC_FLAGS);
+		memcpy(n->sha256, o->sha256, sizeof(n->sha256));
+		n->untold |= o->untold;
+		n->unsynced = o->unsynced;
+	}
+	if (!same_session(nj, old))
+		return false;
+	kb_upload_state_copy(&nj->up, &old->up);
+	return true;
 }
 
 void kb_guid_str(const uint8_t id[16], char out[37])

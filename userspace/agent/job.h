@@ -4,6 +4,34 @@
  * its strings and files) plus what only the agent keeps (validators, the
  * final URL after redirects). The engine, the store and the channel all
  * speak this structure; none of them needs the others to fill it.
+ *
+ * One copy of each job, shared by reference. kbitsd's known list, the
+ * engine (its download job, or the upload session), and a pending
+ * Cancel-Session each hold a reference (kb_job_get) and drop it
+ * (kb_job_put); the last put frees. Whoever holds the job sees what the
+ * transfers did to it, so nothing is merged back field by field.
+ *
+ * A description of a job is never changed in place by what the module
+ * says: a CHANGED or RUN item fetches a NEW description (the module's
+ * view), and kb_job_carry() is the one place where what only the agent
+ * knows (temporary names, validators, synced bytes, digests, an upload's
+ * open session) passes from the description it replaces, file by file
+ * where the file is the same (URL and path). Why not in place: the
+ * engine's transfers index the job's files and read its strings while
+ * they run, and the client may have changed the files (their count, a
+ * URL); a new description can be stored and acknowledged at once while the
+ * engine's transfers drain the old one. So kb_job_carry() runs where a
+ * holder swaps the new description in:
+ *  - kbitsd, on fetching it (learn_job: from the known list's);
+ *  - the engine: an upload at once (kb_uploads_run: its request is
+ *    dropped, and its session cancelled if it does not carry over), a
+ *    download once the old description's transfers have drained
+ *    (kb_job_settle: what they did meanwhile);
+ *  - kbitsd, for what the engine says of the old description during that
+ *    drain (known_of: it is no longer the known list's job).
+ * A pending Cancel-Session keeps the description whose session it cancels.
+ * Only the engine writes into a job it runs (what its transfers learn);
+ * other holders read it, and a change is a new description.
  */
 #ifndef KBITSD_JOB_H
 #define KBITSD_JOB_H
@@ -33,7 +61,19 @@ struct kb_file {
 	/* KBITS_FILE_STR_HTTP_RESPONSE_HEADERS: the final response's header
 	 * lines of the last transfer, at most KBITS_RESPONSE_HEADERS_MAX bytes */
 	char *resp_headers;
+	/* KB_UNTOLD_*: what the engine changed that the module has not been
+	 * told yet (kbitsd reports it at the file's next save) */
+	uint32_t untold;
+	/* COMPLETED, bytes_transferred and the digest are in memory only:
+	 * the job's final sync has not run (download.c). Every holder sees
+	 * the engine's job as it runs, so the store must not take this
+	 * outcome for a durable one (store.c, write_file_row). */
+	bool unsynced;
 };
+
+#define KB_UNTOLD_TEMP	0x1	/* a new temporary file (temp_name) */
+#define KB_UNTOLD_URL	0x2	/* url became the final one (ALLOW_REPORT) */
+#define KB_UNTOLD_HEADERS 0x4	/* new resp_headers (KBITS_FILE_STR_HTTP_RESPONSE_HEADERS) */
 
 /* What only upload jobs have (see upload_session.c); kept in the store's uploads
  * table. Strings may be NULL. */
@@ -77,11 +117,28 @@ struct kb_job {
 	uint32_t nr_files;
 	struct kb_file *files;
 	struct kb_upload_state up;	/* UPLOAD, UPLOAD_REPLY */
+	unsigned int refs;		/* holders: kb_job_get, kb_job_put */
 };
 
+/* A new job with one reference, the caller's. */
 struct kb_job *kb_job_new(uint32_t nr_files);
+/* Another holder: returns job. */
+struct kb_job *kb_job_get(struct kb_job *job);
+/* A holder lets go (NULL allowed); the last one frees the job. */
+void kb_job_put(struct kb_job *job);
+/* A separate deep copy with one reference: a snapshot (the tests' view of
+ * what the store would hold). kbitsd itself shares, never copies. */
 struct kb_job *kb_job_dup(const struct kb_job *job);
-void kb_job_free(struct kb_job *job);
+/*
+ * The one merge (see above): into the new description nj, what only the
+ * agent knows of each file that old has too (same URL and path): its
+ * temporary name, validators, final URL, ranges, synced and total bytes,
+ * outcome flags and digest; and an upload's session state when both are
+ * uploads of the same kind (BITS or PUT) of that one file. The client's
+ * own expectations (KBITS_FILE_SPEC_FLAGS) stay nj's. Returns true when
+ * the upload session was carried (the caller cancels it otherwise).
+ */
+bool kb_job_carry(struct kb_job *nj, const struct kb_job *old);
 /* Replaces *dst with a copy of src (NULL allowed); returns 0 or -ENOMEM. */
 int kb_strset(char **dst, const char *src);
 /* Replaces *dst with a deep copy of src. 0 or -ENOMEM. */

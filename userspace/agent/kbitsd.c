@@ -31,7 +31,7 @@
 /* A job kbitsd knows: in a list (start-up walks it) and in an index by id. */
 struct known {
 	struct known *next, **pprev;
-	struct kb_job *job;		/* the agent's copy, as in the store */
+	struct kb_job *job;		/* a reference: the job, shared with the engine (job.h) */
 	uint64_t last_report;
 	uint32_t pending;		/* COMPLETE or CANCEL after the stop */
 	/* on a->dirty: its rows are written by the next agent_sync() */
@@ -100,7 +100,7 @@ static void unack(struct agent *a, const uint8_t id[16])
 
 /*
  * The jobs learnt from work items are written once per iteration, from
- * the agent's copy as it is then: the CHANGED and the RUN of a job that
+ * the job as it is then: the CHANGED and the RUN of a job that
  * arrive together cost one write of its rows, not two.
  */
 static void store_dirty(struct agent *a)
@@ -175,9 +175,9 @@ static struct known *known_set(struct agent *a, struct kb_job *job)
 		k->pprev = &a->known;
 		a->known = k;
 	} else {
-		kb_job_free(k->job);
+		kb_job_put(k->job);
 	}
-	k->job = job;
+	k->job = job;	/* the caller's reference, now the known list's */
 	return k;
 }
 
@@ -191,28 +191,38 @@ static void known_drop(struct agent *a, const uint8_t id[16])
 	if (k->next)
 		k->next->pprev = k->pprev;
 	*k->pprev = k->next;
-	kb_job_free(k->job);
+	kb_job_put(k->job);
 	free(k);
 }
 
 /* ---- engine events: store first, then the module --------------------------- */
 
+/*
+ * The known entry whose job the event is about, or NULL. The engine shares
+ * the known list's job; only while it drains a description the module has
+ * replaced since (a CHANGED, job.h) is its job another one. What that one
+ * did still counts: kb_job_carry() takes it into the known job, whose rows
+ * are then written whole by agent_sync(); its state and reports do not,
+ * as the engine queues the new description once drained.
+ */
+static struct known *known_of(struct agent *a, const struct kb_job *job)
+{
+	struct known *k = known_find(a, job->id);
+
+	if (!k || k->job == job)
+		return k;
+	kb_job_carry(k->job, job);
+	known_dirty(a, k);
+	return NULL;
+}
+
 static void ev_state(void *ctx, const struct kb_job *job, uint32_t state)
 {
 	struct agent *a = ctx;
-	struct known *k = known_find(a, job->id);
+	struct known *k = known_of(a, job);
 
-	if (k) {
-		k->job->state = state;
-		k->job->error_count = job->error_count;
-		k->job->error_context = job->error_context;
-		k->job->error_code = job->error_code;
-		k->job->error_file = job->error_file;
-		kb_strset(&k->job->strings[KBITS_STR_ERROR_DESCRIPTION],
-			  job->strings[KBITS_STR_ERROR_DESCRIPTION]);
-		if (!k->dirty_pprev)	/* else all its rows go in agent_sync() */
-			kb_store_put_state(a->store, k->job);
-	}
+	if (k && !k->dirty_pprev)	/* else all its rows go in agent_sync() */
+		kb_store_put_state(a->store, k->job);
 	agent_sync(a);
 	kb_channel_report_state(a->ch, job, state);
 	kb_ncmd_on_state(a->ncmd, job, state);	/* TRANSFERRED, ERROR: per the notify flags */
@@ -235,32 +245,19 @@ static void ev_progress(void *ctx, const struct kb_job *job, uint32_t idx, uint6
 static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 {
 	struct agent *a = ctx;
-	struct known *k = known_find(a, job->id);
+	struct known *k = known_of(a, job);
+	struct kb_file *f;
 	bool new_temp, new_url, new_headers;
 
 	if (!k || idx >= k->job->nr_files)
 		return;
-	struct kb_file *d = &k->job->files[idx];
-	const struct kb_file *s = &job->files[idx];
-
-	new_temp = s->temp_name && (!d->temp_name || strcmp(s->temp_name, d->temp_name));
+	f = &k->job->files[idx];
+	/* what the engine changed that the module must hear of */
+	new_temp = f->temp_name && (f->untold & KB_UNTOLD_TEMP);
 	/* the redirect policy ALLOW_REPORT replaced the URL with the final one */
-	new_url = s->url && d->url && strcmp(s->url, d->url);
-	if (new_url)
-		kb_strset(&d->url, s->url);
-	kb_strset(&d->temp_name, s->temp_name);
-	kb_strset(&d->final_url, s->final_url);
-	kb_strset(&d->etag, s->etag);
-	kb_strset(&d->last_modified, s->last_modified);
-	new_headers = s->resp_headers && (!d->resp_headers || strcmp(s->resp_headers, d->resp_headers));
-	if (new_headers)
-		kb_strset(&d->resp_headers, s->resp_headers);
-	d->bytes_total = s->bytes_total;
-	d->bytes_transferred = s->bytes_transferred;
-	d->flags = s->flags;
-	d->ranges_ok = s->ranges_ok;
-	memcpy(d->sha256, s->sha256, sizeof(d->sha256));
-	kb_upload_state_copy(&k->job->up, &job->up);	/* uploads: session, reply */
+	new_url = f->url && (f->untold & KB_UNTOLD_URL);
+	new_headers = f->untold & KB_UNTOLD_HEADERS;
+	f->untold = 0;
 	if (!k->dirty_pprev)
 		kb_store_put_file(a->store, k->job, idx);
 	if (new_temp) {
@@ -279,11 +276,10 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 static void ev_checkpoint(void *ctx, const struct kb_job *job, uint32_t idx)
 {
 	struct agent *a = ctx;
-	struct known *k = known_find(a, job->id);
+	struct known *k = known_of(a, job);
 
 	if (!k || idx >= k->job->nr_files)
 		return;
-	k->job->files[idx].bytes_transferred = job->files[idx].bytes_transferred;
 	if (!k->dirty_pprev)	/* else in its rows, with the iteration's FULL commit */
 		kb_store_put_checkpoint(a->store, k->job, idx);
 }
@@ -436,34 +432,8 @@ static struct kb_job *learn_job(struct agent *a, const struct kbits_work *w, uin
 	job->owner_uid = w->owner_uid;	/* initial namespace, from the item */
 	job->owner_gid = w->owner_gid;
 	k = known_find(a, w->job_id);
-	for (uint32_t i = 0; k && i < job->nr_files && i < k->job->nr_files; i++) {
-		struct kb_file *n = &job->files[i];
-		const struct kb_file *o = &k->job->files[i];
-
-		/*
-		 * A new URL for the same file (SetRemoteName, ReplaceRemotePrefix)
-		 * keeps the bytes and their validators: the resume's If-Range
-		 * sends them to the new server, which continues them only if
-		 * they still match (206), else sends the whole file (200) and
-		 * the file restarts (download.c, begin_body).
-		 */
-		if (!o->url || strcmp(n->path, o->path))
-			continue;
-		kb_strset(&n->etag, o->etag);
-		kb_strset(&n->last_modified, o->last_modified);
-		kb_strset(&n->resp_headers, o->resp_headers);
-		if (!strcmp(n->url, o->url))
-			kb_strset(&n->final_url, o->final_url);
-		if (!n->temp_name)
-			kb_strset(&n->temp_name, o->temp_name);
-		n->ranges_ok = o->ranges_ok;
-		/* the store's synced count is what is on disk for sure */
-		n->bytes_transferred = o->bytes_transferred;
-		n->flags = o->flags;
-		memcpy(n->sha256, o->sha256, sizeof(n->sha256));
-		if (i == 0 && job->type == k->job->type)
-			kb_upload_state_copy(&job->up, &k->job->up);	/* an upload's open session */
-	}
+	if (k)	/* a new description: what only the agent knows carries over (job.h) */
+		kb_job_carry(job, k->job);
 	return job;
 }
 
@@ -480,14 +450,14 @@ static void learn_new_job(struct agent *a, const uint8_t id[16])
 	memcpy(w.job_id, id, 16);
 	w.owner_uid = job->owner_uid;
 	w.owner_gid = job->owner_gid;
-	kb_job_free(job);
+	kb_job_put(job);
 	on_work(a, &w);
 }
 
 static void on_work(void *arg, const struct kbits_work *w)
 {
 	struct agent *a = arg;
-	struct kb_job *job, *copy;
+	struct kb_job *job;
 	struct known *k;
 	uint64_t seq = 0;
 
@@ -497,11 +467,9 @@ static void on_work(void *arg, const struct kbits_work *w)
 		job = learn_job(a, w, &seq);
 		if (!job)
 			break;
-		copy = kb_job_dup(job);
-		k = copy ? known_set(a, copy) : NULL;
+		k = known_set(a, job);	/* takes the fetch's reference */
 		if (!k) {
-			kb_job_free(job);
-			kb_job_free(copy);
+			kb_job_put(job);
 			break;
 		}
 		/* written by the next agent_sync(), then acknowledged */
@@ -513,8 +481,7 @@ static void on_work(void *arg, const struct kbits_work *w)
 		 */
 		if (w->type == KBITS_WORK_RUN ||
 		    (kb_engine_job(a->engine, w->job_id) && job->state != KBITS_STATE_SUSPENDED))
-			kb_engine_run(a->engine, job);
-		kb_job_free(job);
+			kb_engine_run(a->engine, job);	/* and the engine its own */
 		break;
 	case KBITS_WORK_STOP:
 		kb_engine_stop(a->engine, w->job_id);
@@ -555,7 +522,7 @@ static int load_one(void *arg, struct kb_job *job)
 				kb_temp_recover(&o, &job->files[i]);
 	}
 	if (!known_set(a, job)) {
-		kb_job_free(job);
+		kb_job_put(job);
 		return -ENOMEM;
 	}
 	return 0;

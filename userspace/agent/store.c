@@ -367,6 +367,14 @@ static int write_file_row(struct kb_store *s, const struct kb_job *j, uint32_t i
 {
 	const struct kb_file *f = &j->files[idx];
 	sqlite3_stmt *st = s->file_up;
+	/*
+	 * A file the engine finished but has not synced yet (job.h): the
+	 * outcome is not durable, so the row claims none of its bytes; after
+	 * a crash before the final sync it resumes like a partial file
+	 * (Documentation/kbitsd.md, Durability).
+	 */
+	uint32_t flags = f->unsynced ? f->flags & KBITS_FILE_SPEC_FLAGS : f->flags;
+	uint64_t done = f->unsynced ? 0 : f->bytes_transferred;
 
 	sqlite3_bind_blob(st, 1, j->id, 16, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, idx);
@@ -377,15 +385,15 @@ static int write_file_row(struct kb_store *s, const struct kb_job *j, uint32_t i
 	bind_text(st, 7, f->etag);
 	bind_text(st, 8, f->last_modified);
 	sqlite3_bind_int64(st, 9, (int64_t)f->bytes_total);
-	sqlite3_bind_int64(st, 10, (int64_t)f->bytes_transferred);
-	sqlite3_bind_int64(st, 11, f->flags);
+	sqlite3_bind_int64(st, 10, (int64_t)done);
+	sqlite3_bind_int64(st, 11, flags);
 	sqlite3_bind_int64(st, 12, f->ranges_ok);
 	sqlite3_bind_int64(st, 13, (int64_t)f->expected_size);
 	if (f->flags & KBITS_FILE_EXPECT_SHA256)
 		sqlite3_bind_blob(st, 14, f->expected_sha256, KBITS_SHA256_LEN, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 14);
-	if (f->flags & KBITS_FILE_SHA256)
+	if (flags & KBITS_FILE_SHA256)
 		sqlite3_bind_blob(st, 15, f->sha256, KBITS_SHA256_LEN, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 15);
@@ -777,7 +785,7 @@ int kb_store_load(struct kb_store *s, int (*cb)(void *arg, struct kb_job *job), 
 		if (!ret)
 			ret = load_upload(s, job);
 		if (ret < 0) {
-			kb_job_free(job);
+			kb_job_put(job);
 			break;
 		}
 		n++;

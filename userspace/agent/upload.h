@@ -32,12 +32,13 @@ struct kb_uploads *kb_uploads_new(struct kb_loop *loop, struct kb_curlio *io,
 				  const struct kb_engine_ops *const *ops, void *ctx);
 /* Stops every upload at once (no stopped events) and frees. */
 void kb_uploads_free(struct kb_uploads *u);
-int kb_uploads_run(struct kb_uploads *u, const struct kb_job *job);
+/* Takes a reference (job.h); a change drops the old description at once. */
+int kb_uploads_run(struct kb_uploads *u, struct kb_job *job);
 int kb_uploads_stop(struct kb_uploads *u, const uint8_t id[16]);
 const struct kb_job *kb_uploads_job(struct kb_uploads *u, const uint8_t id[16]);
 unsigned int kb_uploads_count(struct kb_uploads *u);
 /* Cancel-Session of the job's open session (upload_cancel.h). */
-int kb_uploads_cancel_session(struct kb_uploads *u, const struct kb_job *job);
+int kb_uploads_cancel_session(struct kb_uploads *u, struct kb_job *job);
 unsigned int kb_uploads_cancels_pending(struct kb_uploads *u);
 
 #endif

@@ -20,7 +20,7 @@ struct ucancel {
 	struct ucancel *next;
 	CURL *easy;
 	struct curl_slist *hdrs;
-	struct kb_job *job;		/* a copy: credentials, headers, proxy */
+	struct kb_job *job;		/* a reference: credentials, headers, proxy */
 	struct kb_httpreq req;
 	char *url, *sid;
 	long status;
@@ -59,7 +59,7 @@ static void cancel_free(struct ucancel *c)
 	curl_slist_free_all(c->hdrs);
 	free(c->url);
 	free(c->sid);
-	kb_job_free(c->job);
+	kb_job_put(c->job);
 	free(c);
 }
 
@@ -140,7 +140,7 @@ static void cancel_done(struct ucancel *c, CURLcode rc)
 	kb_timer_arm_in(c->cs->loop, &c->timer, 1000000000ull);
 }
 
-int kb_cancel_session(struct kb_cancels *cs, const struct kb_job *job)
+int kb_cancel_session(struct kb_cancels *cs, struct kb_job *job)
 {
 	struct ucancel *c;
 
@@ -156,10 +156,10 @@ int kb_cancel_session(struct kb_cancels *cs, const struct kb_job *job)
 	c->timer.cb = cancel_timer;
 	c->url = kb_bits_request_url(job->files[0].url, job->up.host_id);
 	c->sid = strdup(job->up.session_id);
-	c->job = kb_job_dup(job);
+	c->job = kb_job_get(job);
 	c->next = cs->list;
 	cs->list = c;
-	if (!c->url || !c->sid || !c->job) {
+	if (!c->url || !c->sid) {
 		cancel_free(c);
 		return -ENOMEM;
 	}

@@ -22,8 +22,9 @@ struct kb_cancels *kb_cancels_new(struct kb_loop *loop, struct kb_curlio *io,
 /* Drops the requests still on their way. */
 void kb_cancels_free(struct kb_cancels *cs);
 /* Cancel-Session for the job's open session, if it has one (not a PUT,
- * not closed): 0 when sent or nothing to cancel, -errno otherwise. */
-int kb_cancel_session(struct kb_cancels *cs, const struct kb_job *job);
+ * not closed): 0 when sent or nothing to cancel, -errno otherwise. The
+ * request holds a reference to job (its credentials, headers, proxy). */
+int kb_cancel_session(struct kb_cancels *cs, struct kb_job *job);
 unsigned int kb_cancels_pending(const struct kb_cancels *cs);
 
 #endif

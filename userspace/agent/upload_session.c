@@ -1050,7 +1050,7 @@ static void ujob_free(struct ujob *uj)
 	req_cleanup(uj);
 	close_fds(uj);
 	kb_timer_cancel(uj->u->loop, &uj->timer);
-	kb_job_free(uj->job);
+	kb_job_put(uj->job);
 	free(uj);
 }
 
@@ -1067,7 +1067,7 @@ void kb_uploads_free(struct kb_uploads *u)
 	free(u);
 }
 
-int kb_uploads_cancel_session(struct kb_uploads *u, const struct kb_job *job)
+int kb_uploads_cancel_session(struct kb_uploads *u, struct kb_job *job)
 {
 	return kb_cancel_session(u ? u->cancels : NULL, job);
 }
@@ -1077,7 +1077,7 @@ unsigned int kb_uploads_cancels_pending(struct kb_uploads *u)
 	return kb_cancels_pending(u ? u->cancels : NULL);
 }
 
-int kb_uploads_run(struct kb_uploads *u, const struct kb_job *job)
+int kb_uploads_run(struct kb_uploads *u, struct kb_job *job)
 {
 	struct ujob *uj = find(u, job->id);
 	struct kb_job *nj;
@@ -1086,41 +1086,27 @@ int kb_uploads_run(struct kb_uploads *u, const struct kb_job *job)
 		return -EOPNOTSUPP;
 	if (job->type != KBITS_JOB_UPLOAD && job->type != KBITS_JOB_UPLOAD_REPLY)
 		return -EINVAL;
-	nj = kb_job_dup(job);
-	if (!nj)
-		return -ENOMEM;
+	nj = kb_job_get(job);
 	if (uj) {
-		/* a change or a Resume: what only we know survives */
-		const struct kb_job *old = uj->job;
+		/* a change or a Resume: what only we know survives (job.h) */
+		struct kb_job *old = uj->job;
 
-		if (nj->nr_files == 1 && old->nr_files == 1 && nj->files[0].url && old->files[0].url &&
-		    !strcmp(nj->files[0].url, old->files[0].url) &&
-		    !strcmp(nj->files[0].path, old->files[0].path) &&
-		    (nj->job_flags & KBITS_JOB_F_HTTP_PUT) == (old->job_flags & KBITS_JOB_F_HTTP_PUT)) {
-			if (kb_upload_state_copy(&nj->up, &old->up) < 0) {
-				kb_job_free(nj);
-				return -ENOMEM;
-			}
-			nj->files[0].bytes_total = old->files[0].bytes_total;
-			nj->files[0].bytes_transferred = old->files[0].bytes_transferred;
-			nj->files[0].flags = old->files[0].flags;
-		} else if (!is_put(old)) {
+		if (!kb_job_carry(nj, old) && !is_put(old))
 			kb_cancel_session(u->cancels, old);
-		}
 		req_cleanup(uj);
 		close_fds(uj);
 		kb_timer_cancel(u->loop, &uj->timer);
-		kb_job_free(uj->job);
+		kb_job_put(old);
 		uj->job = nj;
 	} else {
 		uj = calloc(1, sizeof(*uj));
 		if (!uj) {
-			kb_job_free(nj);
+			kb_job_put(nj);
 			return -ENOMEM;
 		}
 		if (kb_jobindex_put(&u->index, nj->id, uj) < 0) {
 			free(uj);
-			kb_job_free(nj);
+			kb_job_put(nj);
 			return -ENOMEM;
 		}
 		uj->u = u;

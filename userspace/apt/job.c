@@ -228,6 +228,23 @@ out_cancel:
 	kbits_job_cancel(m->k, &it->id);
 }
 
+/*
+ * A QUEUED job of a running kbitsd waits for a transfer slot (a LOW job
+ * behind higher ones, more jobs than slots): the wait is the priority the
+ * user asked for, not a stall. Only without an agent (-ENOTCONN) does a
+ * queued job make no progress at all.
+ */
+static int queued_behind_others(struct method *m, struct item *it,
+				const struct kbits_job_info *info)
+{
+	int ret;
+
+	if (info->state != KBITS_STATE_QUEUED)
+		return 0;
+	ret = kbits_job_wait_durable(m->k, &it->id, 0);
+	return ret != -ENOTCONN && ret != -ENOTTY;
+}
+
 enum job_poll job_poll(struct method *m, struct item *it)
 {
 	struct kbits_job_info info;
@@ -240,7 +257,8 @@ enum job_poll job_poll(struct method *m, struct item *it)
 			     kbits_strerror(ret));
 		return JOB_FINISHED;
 	}
-	if (info.state != it->last_state || info.bytes_transferred != it->last_bytes) {
+	if (info.state != it->last_state || info.bytes_transferred != it->last_bytes ||
+	    queued_behind_others(m, it, &info)) {
 		it->last_change = now;
 		it->last_bytes = info.bytes_transferred;
 	}
