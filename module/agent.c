@@ -640,7 +640,7 @@ static int kbits_restore_files(struct kbits_job *job, const struct kbits_agent_r
 					    r->file_size);
 		if (ret)
 			return ret;
-		if ((rf.file_flags & ~KBITS_FILE_FLAGS_ALL) || rf.pad ||
+		if ((rf.file_flags & ~KBITS_FILE_FLAGS_ALL) || rf.pad || rf.pad2 ||
 		    (r->file_size < KBITS_RESTORE_FILE_SIZE_VER1 &&
 		     (rf.file_flags & ~KBITS_FILE_COMPLETED)) ||
 		    (rf.bytes_total != KBITS_UNKNOWN && rf.bytes_transferred > rf.bytes_total))
@@ -659,6 +659,18 @@ static int kbits_restore_files(struct kbits_job *job, const struct kbits_agent_r
 				return ret;
 			}
 			f->temp_name_len = rf.temp_name_len;
+		}
+		/* copy_struct_from_user() zeroed these for an older layout. */
+		if (rf.response_headers_len) {
+			f->headers = kbits_strndup_user(rf.response_headers,
+							rf.response_headers_len,
+							KBITS_RESPONSE_HEADERS_MAX, false);
+			if (IS_ERR(f->headers)) {
+				ret = PTR_ERR(f->headers);
+				f->headers = NULL;
+				return ret;
+			}
+			f->headers_len = rf.response_headers_len;
 		}
 		f->bytes_total = rf.bytes_total;
 		f->bytes_transferred = rf.bytes_transferred;

@@ -642,6 +642,231 @@ out_unlock:
 	return ret;
 }
 
+/* The string and its length of a file string property, under kbits_lock. */
+static const char *kbits_file_str(const struct kbits_file *f, u32 prop, u32 *len)
+{
+	if (prop == KBITS_FILE_STR_URL) {
+		*len = f->url_len;
+		return f->url;
+	}
+	*len = f->headers_len;
+	return f->headers;
+}
+
+static long kbits_ioctl_get_file_string(struct file *file, void __user *argp)
+{
+	struct kbits_file_string fs;
+	struct kbits_job *job;
+	const char *src;
+	char *value = NULL;
+	u32 len = 0;
+	int ret;
+
+	ret = kbits_copy_struct_in(&fs, sizeof(fs), KBITS_FILE_STRING_SIZE_VER0, argp);
+	if (ret)
+		return ret;
+	if (fs.flags || fs.pad || fs.prop > KBITS_FILE_STR_MAX)
+		return -EINVAL;
+
+	mutex_lock(&kbits_lock);
+	job = kbits_lookup_visible(fs.job_id, kbits_caller_admin(file));
+	ret = -ENOENT;
+	if (!job)
+		goto out_unlock;
+	ret = -ENXIO;
+	if (fs.index >= job->nr_files)
+		goto out_unlock;
+	src = kbits_file_str(job->files[fs.index], fs.prop, &len);
+	ret = 0;
+	/* Copied under the lock, copied out after it: no user access under it. */
+	if (len) {
+		value = kmemdup(src, len, GFP_KERNEL);
+		if (!value)
+			ret = -ENOMEM;
+	}
+out_unlock:
+	mutex_unlock(&kbits_lock);
+	if (!ret) {
+		ret = kbits_string_out(fs.value, &fs.value_len, value, len);
+		if (ret != -EFAULT && kbits_copy_struct_out(argp, &fs, sizeof(fs)))
+			ret = -EFAULT;
+	}
+	kfree(value);
+	return ret;
+}
+
+/*
+ * SetRemoteName and ReplaceRemotePrefix: download jobs only (BITS's
+ * E_NOTIMPL), and only while no transfer can be using the old URL.
+ */
+static int kbits_may_rename(const struct kbits_job *job)
+{
+	if (job->type != KBITS_JOB_DOWNLOAD)
+		return -EOPNOTSUPP;
+	if (job->complete_waiter)
+		return -EBUSY;
+	switch (job->state) {
+	case KBITS_STATE_QUEUED:
+	case KBITS_STATE_SUSPENDED:
+	case KBITS_STATE_ERROR:
+	case KBITS_STATE_TRANSIENT_ERROR:
+		return 0;
+	}
+	return -EBUSY;
+}
+
+/* A URL changed: a change the agent stores, and a reason to look again. */
+static void kbits_job_renamed(struct kbits_job *job)
+{
+	kbits_job_touch(job);
+	kbits_job_changed(job);
+	kbits_event(job, KBITS_EVENT_MODIFIED);
+	kbits_agent_queue(job, KBITS_WORK_CHANGED);
+}
+
+static long kbits_ioctl_set_file_string(struct file *file, void __user *argp)
+{
+	struct kbits_file_string fs;
+	struct kbits_file *f;
+	struct kbits_job *job;
+	char *value;
+	u32 max;
+	int ret;
+
+	ret = kbits_copy_struct_in(&fs, sizeof(fs), KBITS_FILE_STRING_SIZE_VER0, argp);
+	if (ret)
+		return ret;
+	if (fs.flags || fs.pad || fs.prop > KBITS_FILE_STR_MAX)
+		return -EINVAL;
+	/* What the server said comes from the agent only. */
+	if (fs.prop == KBITS_FILE_STR_HTTP_RESPONSE_HEADERS && !kbits_file_is_agent(file))
+		return -EACCES;
+	max = fs.prop == KBITS_FILE_STR_URL ? KBITS_URL_MAX : KBITS_RESPONSE_HEADERS_MAX;
+	value = kbits_strndup_user(fs.value, fs.value_len, max, false);
+	if (IS_ERR(value))
+		return PTR_ERR(value);
+	if (fs.prop == KBITS_FILE_STR_URL) {
+		ret = kbits_check_url(value, fs.value_len);
+		if (ret)
+			goto out_free;
+	}
+
+	mutex_lock(&kbits_lock);
+	job = kbits_lookup_visible(fs.job_id, kbits_caller_admin(file));
+	ret = -ENOENT;
+	if (!job)
+		goto out_unlock;
+	ret = -ENXIO;
+	if (fs.index >= job->nr_files)
+		goto out_unlock;
+	f = job->files[fs.index];
+	if (fs.prop == KBITS_FILE_STR_HTTP_RESPONSE_HEADERS) {
+		/* The agent stores them itself: no change for it to store again. */
+		if (!fs.value_len) {
+			kfree(value);
+			value = NULL;
+		}
+		swap(f->headers, value);
+		f->headers_len = fs.value_len;
+		ret = 0;
+		goto out_unlock;
+	}
+	ret = kbits_may_rename(job);
+	if (ret)
+		goto out_unlock;
+	swap(f->url, value);
+	f->url_len = fs.value_len;
+	kbits_job_renamed(job);
+out_unlock:
+	mutex_unlock(&kbits_lock);
+out_free:
+	kfree(value);
+	return ret;
+}
+
+static long kbits_ioctl_replace_prefix(struct file *file, void __user *argp)
+{
+	struct kbits_job_replace_prefix rp;
+	char *old = NULL, *new = NULL, **urls = NULL;
+	struct kbits_file *f;
+	struct kbits_job *job;
+	u32 i, n = 0, len;
+	int ret;
+
+	ret = kbits_copy_struct_in(&rp, sizeof(rp), KBITS_REPLACE_PREFIX_SIZE_VER0, argp);
+	if (ret)
+		return ret;
+	if (rp.flags || rp.pad || rp.count || !rp.old_len || !rp.new_len)
+		return -EINVAL;
+	old = kbits_strndup_user(rp.old_prefix, rp.old_len, KBITS_URL_MAX, false);
+	if (IS_ERR(old))
+		return PTR_ERR(old);
+	new = kbits_strndup_user(rp.new_prefix, rp.new_len, KBITS_URL_MAX, false);
+	if (IS_ERR(new)) {
+		ret = PTR_ERR(new);
+		new = NULL;
+		goto out_free;
+	}
+
+	mutex_lock(&kbits_lock);
+	job = kbits_lookup_visible(rp.job_id, kbits_caller_admin(file));
+	ret = -ENOENT;
+	if (!job)
+		goto out_unlock;
+	ret = kbits_may_rename(job);
+	if (ret || !job->nr_files)
+		goto out_unlock;
+	ret = -ENOMEM;
+	urls = kvcalloc(job->nr_files, sizeof(*urls), GFP_KERNEL);
+	if (!urls)
+		goto out_unlock;
+	/* Every new URL is built and checked before any file changes. */
+	for (i = 0; i < job->nr_files; i++) {
+		f = job->files[i];
+		if (f->url_len < rp.old_len || memcmp(f->url, old, rp.old_len))
+			continue;
+		len = f->url_len - rp.old_len + rp.new_len;
+		ret = -EINVAL;
+		if (len > KBITS_URL_MAX)
+			goto out_unlock;
+		ret = -ENOMEM;
+		urls[i] = kmalloc(len + 1, GFP_KERNEL_ACCOUNT);
+		if (!urls[i])
+			goto out_unlock;
+		memcpy(urls[i], new, rp.new_len);
+		memcpy(urls[i] + rp.new_len, f->url + rp.old_len, f->url_len - rp.old_len + 1);
+		ret = kbits_check_url(urls[i], len);
+		if (ret)
+			goto out_unlock;
+	}
+	for (i = 0; i < job->nr_files; i++) {
+		if (!urls[i])
+			continue;
+		f = job->files[i];
+		f->url_len = f->url_len - rp.old_len + rp.new_len;
+		swap(f->url, urls[i]);
+		n++;
+	}
+	if (n)
+		kbits_job_renamed(job);
+	ret = 0;
+out_unlock:
+	if (urls) {
+		for (i = 0; i < job->nr_files; i++)
+			kfree(urls[i]);
+		kvfree(urls);
+	}
+	mutex_unlock(&kbits_lock);
+	if (!ret) {
+		rp.count = n;
+		ret = kbits_copy_struct_out(argp, &rp, sizeof(rp));
+	}
+out_free:
+	kfree(old);
+	kfree(new);
+	return ret;
+}
+
 /* Resume, Suspend, Cancel and TakeOwnership share their argument. */
 static long kbits_ioctl_job_action(struct file *file, unsigned int cmd, void __user *argp)
 {
@@ -908,6 +1133,12 @@ static long kbits_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return kbits_agent_ioctl(file, KBITS_IOC_AGENT_STORED, argp);
 	case KBITS_IOC_BASE(KBITS_IOC_JOB_WAIT_DURABLE):
 		return kbits_ioctl_wait_durable(file, argp);
+	case KBITS_IOC_BASE(KBITS_IOC_JOB_GET_FILE_STRING):
+		return kbits_ioctl_get_file_string(file, argp);
+	case KBITS_IOC_BASE(KBITS_IOC_JOB_SET_FILE_STRING):
+		return kbits_ioctl_set_file_string(file, argp);
+	case KBITS_IOC_BASE(KBITS_IOC_JOB_REPLACE_REMOTE_PREFIX):
+		return kbits_ioctl_replace_prefix(file, argp);
 	}
 	return -ENOTTY;
 }

@@ -79,6 +79,7 @@ void kbits_file_free(struct kbits_file *f)
 	kfree(f->url);
 	kfree(f->path);
 	kfree(f->temp_name);
+	kfree(f->headers);
 	kvfree(f->ranges);
 	kmem_cache_free(kbits_file_cache, f);
 	kbits_obj_gone();

@@ -61,6 +61,9 @@ struct kbits_file {
 	u64 expected_size;
 	u8 expected_sha256[KBITS_SHA256_LEN];
 	u8 sha256[KBITS_SHA256_LEN];
+	/* KBITS_FILE_STR_HTTP_RESPONSE_HEADERS, set by the agent; NULL: empty */
+	char *headers;
+	u32 headers_len;
 };
 
 struct kbits_job {

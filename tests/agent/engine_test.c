@@ -181,6 +181,7 @@ static struct kb_job *job_finish(const uint8_t id[16])
 			kb_strset(&d->etag, s->etag);
 			kb_strset(&d->last_modified, s->last_modified);
 			kb_strset(&d->final_url, s->final_url);
+			kb_strset(&d->resp_headers, s->resp_headers);
 			d->bytes_total = s->bytes_total;
 			d->bytes_transferred = s->bytes_transferred;
 			d->flags = s->flags;
@@ -471,6 +472,72 @@ static void test_changed_etag(void)
 	      "change: the result is the new version, restarted from zero (sha256)");
 	kb_job_put(last);
 	kb_job_put(job);
+}
+
+/*
+ * SetRemoteName / ReplaceRemotePrefix reach the engine as a new description
+ * of a job it holds (kbitsd's CHANGED: kb_engine_run). A job waiting to
+ * retry after a drop at 300000 bytes gets the URL to; its bytes and
+ * validators are kept and the resume asks the new server with If-Range:
+ * the same bytes (same ETag) continue (206), other bytes come whole (200)
+ * and the file restarts. The file's response headers are the last answer's.
+ */
+static void url_change(const char *from, const char *to, const char *src, bool same)
+{
+	char u[512], u2[512], log[4096], want[96], d[64];
+	const char *dst[] = { d };
+	const char *urls[1];
+	const char *h;
+	struct kb_job *job, *nj, *last;
+	uint32_t st, fd = 0;
+	int err;
+
+	/* the fault server drops only the first request of a name */
+	snprintf(d, sizeof(d), "dl/urlchg-%s", to);
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/%s?drop=300000", fault_port, from);
+	urls[0] = u;
+	job = job_make(1, urls, dst);
+	job->min_retry_delay = 3600;	/* it waits for the new URL, not for a retry */
+	obs_reset();
+	kb_engine_run(engine, job);
+	st = run_until(job->id, 1u << KBITS_STATE_TRANSIENT_ERROR | 1u << KBITS_STATE_ERROR |
+		       1u << KBITS_STATE_TRANSFERRED, 30);
+	check(st == KBITS_STATE_TRANSIENT_ERROR, "url %s: waiting to retry after a drop (state %d)", to,
+	      (int)st);
+	snprintf(u2, sizeof(u2), "http://127.0.0.1:%d/%s", fault_port, to);
+	urls[0] = u2;
+	nj = job_make(1, urls, dst);
+	memcpy(nj->id, job->id, 16);
+	nj->min_retry_delay = 3600;
+	kb_engine_run(engine, nj);
+	st = run_until(nj->id, 1u << KBITS_STATE_TRANSFERRED | 1u << KBITS_STATE_ERROR, 30);
+	check(st == KBITS_STATE_TRANSFERRED, "url %s: TRANSFERRED from the new URL (state %d)", to, (int)st);
+	snprintf(want, sizeof(want), "GET %d range=bytes=300000- if_range=\"", same ? 206 : 200);
+	for (double end = t_now() + 5; t_fault_log_n(to, 1, log, sizeof(log)), !strstr(log, want) &&
+	     t_now() < end;)
+		usleep(50000);
+	check(strstr(log, want) != NULL, "url %s: the new server was asked to continue with If-Range "
+	      "and answered %s (server saw: %s)", to, same ? "206: bytes kept" : "200: restart", log);
+	last = job_finish(nj->id);
+	h = last ? last->files[0].resp_headers : NULL;
+	check(h && !strncmp(h, "HTTP/1.", 7) && strstr(h, "\r\nETag: \"") &&
+	      (strstr(h, "Content-Range: bytes 300000-") != NULL) == same,
+	      "url %s: the file's response headers are the last answer's (%s)", to, h ? h : "none");
+	check(last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL &&
+	      same_file(src, d), "url %s: the result is %s (sha256)", to, src);
+	kb_job_put(last);
+	kb_job_put(nj);
+	kb_job_put(job);
+}
+
+static void test_url_change_same_etag(void)
+{
+	url_change("url-a.bin", "url-b.bin", "www/url-a.bin", true);
+}
+
+static void test_url_change_other_etag(void)
+{
+	url_change("url-a2.bin", "url-c.bin", "www/url-c.bin", false);
 }
 
 static void test_no_range(void)
@@ -1183,6 +1250,9 @@ static const struct t_case cases[] = {
 	{ "a download whose connection drops is retried with Range and If-Range from where it stopped",
 	  test_resume_after_drop },
 	{ "a file that changed on the server between two tries is fetched whole again", test_changed_etag },
+	{ "a new URL whose server has the same ETag continues the bytes (206); headers of the last answer",
+	  test_url_change_same_etag },
+	{ "a new URL whose server has another ETag restarts the file (200)", test_url_change_other_etag },
 	{ "without Range support a retry fetches the whole file; a body without a length is learnt at its end", test_no_range },
 	{ "a suspended job keeps its synced bytes, temporary name and ETag, and resumes from them", test_suspend_resume },
 	{ "same boot: a partial file resumes at the end of its contiguous bytes (a hole), not st_size",
@@ -1222,11 +1292,16 @@ int main(void)
 			{ "www/drop.bin", 1000000 }, { "www/change.bin", 600000 }, { "www/change.bin.v2", 650000 },
 			{ "www/norange.bin", 500000 }, { "www/nolength.bin", 777777 }, { "www/busy.bin", 12345 },
 			{ "www/slow.bin", 3000000 },
+			/* a and b: the same bytes (the fault server's ETag is their sha1) */
+			{ "www/url-a.bin", 1000000 }, { "www/url-a2.bin", 1000000 },
+			{ "www/url-b.bin", 1000000 },
+			{ "www/url-c.bin", 900000 },
 		};
 
 		for (unsigned int i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 			t_path(p, sizeof(p), files[i].name);
-			t_write_file(p, files[i].size, i + 1);
+			t_write_file(p, files[i].size, strncmp(files[i].name, "www/url-", 8) ? i + 1 :
+				     files[i].name[8] == 'c' ? 51 : 50);
 		}
 	}
 	nginx = t_start_nginx(&nginx_port);

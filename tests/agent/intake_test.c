@@ -178,6 +178,12 @@ int kb_channel_report_url(struct kb_channel *ch, const struct kb_job *job, uint3
 	return 0;
 }
 
+int kb_channel_set_headers(struct kb_channel *ch, const struct kb_job *job, uint32_t idx)
+{
+	(void)ch, (void)job, (void)idx;
+	return 0;
+}
+
 int kb_channel_report_error(struct kb_channel *ch, const struct kb_job *job,
 			    const struct kb_error *err)
 {
@@ -538,6 +544,53 @@ static void test_complete_behind_queue(void)
 	      "the %u transfers go on", NQ, fk.last_state[NQ], cfg.max_transfers);
 }
 
+/*
+ * SetRemoteName / ReplaceRemotePrefix: the CHANGED of a job whose file has a
+ * new URL. kbitsd keeps what it knows of the bytes (validators, synced count,
+ * response headers) for the resume's If-Range to judge at the new server, and
+ * forgets the old URL's final URL.
+ */
+static void test_new_url_keeps_validators(void)
+{
+	struct kbits_work w = { .type = KBITS_WORK_CHANGED, .owner_uid = getuid(),
+				.owner_gid = getgid() };
+	char old[128];
+	struct kb_job *job;
+	struct known *k;
+	uint64_t seq;
+
+	fk.njobs = 1;
+	item(0, KBITS_WORK_CHANGED);
+	job_id(0, w.job_id);
+	k = known_find(&ag, w.job_id);
+	if (!check(k != NULL, "new URL: the job is known"))
+		return;
+	kb_strset(&k->job->files[0].etag, "\"v1\"");
+	kb_strset(&k->job->files[0].last_modified, "Mon, 30 Nov 2026 00:00:00 GMT");
+	kb_strset(&k->job->files[0].final_url, "http://127.0.0.1/final");
+	kb_strset(&k->job->files[0].resp_headers, "HTTP/1.1 200 OK\r\nETag: \"v1\"\r\n");
+	k->job->files[0].bytes_transferred = 1234;
+	k->job->files[0].ranges_ok = true;
+	snprintf(old, sizeof(old), "%s", fk.url);
+	snprintf(fk.url, sizeof(fk.url), "http://127.0.0.2/mirror/never");
+	fk.seq[0]++;
+	job = learn_job(&ag, &w, &seq);
+	snprintf(fk.url, sizeof(fk.url), "%s", old);
+	if (!check(job != NULL, "new URL: the CHANGED job is learnt"))
+		return;
+	check(!strcmp(job->files[0].url, "http://127.0.0.2/mirror/never"), "new URL: it is the new one");
+	check(job->files[0].etag && !strcmp(job->files[0].etag, "\"v1\"") &&
+	      job->files[0].last_modified && job->files[0].ranges_ok &&
+	      job->files[0].bytes_transferred == 1234,
+	      "new URL: the validators and the synced bytes are kept (etag %s, %llu bytes)",
+	      job->files[0].etag ? job->files[0].etag : "none",
+	      (unsigned long long)job->files[0].bytes_transferred);
+	check(job->files[0].resp_headers && strstr(job->files[0].resp_headers, "ETag"),
+	      "new URL: the last transfer's response headers are kept");
+	check(!job->files[0].final_url, "new URL: the old URL's final URL is dropped");
+	kb_job_put(job);
+}
+
 static bool job0_running(void)
 {
 	return running(0);
@@ -607,6 +660,8 @@ static void test_changed_url(void)
 }
 
 static const struct t_case cases[] = {
+	{ "a new URL for a file keeps its validators and bytes for the resume to judge",
+	  test_new_url_keeps_validators },
 	{ "the work items of one loop iteration are stored in one commit and acknowledged after it",
 	  test_one_commit_stored },
 	{ "a scheduling pass with every slot taken does not walk the queued jobs", test_pass_cost },

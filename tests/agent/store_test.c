@@ -449,6 +449,48 @@ out:
 	kb_job_put(job);
 }
 
+/* KBITS_FILE_STR_HTTP_RESPONSE_HEADERS: written, read back; an old files table gains the column. */
+static void test_response_headers(void)
+{
+	const char *h = "HTTP/1.1 200 OK\r\nETag: \"abc\"\r\nContent-Length: 5\r\n";
+	struct kb_job *job = sample_job(), *j;
+	struct kb_store *s;
+	sqlite3 *old = NULL;
+	bool ok;
+
+	kb_strset(&job->files[1].resp_headers, h);
+	s = store_with(job);
+	if (!s)
+		goto out;
+	kb_store_close(s);
+	ok = kb_store_open(db, &s) == 0;
+	if (ok)
+		kb_store_load(s, collect, NULL);
+	j = nloaded ? loaded[0] : NULL;
+	check(ok && j && j->nr_files == 2 && !j->files[0].resp_headers &&
+	      str_eq(j->files[1].resp_headers, h), "a file's response headers survive a reopen");
+	drop_loaded();
+	kb_store_close(s);
+	ok = sqlite3_open(db, &old) == SQLITE_OK &&
+	     sqlite3_exec(old, "ALTER TABLE files DROP COLUMN response_headers;", NULL, NULL,
+			  NULL) == SQLITE_OK;
+	sqlite3_close(old);
+	if (!check(ok, "an old store: its files table without response_headers"))
+		goto out;
+	ok = kb_store_open(db, &s) == 0;
+	if (ok)
+		kb_store_load(s, collect, NULL);
+	j = nloaded ? loaded[0] : NULL;
+	check(ok && j && j->nr_files == 2 && !j->files[1].resp_headers &&
+	      str_eq(j->files[0].etag, "\"abc\""), "opening it adds the column; its files have no headers");
+	drop_loaded();
+	ok = ok && kb_store_put_job(s, job) == 0;
+	kb_store_close(s);
+	check(ok, "and the headers are written to it");
+out:
+	kb_job_put(job);
+}
+
 static bool store_setup(void)
 {
 	t_path(db, sizeof(db), "kbits.db");
@@ -456,6 +498,8 @@ static bool store_setup(void)
 }
 
 static const struct t_case cases[] = {
+	{ "a file's response headers are stored, read back, and added to an old store",
+	  test_response_headers },
 	{ "a job written, closed and reopened reads back with its numbers, strings and files",
 	  test_round_trip },
 	{ "an update of one file and of the state survives a reopen", test_updates },

@@ -180,11 +180,31 @@ static void layout_structs(void)
 	OFF(kbits_agent_outcome, work, 16);
 	OFF(kbits_agent_outcome, error, 28);
 
-	SIZE(kbits_restore_file, 144);
+	SIZE(kbits_restore_file, 160);
 	check(KBITS_RESTORE_FILE_SIZE_VER0 == offsetof(struct kbits_restore_file, expected_size),
 	      "KBITS_RESTORE_FILE_SIZE_VER0 ends before expected_size");
-	check(KBITS_RESTORE_FILE_SIZE_VER1 == sizeof(struct kbits_restore_file),
-	      "KBITS_RESTORE_FILE_SIZE_VER1 is the size of struct kbits_restore_file");
+	check(KBITS_RESTORE_FILE_SIZE_VER1 == offsetof(struct kbits_restore_file, response_headers),
+	      "KBITS_RESTORE_FILE_SIZE_VER1 ends before response_headers");
+	check(KBITS_RESTORE_FILE_SIZE_VER2 == sizeof(struct kbits_restore_file),
+	      "KBITS_RESTORE_FILE_SIZE_VER2 is the size of struct kbits_restore_file");
+	OFF(kbits_restore_file, response_headers, 144);
+	OFF(kbits_restore_file, response_headers_len, 152);
+
+	SIZE(kbits_file_string, 48);
+	check(KBITS_FILE_STRING_SIZE_VER0 == sizeof(struct kbits_file_string),
+	      "KBITS_FILE_STRING_SIZE_VER0 is the size of struct kbits_file_string");
+	OFF(kbits_file_string, job_id, 8);
+	OFF(kbits_file_string, index, 24);
+	OFF(kbits_file_string, value, 32);
+	OFF(kbits_file_string, value_len, 40);
+
+	SIZE(kbits_job_replace_prefix, 56);
+	check(KBITS_REPLACE_PREFIX_SIZE_VER0 == sizeof(struct kbits_job_replace_prefix),
+	      "KBITS_REPLACE_PREFIX_SIZE_VER0 is the size of struct kbits_job_replace_prefix");
+	OFF(kbits_job_replace_prefix, old_prefix, 24);
+	OFF(kbits_job_replace_prefix, new_prefix, 32);
+	OFF(kbits_job_replace_prefix, old_len, 40);
+	OFF(kbits_job_replace_prefix, count, 48);
 	OFF(kbits_restore_file, sha256, 112);
 	OFF(kbits_restore_file, ranges, 24);
 	OFF(kbits_restore_file, url_len, 32);
@@ -235,6 +255,8 @@ static void layout_structs(void)
 	OFF(kbits_agent_restore, size, 0);
 	OFF(kbits_job_wait_durable, size, 0);
 	OFF(kbits_agent_stored, size, 0);
+	OFF(kbits_file_string, size, 0);
+	OFF(kbits_job_replace_prefix, size, 0);
 }
 
 #define IOC(name, dir, nr, type) \
@@ -259,6 +281,10 @@ static void layout_ioctls(void)
 	IOC(KBITS_IOC_JOB_COMPLETE, _IOC_READ | _IOC_WRITE, 0x0c, struct kbits_job_complete);
 	IOC(KBITS_IOC_JOB_TAKE_OWNERSHIP, _IOC_WRITE, 0x0d, struct kbits_job_ref);
 	IOC(KBITS_IOC_JOB_WAIT_DURABLE, _IOC_WRITE, 0x0e, struct kbits_job_wait_durable);
+	IOC(KBITS_IOC_JOB_GET_FILE_STRING, _IOC_READ | _IOC_WRITE, 0x0f, struct kbits_file_string);
+	IOC(KBITS_IOC_JOB_SET_FILE_STRING, _IOC_WRITE, 0x10, struct kbits_file_string);
+	IOC(KBITS_IOC_JOB_REPLACE_REMOTE_PREFIX, _IOC_READ | _IOC_WRITE, 0x11,
+	    struct kbits_job_replace_prefix);
 	check(KBITS_IOC_AGENT_ATTACH == _IO(KBITS_IOC_MAGIC, 0x40), "KBITS_IOC_AGENT_ATTACH is _IO 0x40");
 	IOC(KBITS_IOC_AGENT_REPORT, _IOC_WRITE, 0x41, struct kbits_agent_report);
 	IOC(KBITS_IOC_AGENT_OUTCOME, _IOC_WRITE, 0x42, struct kbits_agent_outcome);
@@ -290,13 +316,14 @@ static void layout_values(void)
 	      "security flags keep BG_HTTP_REDIRECT_POLICY_*'s values");
 	check(KBITS_JOB_F_ALL == (KBITS_JOB_F_DYNAMIC_CONTENT | KBITS_JOB_F_HTTP_PUT),
 	      "KBITS_JOB_F_ALL covers the job flags");
-	check(KBITS_FEATURE_ALL == 0x3ff, "KBITS_FEATURE_ALL is the ten features (bandwidth bit 8, TLS bit 9)");
+	check(KBITS_FEATURE_ALL == 0x7ff, "KBITS_FEATURE_ALL is the eleven features (bandwidth 8, TLS 9, file strings 10)");
 	check(KBITS_FEATURE_TLS == 1ull << 9 && KBITS_STR_CLIENT_CERT == 10 && KBITS_STR_CLIENT_KEY == 11 &&
 	      KBITS_STR_CA_BUNDLE == 12 && KBITS_STR_PINNED_PUBKEY == 13 && KBITS_STR_MAX == 13,
 	      "the TLS strings are 10..13, KBITS_FEATURE_TLS bit 9");
 	check(KBITS_STR_PINNED_PUBKEY - KBITS_RESTORE_STRINGS < KBITS_RESTORE_EXT_STRINGS,
 	      "the TLS strings fit the restore's ext_strings[] (no new restore size)");
 	check(KBITS_MAX_BANDWIDTH == 1ull << 40, "KBITS_MAX_BANDWIDTH is 2^40 B/s");
+	check(KBITS_FEATURE_FILE_STRINGS == 0x400, "KBITS_FEATURE_FILE_STRINGS is bit 10");
 	check(KBITS_AUTH_SCHEME_ALL == 0xf && KBITS_AUTH_SCHEME_BASIC == 1 && KBITS_AUTH_SCHEME_NEGOTIATE == 8,
 	      "KBITS_AUTH_SCHEME_* are BG_AUTH_SCHEME_* n as bit n - 1");
 	check(KBITS_DEFAULT_NO_PROGRESS_TIMEOUT == 14 * 24 * 3600, "no-progress timeout is 14 days");

@@ -283,6 +283,8 @@ static const unsigned long known_cmds[] = {
 	KBITS_IOC_JOB_COMPLETE, KBITS_IOC_JOB_TAKE_OWNERSHIP,
 	KBITS_IOC_AGENT_ATTACH, KBITS_IOC_AGENT_REPORT, KBITS_IOC_AGENT_OUTCOME,
 	KBITS_IOC_AGENT_RESTORE, KBITS_IOC_JOB_WAIT_DURABLE, KBITS_IOC_AGENT_STORED,
+	KBITS_IOC_JOB_GET_FILE_STRING, KBITS_IOC_JOB_SET_FILE_STRING,
+	KBITS_IOC_JOB_REPLACE_REMOTE_PREFIX,
 };
 #define NR_KNOWN (sizeof(known_cmds) / sizeof(known_cmds[0]))
 
@@ -301,7 +303,8 @@ static int cmd_is_known(unsigned int cmd)
 		KBITS_IOC_JOB_CREATE, KBITS_IOC_JOB_ENUM, KBITS_IOC_JOB_GET_INFO,
 		KBITS_IOC_JOB_SET, KBITS_IOC_JOB_ADD_FILES, KBITS_IOC_JOB_GET_FILE,
 		KBITS_IOC_AGENT_REPORT, KBITS_IOC_AGENT_RESTORE, KBITS_IOC_JOB_WAIT_DURABLE,
-		KBITS_IOC_AGENT_STORED,
+		KBITS_IOC_AGENT_STORED, KBITS_IOC_JOB_GET_FILE_STRING,
+		KBITS_IOC_JOB_SET_FILE_STRING, KBITS_IOC_JOB_REPLACE_REMOTE_PREFIX,
 	};
 	unsigned int i;
 
@@ -321,7 +324,7 @@ static int errno_allowed(int e)
 	case EFAULT: case EINVAL: case E2BIG: case ENOENT: case ENOTTY: case EPERM:
 	case EBUSY: case ENODATA: case EMLINK: case ENXIO: case EACCES: case ERANGE:
 	case ENOTCONN: case EINTR: case EAGAIN: case EPROTO: case EEXIST: case ENOMEM:
-	case EDQUOT: case EUSERS: case ETIMEDOUT:
+	case EDQUOT: case EUSERS: case ETIMEDOUT: case EOPNOTSUPP:
 		return 1;
 	}
 	return 0;
@@ -408,6 +411,9 @@ static void fill_restore(struct fz *z, struct kbits_agent_restore *r)
 		rf[i].bytes_total = rn(1000);
 		rf[i].bytes_transferred = rn(1000);
 		rf[i].file_flags = rn(3);
+		if (chance(30))
+			pick_str(z, 2, KBITS_RESPONSE_HEADERS_MAX, &rf[i].response_headers,
+				 &rf[i].response_headers_len);
 	}
 	r->files = chance(85) ? (uintptr_t)rf : pick_ptr(z, n * sizeof(*rf), NULL);
 }
@@ -430,6 +436,8 @@ static size_t build_known(struct fz *z, unsigned int k, void *buf)
 		struct kbits_agent_restore res;
 		struct kbits_job_wait_durable wd;
 		struct kbits_agent_stored st;
+		struct kbits_file_string fs;
+		struct kbits_job_replace_prefix rp;
 		__u8 raw[1024];
 	} *u = buf;
 	unsigned long cmd = known_cmds[k];
@@ -572,6 +580,31 @@ static size_t build_known(struct fz *z, unsigned int k, void *buf)
 			pick_size(sizeof(struct kbits_stored_job));
 		u->st.flags = chance(95) ? 0 : (__u32)rnd();
 		return sizeof(u->st);
+	case KBITS_IOC_JOB_GET_FILE_STRING:
+	case KBITS_IOC_JOB_SET_FILE_STRING:
+		u->fs.size = pick_size(sizeof(u->fs));
+		pick_id(z, u->fs.job_id);
+		u->fs.prop = chance(90) ? rn(KBITS_FILE_STR_MAX + 1) : (__u32)rnd();
+		u->fs.index = chance(80) ? rn(3) : (__u32)rnd();
+		if (cmd == KBITS_IOC_JOB_SET_FILE_STRING) {
+			pick_str(z, 0, u->fs.prop ? KBITS_RESPONSE_HEADERS_MAX : KBITS_URL_MAX,
+				 &u->fs.value, &u->fs.value_len);
+		} else {
+			u->fs.value_len = pick_len(KBITS_URL_MAX, KBITS_RESPONSE_HEADERS_MAX);
+			u->fs.value = pick_ptr(z, u->fs.value_len < DATA_SIZE ? u->fs.value_len : 64,
+					       NULL);
+		}
+		u->fs.flags = chance(95) ? 0 : (__u32)rnd();
+		u->fs.pad = chance(95) ? 0 : (__u32)rnd();
+		return sizeof(u->fs);
+	case KBITS_IOC_JOB_REPLACE_REMOTE_PREFIX:
+		u->rp.size = pick_size(sizeof(u->rp));
+		pick_id(z, u->rp.job_id);
+		pick_str(z, 0, KBITS_URL_MAX, &u->rp.old_prefix, &u->rp.old_len);
+		pick_str(z, 0, KBITS_URL_MAX, &u->rp.new_prefix, &u->rp.new_len);
+		u->rp.flags = chance(95) ? 0 : (__u32)rnd();
+		u->rp.pad = chance(95) ? 0 : (__u32)rnd();
+		return sizeof(u->rp);
 	}
 	return 0;
 }

@@ -344,6 +344,20 @@ int kb_channel_report_url(struct kb_channel *ch, const struct kb_job *job, uint3
 	return report(ch, &r, job);
 }
 
+int kb_channel_set_headers(struct kb_channel *ch, const struct kb_job *job, uint32_t idx)
+{
+	const char *h = job->files[idx].resp_headers;
+	struct kbits_file_string fs = { .size = sizeof(fs), .index = idx,
+					.prop = KBITS_FILE_STR_HTTP_RESPONSE_HEADERS };
+
+	if (!(ch->version.features & KBITS_FEATURE_FILE_STRINGS))
+		return 0;
+	memcpy(fs.job_id, job->id, 16);
+	fs.value = (uintptr_t)h;
+	fs.value_len = h ? (uint32_t)strlen(h) : 0;
+	return xioctl(ch->fd, KBITS_IOC_JOB_SET_FILE_STRING, &fs);
+}
+
 int kb_channel_report_error(struct kb_channel *ch, const struct kb_job *job,
 			    const struct kb_error *err)
 {
@@ -415,10 +429,17 @@ int kb_channel_restore(struct kb_channel *ch, const struct kb_job *job)
 		rf[i].expected_size = f->expected_size;
 		memcpy(rf[i].expected_sha256, f->expected_sha256, sizeof(rf[i].expected_sha256));
 		memcpy(rf[i].sha256, f->sha256, sizeof(rf[i].sha256));
+		rf[i].response_headers = (uintptr_t)f->resp_headers;
+		rf[i].response_headers_len = f->resp_headers ? (uint32_t)strlen(f->resp_headers) : 0;
 	}
 	r.nr_files = job->nr_files;
 	r.files = (uintptr_t)rf;
 	r.file_size = sizeof(*rf);
+	/* An older module takes the larger entries when their tail is zero. */
+	if (!(ch->version.features & KBITS_FEATURE_FILE_STRINGS)) {
+		for (uint32_t i = 0; i < job->nr_files; i++)
+			rf[i].response_headers = rf[i].response_headers_len = 0;
+	}
 	ret = xioctl(ch->fd, KBITS_IOC_AGENT_RESTORE, &r);
 	free(rf);
 	return ret;

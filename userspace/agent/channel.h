@@ -44,6 +44,8 @@ int kb_channel_report_reply(struct kb_channel *ch, const struct kb_job *job, uin
 int kb_channel_report_temp_name(struct kb_channel *ch, const struct kb_job *job, uint32_t idx);
 /* The file's URL, replaced by the final one (redirect policy ALLOW_REPORT). */
 int kb_channel_report_url(struct kb_channel *ch, const struct kb_job *job, uint32_t idx);
+/* The file's response headers, KBITS_IOC_JOB_SET_FILE_STRING on the agent's file. */
+int kb_channel_set_headers(struct kb_channel *ch, const struct kb_job *job, uint32_t idx);
 int kb_channel_report_error(struct kb_channel *ch, const struct kb_job *job,
 			    const struct kb_error *err);
 int kb_channel_outcome(struct kb_channel *ch, const uint8_t id[16], uint32_t work,

@@ -323,14 +323,44 @@ static void on_new_socket(void *arg, curl_socket_t fd)
 
 /* ---- headers: the response's status and validators --------------------------- */
 
+/* A header line for KBITS_FILE_STR_HTTP_RESPONSE_HEADERS: whole lines that fit. */
+static void hdr_keep(struct xfer *x, const char *p, size_t len)
+{
+	size_t cap;
+	char *n;
+
+	if (x->hdr_len + len > KBITS_RESPONSE_HEADERS_MAX)
+		return;
+	if (x->hdr_len + len > x->hdr_cap) {
+		cap = x->hdr_cap ? 2 * x->hdr_cap : 1024;
+		while (cap < x->hdr_len + len)
+			cap *= 2;
+		if (cap > KBITS_RESPONSE_HEADERS_MAX)
+			cap = KBITS_RESPONSE_HEADERS_MAX;
+		n = realloc(x->hdr, cap);
+		if (!n)
+			return;	/* headers are informative: the transfer goes on */
+		x->hdr = n;
+		x->hdr_cap = cap;
+	}
+	memcpy(x->hdr + x->hdr_len, p, len);
+	x->hdr_len += len;
+}
+
 static size_t on_header(char *p, size_t sz, size_t nmemb, void *arg)
 {
 	struct xfer *x = arg;
 	size_t len = sz * nmemb, n;
+	bool status_line = kb_http_status_line(p, len, &x->status);
 	const char *v;
 	char tmp[64];
 
-	if (kb_http_status_line(p, len, &x->status)) {
+	/* Every response (a redirect's too) starts over: the last one stays. */
+	if (status_line)
+		x->hdr_len = 0;
+	if (!kb_http_headers_end(p, len))
+		hdr_keep(x, p, len);
+	if (status_line) {
 		x->etag[0] = x->lm[0] = '\0';
 		x->clen = x->cr_total = KBITS_UNKNOWN;
 		x->cr_start = 0;
@@ -418,6 +448,10 @@ static int begin_body(struct xfer *x)
 	}
 	kb_strset(&f->etag, x->etag[0] ? x->etag : NULL);
 	kb_strset(&f->last_modified, x->lm[0] ? x->lm : NULL);
+	/* The answer whose bytes we keep: its headers are the file's (BITS's). */
+	free(f->resp_headers);
+	f->resp_headers = x->hdr_len ? strndup(x->hdr, x->hdr_len) : NULL;
+	f->untold |= KB_UNTOLD_HEADERS;
 	f->bytes_total = total;
 	if (job->max_download_size && total != KBITS_UNKNOWN && total > job->max_download_size) {
 		struct kb_error err = { 0 };
@@ -1002,6 +1036,7 @@ static void xfer_free(struct xfer *x)
 		close(x->fd);
 	curl_slist_free_all(x->hdrs);
 	EVP_MD_CTX_free(x->md);
+	free(x->hdr);
 	ej->file_active[x->idx] = 0;
 	ej->nactive--;
 	ej->e->nactive--;

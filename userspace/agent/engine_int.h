@@ -57,6 +57,9 @@ struct xfer {
 	/* the response being received (reset at every status line) */
 	long status;
 	char etag[256], lm[128];
+	/* its header lines, as many as fit KBITS_RESPONSE_HEADERS_MAX */
+	char *hdr;
+	size_t hdr_len, hdr_cap;
 	uint64_t clen, cr_start, cr_total;
 	bool cr_valid, accept_ranges;
 	/* bytes */

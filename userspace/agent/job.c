@@ -54,6 +54,7 @@ static void file_clear(struct kb_file *f)
 	free(f->final_url);
 	free(f->etag);
 	free(f->last_modified);
+	free(f->resp_headers);
 }
 
 void kb_upload_state_clear(struct kb_upload_state *u)
@@ -133,6 +134,8 @@ struct kb_job *kb_job_dup(const struct kb_job *src)
 
 		*d = *s;
 		d->url = d->path = d->temp_name = d->final_url = d->etag = d->last_modified = NULL;
+		d->resp_headers = NULL;
+		err |= kb_strset(&d->resp_headers, s->resp_headers);
 		err |= kb_strset(&d->url, s->url);
 		err |= kb_strset(&d->path, s->path);
 		err |= kb_strset(&d->temp_name, s->temp_name);
@@ -173,12 +176,20 @@ bool kb_job_carry(struct kb_job *nj, const struct kb_job *old)
 		struct kb_file *n = &nj->files[i];
 		const struct kb_file *o = &old->files[i];
 
-		if (!same_file(n, o))
+		/*
+		 * A new URL for the same file (SetRemoteName, ReplaceRemotePrefix)
+		 * keeps the bytes and their validators: the resume's If-Range
+		 * sends them to the new server, which continues them only if
+		 * they still match (206), else sends the whole file (200) and
+		 * the file restarts (download.c, begin_body).
+		 */
+		if (!n->url || !o->url || !n->path || !o->path || strcmp(n->path, o->path))
 			continue;
 		/* the agent names temporary files; the module only repeats them */
 		if (o->temp_name)
 			kb_strset(&n->temp_name, o->temp_name);
-		kb_strset(&n->final_url, o->final_url);
+		kb_strset(&n->final_url, same_file(n, o) ? o->final_url : NULL);
+		kb_strset(&n->resp_headers, o->resp_headers);
 		kb_strset(&n->etag, o->etag);
 		kb_strset(&n->last_modified, o->last_modified);
 		n->ranges_ok = o->ranges_ok;

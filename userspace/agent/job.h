@@ -58,6 +58,9 @@ struct kb_file {
 	uint8_t expected_sha256[KBITS_SHA256_LEN];
 	/* KBITS_FILE_SHA256: the digest of the finished file */
 	uint8_t sha256[KBITS_SHA256_LEN];
+	/* KBITS_FILE_STR_HTTP_RESPONSE_HEADERS: the final response's header
+	 * lines of the last transfer, at most KBITS_RESPONSE_HEADERS_MAX bytes */
+	char *resp_headers;
 	/* KB_UNTOLD_*: what the engine changed that the module has not been
 	 * told yet (kbitsd reports it at the file's next save) */
 	uint32_t untold;
@@ -70,6 +73,7 @@ struct kb_file {
 
 #define KB_UNTOLD_TEMP	0x1	/* a new temporary file (temp_name) */
 #define KB_UNTOLD_URL	0x2	/* url became the final one (ALLOW_REPORT) */
+#define KB_UNTOLD_HEADERS 0x4	/* new resp_headers (KBITS_FILE_STR_HTTP_RESPONSE_HEADERS) */
 
 /* What only upload jobs have (see upload_session.c); kept in the store's uploads
  * table. Strings may be NULL. */

@@ -247,7 +247,7 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 	struct agent *a = ctx;
 	struct known *k = known_of(a, job);
 	struct kb_file *f;
-	bool new_temp, new_url;
+	bool new_temp, new_url, new_headers;
 
 	if (!k || idx >= k->job->nr_files)
 		return;
@@ -256,6 +256,7 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 	new_temp = f->temp_name && (f->untold & KB_UNTOLD_TEMP);
 	/* the redirect policy ALLOW_REPORT replaced the URL with the final one */
 	new_url = f->url && (f->untold & KB_UNTOLD_URL);
+	new_headers = f->untold & KB_UNTOLD_HEADERS;
 	f->untold = 0;
 	if (!k->dirty_pprev)
 		kb_store_put_file(a->store, k->job, idx);
@@ -267,6 +268,8 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 		agent_sync(a);
 		kb_channel_report_url(a->ch, job, idx);
 	}
+	if (new_headers)
+		kb_channel_set_headers(a->ch, job, idx);
 }
 
 /* A checkpoint: cheap to commit (kb_store_put_checkpoint), told to nobody. */

@@ -59,6 +59,9 @@ int verb_accounts(struct cli *c, int argc, char **argv);
 int verb_monitor(struct cli *c, int argc, char **argv);
 int verb_transfer(struct cli *c, int argc, char **argv);
 int verb_version(struct cli *c, int argc, char **argv);
+int verb_set_url(struct cli *c, int argc, char **argv);
+int verb_replace_prefix(struct cli *c, int argc, char **argv);
+int verb_headers(struct cli *c, int argc, char **argv);
 
 /* ---- common.c ---- */
 

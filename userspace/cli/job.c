@@ -340,3 +340,125 @@ int verb_complete(struct cli *c, int argc, char **argv)
 	}
 	return o.result == KBITS_COMPLETE_ALL ? EXIT_OK : EXIT_JOB;
 }
+
+/* INDEX of a file: a decimal number. */
+static int file_index(struct cli *c, const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || v > UINT32_MAX || s[0] == '-')
+		return cli_usage(c, "INDEX must be a file number (0, 1, ...), not '%s'", s);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* -EBUSY, -EOPNOTSUPP of a URL change, for a person. */
+static int rename_fail(struct cli *c, int err, const struct kbits_guid *id, const char *job,
+		       const char *doing)
+{
+	uint32_t st = 0;
+
+	if (err == -EBUSY) {
+		kbits_job_get_state(c->k, id, &st);
+		cli_error("cannot %s of job '%s' while it is %s: suspend it first", doing, job,
+			  kbits_state_name(st));
+		return EXIT_ERROR;
+	}
+	if (err == -EOPNOTSUPP) {
+		cli_error("cannot %s of job '%s': only download jobs can change URLs "
+			  "(or kbits.ko is too old)", doing, job);
+		return EXIT_ERROR;
+	}
+	if (err == -ENXIO) {
+		cli_error("job '%s' has no such file", job);
+		return EXIT_ERROR;
+	}
+	if (err == -EINVAL) {
+		cli_error("cannot %s of job '%s': not an http:// or https:// URL of at most %d bytes",
+			  doing, job, KBITS_URL_MAX);
+		return EXIT_ERROR;
+	}
+	return cli_fail(c, err, job, doing);
+}
+
+int verb_set_url(struct cli *c, int argc, char **argv)
+{
+	struct kbits_guid id;
+	uint32_t idx;
+	int ret = job_args(c, argc, argv, 3, &id);
+
+	if (ret)
+		return DONE(ret);
+	ret = file_index(c, argv[optind + 1], &idx);
+	if (ret)
+		return ret;
+	ret = kbits_job_set_remote_name(c->k, &id, idx, argv[optind + 2]);
+	if (ret)
+		return rename_fail(c, ret, &id, argv[optind], "change a URL");
+	return cli_wait_durable(c, &id);
+}
+
+int verb_replace_prefix(struct cli *c, int argc, char **argv)
+{
+	struct kbits_guid id;
+	uint32_t n = 0;
+	int ret = job_args(c, argc, argv, 3, &id);
+
+	if (ret)
+		return DONE(ret);
+	if (!argv[optind + 1][0] || !argv[optind + 2][0])
+		return cli_usage(c, "OLD and NEW must not be empty");
+	ret = kbits_job_replace_remote_prefix(c->k, &id, argv[optind + 1], argv[optind + 2], &n);
+	if (ret)
+		return rename_fail(c, ret, &id, argv[optind], "replace the URL prefix");
+	if (c->json)
+		printf("{\"changed\":%u}\n", n);
+	else
+		printf("%u file%s changed\n", n, n == 1 ? "" : "s");
+	return n ? cli_wait_durable(c, &id) : EXIT_OK;
+}
+
+int verb_headers(struct cli *c, int argc, char **argv)
+{
+	struct kbits_guid id;
+	uint32_t idx;
+	char *h = NULL;
+	int ret = job_args(c, argc, argv, 2, &id);
+
+	if (ret)
+		return DONE(ret);
+	ret = file_index(c, argv[optind + 1], &idx);
+	if (ret)
+		return ret;
+	ret = kbits_job_get_file_string(c->k, &id, idx, KBITS_FILE_STR_HTTP_RESPONSE_HEADERS, &h);
+	if (ret == -ENXIO) {
+		cli_error("job '%s' has no file %u", argv[optind], idx);
+		return EXIT_ERROR;
+	}
+	if (ret)
+		return cli_fail(c, ret, argv[optind], "read the response headers");
+	if (c->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_obj(&j, NULL);
+		json_u64(&j, "index", idx);
+		json_str(&j, "headers", h);
+		json_end_obj(&j);
+		json_done(&j);
+	} else {
+		/* The header block as the server sent it, one line each, without CRs. */
+		for (char *p = h, *e; *p; p = e) {
+			size_t n = strcspn(p, "\r\n");
+
+			e = p + n;
+			printf("%.*s\n", (int)n, p);
+			e += strspn(e, "\r\n");
+		}
+	}
+	free(h);
+	return EXIT_OK;
+}

@@ -26,6 +26,13 @@ static const struct verb verbs[] = {
 	{ "info", verb_info, "[--verbose] JOB", "Show a job's state, progress and error" },
 	{ "list", verb_list, "[--all-users]", "List your jobs (everybody's: administrators)" },
 	{ "files", verb_files, "JOB", "List a job's files and their progress" },
+	{ "set-url", verb_set_url, DURABLE_OPTS "JOB INDEX URL",
+	  "Change the URL of file INDEX of a download job (SetRemoteName); bytes\n"
+	  "already there are kept if the new server's ETag/Last-Modified matches" },
+	{ "replace-prefix", verb_replace_prefix, DURABLE_OPTS "JOB OLD NEW",
+	  "Replace the URL prefix OLD with NEW in every file of a download job" },
+	{ "headers", verb_headers, "JOB INDEX",
+	  "Print the HTTP response headers of file INDEX's last transfer" },
 	{ "get", verb_get, "JOB PROPERTY", "Print one property of a job (PROPERTY \"help\" lists them)" },
 	{ "set", verb_set, DURABLE_OPTS "JOB PROPERTY VALUE", "Change one property of a job" },
 	{ "takeownership", verb_takeownership, "JOB",

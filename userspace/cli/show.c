@@ -465,6 +465,8 @@ int verb_version(struct cli *c, int argc, char **argv)
 		json_obj(&j, NULL);
 		json_str(&j, "kbitsctl", KBITS_VERSION);
 		json_u64(&j, "client_abi_version", KBITS_ABI_VERSION);
+		/* What the header kbitsctl was built with knows: a test compares. */
+		json_u64(&j, "client_features", KBITS_FEATURE_ALL);
 		if (!err) {
 			json_obj(&j, "module");
 			json_u64(&j, "abi_version", v.abi_version);

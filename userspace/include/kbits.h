@@ -302,6 +302,29 @@ struct kbits_file_digest {
 KBITS_API int kbits_job_get_file_digest(struct kbits *k, const struct kbits_guid *id,
 					uint32_t index, struct kbits_file_digest *out);
 
+/*
+ * kbits_job_get_file_string - a KBITS_FILE_STR_* property of file number
+ * index: its URL, or its HTTP response headers (BITS's
+ * BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS; "" until a transfer got
+ * them). Stores a malloc()ed copy in *value (free() it).
+ * kbits_job_set_remote_name - IBackgroundCopyFile2::SetRemoteName: a new
+ * URL for file number index of a download job that is not moving (-EBUSY:
+ * Suspend it first; -EOPNOTSUPP: an upload job). Bytes already there are
+ * kept when the new server's validator matches, else the file restarts.
+ * kbits_job_replace_remote_prefix - IBackgroundCopyJob3::ReplaceRemotePrefix:
+ * every URL starting with old_prefix starts with new_prefix instead, all or
+ * nothing; *count (may be NULL) gets the number changed, 0 when none
+ * matched (BITS's S_FALSE).
+ * All three: -EOPNOTSUPP when the module has no KBITS_FEATURE_FILE_STRINGS.
+ */
+KBITS_API int kbits_job_get_file_string(struct kbits *k, const struct kbits_guid *id,
+					uint32_t index, uint32_t prop, char **value);
+KBITS_API int kbits_job_set_remote_name(struct kbits *k, const struct kbits_guid *id,
+					uint32_t index, const char *url);
+KBITS_API int kbits_job_replace_remote_prefix(struct kbits *k, const struct kbits_guid *id,
+					      const char *old_prefix, const char *new_prefix,
+					      uint32_t *count);
+
 /* ---- string properties --------------------------------------------------- */
 
 /*

@@ -219,3 +219,111 @@ out_free:
 		free(buf[i]);
 	return err;
 }
+
+static int file_strings_supported(struct kbits *k)
+{
+	struct kbits_version v;
+	int err = kbits_version(k, &v);
+
+	if (err)
+		return err;
+	return v.features & KBITS_FEATURE_FILE_STRINGS ? 0 : -EOPNOTSUPP;
+}
+
+int kbits_job_get_file_string(struct kbits *k, const struct kbits_guid *id, uint32_t index,
+			      uint32_t prop, char **value)
+{
+	struct kbits_file_string fs;
+	uint32_t cap = 1024;
+	int err;
+
+	if (!id || !value || prop > KBITS_FILE_STR_MAX)
+		return -EINVAL;
+	err = file_strings_supported(k);
+	if (err)
+		return err;
+	/* getxattr() style: a too small buffer gets -ERANGE and the length. */
+	for (int tries = 0; tries < 4; tries++) {
+		char *buf = malloc((size_t)cap + 1);
+
+		if (!buf)
+			return -ENOMEM;
+		memset(&fs, 0, sizeof(fs));
+		fs.size = sizeof(fs);
+		fs.prop = prop;
+		memcpy(fs.job_id, id->b, sizeof(fs.job_id));
+		fs.index = index;
+		fs.value = kbits_ptr(buf);
+		fs.value_len = cap;
+		err = kbits_ioctl(k, KBITS_IOC_JOB_GET_FILE_STRING, &fs);
+		if (err == -ERANGE && fs.value_len > cap) {
+			free(buf);
+			cap = fs.value_len;
+			continue;
+		}
+		if (!err && fs.value_len > cap)	/* a kernel bug must not overrun us */
+			err = -EIO;
+		if (err) {
+			free(buf);
+			return err;
+		}
+		buf[fs.value_len] = '\0';
+		*value = buf;
+		return 0;
+	}
+	return -EAGAIN;
+}
+
+int kbits_job_set_remote_name(struct kbits *k, const struct kbits_guid *id, uint32_t index,
+			      const char *url)
+{
+	struct kbits_file_string fs;
+	size_t len;
+	int err;
+
+	if (!id || !url)
+		return -EINVAL;
+	len = strlen(url);
+	if (len > KBITS_URL_MAX)
+		return -EINVAL;
+	err = file_strings_supported(k);
+	if (err)
+		return err;
+	memset(&fs, 0, sizeof(fs));
+	fs.size = sizeof(fs);
+	fs.prop = KBITS_FILE_STR_URL;
+	memcpy(fs.job_id, id->b, sizeof(fs.job_id));
+	fs.index = index;
+	fs.value = kbits_ptr(url);
+	fs.value_len = (uint32_t)len;
+	return kbits_ioctl(k, KBITS_IOC_JOB_SET_FILE_STRING, &fs);
+}
+
+int kbits_job_replace_remote_prefix(struct kbits *k, const struct kbits_guid *id,
+				    const char *old_prefix, const char *new_prefix, uint32_t *count)
+{
+	struct kbits_job_replace_prefix rp;
+	size_t ol, nl;
+	int err;
+
+	if (!id || !old_prefix || !new_prefix)
+		return -EINVAL;
+	ol = strlen(old_prefix);
+	nl = strlen(new_prefix);
+	if (!ol || !nl || ol > KBITS_URL_MAX || nl > KBITS_URL_MAX)
+		return -EINVAL;
+	err = file_strings_supported(k);
+	if (err)
+		return err;
+	memset(&rp, 0, sizeof(rp));
+	rp.size = sizeof(rp);
+	memcpy(rp.job_id, id->b, sizeof(rp.job_id));
+	rp.old_prefix = kbits_ptr(old_prefix);
+	rp.old_len = (uint32_t)ol;
+	rp.new_prefix = kbits_ptr(new_prefix);
+	rp.new_len = (uint32_t)nl;
+	err = kbits_ioctl(k, KBITS_IOC_JOB_REPLACE_REMOTE_PREFIX, &rp);
+	if (!err && count)
+		*count = rp.count;
+	return err;
+}

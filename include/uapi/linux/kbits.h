@@ -116,6 +116,11 @@
  * KBITS_IOC_JOB_WAIT_DURABLE
  *                         Waits until the agent has stored every change of
  *                         the job (see "Durable jobs" below).
+ * KBITS_IOC_JOB_GET_FILE_STRING / KBITS_IOC_JOB_SET_FILE_STRING
+ *                         A file's URL (SetRemoteName) and response headers
+ *                         (read-only).
+ * KBITS_IOC_JOB_REPLACE_REMOTE_PREFIX
+ *                         ReplaceRemotePrefix. Extensible.
  *
  * ioctls for the agent (CAP_SYS_ADMIN, on the attached file only)
  * ===============================================================
@@ -255,6 +260,8 @@
 #define KBITS_FEATURE_BANDWIDTH		_BITULL(8)
 /* KBITS_STR_CLIENT_CERT .. KBITS_STR_PINNED_PUBKEY */
 #define KBITS_FEATURE_TLS		_BITULL(9)
+/* the file string ioctls, ReplaceRemotePrefix, restore-file VER2 */
+#define KBITS_FEATURE_FILE_STRINGS	_BITULL(10)
 #define KBITS_FEATURE_ALL		(KBITS_FEATURE_NETLINK | \
 					 KBITS_FEATURE_JOBS | \
 					 KBITS_FEATURE_AGENT | \
@@ -264,7 +271,8 @@
 					 KBITS_FEATURE_AUTH_TARGETS | \
 					 KBITS_FEATURE_NOTIFY_INTERVAL | \
 					 KBITS_FEATURE_BANDWIDTH | \
-					 KBITS_FEATURE_TLS)
+					 KBITS_FEATURE_TLS | \
+					 KBITS_FEATURE_FILE_STRINGS)
 
 /* Bytes of a SHA-256 digest. */
 #define KBITS_SHA256_LEN		32
@@ -282,6 +290,7 @@
 #define KBITS_ENUM_MAX			1024	/* GUIDs per KBITS_IOC_JOB_ENUM */
 #define KBITS_ADD_FILES_MAX		200	/* files per KBITS_IOC_JOB_ADD_FILES */
 #define KBITS_STORED_MAX		1024	/* jobs per KBITS_IOC_AGENT_STORED */
+#define KBITS_RESPONSE_HEADERS_MAX	16384	/* KBITS_FILE_STR_HTTP_RESPONSE_HEADERS */
 
 #define KBITS_UNKNOWN			(~0ULL)	/* a byte count not known yet */
 
@@ -658,6 +667,72 @@ struct kbits_file_info {
 #define KBITS_FILE_INFO_SIZE_VER0	96	/* up to ranges */
 #define KBITS_FILE_INFO_SIZE_VER1	168
 
+/*
+ * KBITS_IOC_JOB_GET_FILE_STRING / KBITS_IOC_JOB_SET_FILE_STRING
+ * (KBITS_FEATURE_FILE_STRINGS): a string property of one file of a job, the
+ * per-file analogue of KBITS_IOC_JOB_GET_STRING and _SET_STRING (same buffer rules:
+ * value_len is the capacity in and the length out of a get, -ERANGE when
+ * short). -ENXIO: no file at that index.
+ *
+ * KBITS_FILE_STR_URL: the file's remote name. Setting it is BITS's
+ * IBackgroundCopyFile2::SetRemoteName: download jobs only (-EOPNOTSUPP,
+ * BITS's E_NOTIMPL), a URL as AddFile takes it (-EINVAL), and only while
+ * the job is not moving: QUEUED, SUSPENDED, ERROR or TRANSIENT_ERROR
+ * (-EBUSY in CONNECTING, TRANSFERRING, TRANSFERRED or while a Complete
+ * waits; BITS accepts it in every non-final state and applies it at the
+ * next Resume, kbits asks the caller to Suspend first rather than race
+ * the transfer). The agent gets a CHANGED item; a file's bytes are kept
+ * when the new URL's validator (ETag, else Last-Modified, and size)
+ * matches the one its bytes came with, else the file restarts. A
+ * completed file is not transferred again.
+ *
+ * KBITS_FILE_STR_HTTP_RESPONSE_HEADERS (BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS,
+ * IBackgroundCopyFile5::GetProperty): the header block ("Name: value\r\n"
+ * lines) of the final response (after redirects) of the file's last
+ * transfer, at most KBITS_RESPONSE_HEADERS_MAX bytes; empty until the agent
+ * reports it. Read-only for clients (-EACCES): the agent sets it on its
+ * attached file, it is not a change the agent must store again.
+ */
+#define KBITS_FILE_STR_URL			0
+#define KBITS_FILE_STR_HTTP_RESPONSE_HEADERS	1
+#define KBITS_FILE_STR_MAX			1
+
+struct kbits_file_string {
+	__u32 size;		/* sizeof(struct kbits_file_string) */
+	__u32 prop;		/* KBITS_FILE_STR_* */
+	__u8 job_id[16];
+	__u32 index;		/* the file: 0 .. files_total - 1 */
+	__u32 flags;		/* none defined: 0 */
+	__u64 value;		/* pointer */
+	__u32 value_len;	/* set: length; get: capacity in, length out */
+	__u32 pad;
+};
+
+#define KBITS_FILE_STRING_SIZE_VER0	48
+
+/*
+ * KBITS_IOC_JOB_REPLACE_REMOTE_PREFIX (KBITS_FEATURE_FILE_STRINGS):
+ * IBackgroundCopyJob3::ReplaceRemotePrefix. Every file whose URL starts
+ * with old_prefix (bytes, case-sensitive) gets new_prefix instead, all or
+ * nothing: -EINVAL when a prefix is empty or a resulting URL is not one
+ * AddFile takes (or is longer than KBITS_URL_MAX). count is the number of
+ * files changed; 0 (BITS's S_FALSE, "no matches") is not an error. The
+ * job rules of KBITS_FILE_STR_URL apply (-EOPNOTSUPP, -EBUSY).
+ */
+struct kbits_job_replace_prefix {
+	__u32 size;		/* sizeof(struct kbits_job_replace_prefix) */
+	__u32 flags;		/* none defined: 0 */
+	__u8 job_id[16];
+	__u64 old_prefix;	/* pointer, 1..KBITS_URL_MAX bytes */
+	__u64 new_prefix;	/* pointer, 1..KBITS_URL_MAX bytes */
+	__u32 old_len;
+	__u32 new_len;
+	__u32 count;		/* out: files changed */
+	__u32 pad;
+};
+
+#define KBITS_REPLACE_PREFIX_SIZE_VER0	56
+
 /* Resume, Suspend, Cancel, TakeOwnership */
 struct kbits_job_ref {
 	__u8 job_id[16];
@@ -782,10 +857,15 @@ struct kbits_restore_file {
 	__u64 expected_size;
 	__u8 expected_sha256[KBITS_SHA256_LEN];
 	__u8 sha256[KBITS_SHA256_LEN];
+	/* KBITS_FEATURE_FILE_STRINGS (VER2) */
+	__u64 response_headers;		/* pointer, KBITS_FILE_STR_HTTP_RESPONSE_HEADERS */
+	__u32 response_headers_len;
+	__u32 pad2;
 };
 
 #define KBITS_RESTORE_FILE_SIZE_VER0	72	/* up to pad */
 #define KBITS_RESTORE_FILE_SIZE_VER1	144
+#define KBITS_RESTORE_FILE_SIZE_VER2	160
 
 struct kbits_agent_restore {
 	__u32 size;
@@ -873,6 +953,10 @@ struct kbits_agent_stored {
 #define KBITS_IOC_JOB_COMPLETE	_IOWR(KBITS_IOC_MAGIC, 0x0c, struct kbits_job_complete)
 #define KBITS_IOC_JOB_TAKE_OWNERSHIP _IOW(KBITS_IOC_MAGIC, 0x0d, struct kbits_job_ref)
 #define KBITS_IOC_JOB_WAIT_DURABLE _IOW(KBITS_IOC_MAGIC, 0x0e, struct kbits_job_wait_durable)
+#define KBITS_IOC_JOB_GET_FILE_STRING _IOWR(KBITS_IOC_MAGIC, 0x0f, struct kbits_file_string)
+#define KBITS_IOC_JOB_SET_FILE_STRING _IOW(KBITS_IOC_MAGIC, 0x10, struct kbits_file_string)
+#define KBITS_IOC_JOB_REPLACE_REMOTE_PREFIX \
+	_IOWR(KBITS_IOC_MAGIC, 0x11, struct kbits_job_replace_prefix)
 
 #define KBITS_IOC_AGENT_ATTACH	_IO(KBITS_IOC_MAGIC, 0x40)
 #define KBITS_IOC_AGENT_REPORT	_IOW(KBITS_IOC_MAGIC, 0x41, struct kbits_agent_report)
