@@ -154,7 +154,7 @@ tap $? "udev rule: /dev/kbits mode 0666"
 
 # ---- bash completion ---------------------------------------------------------------
 comp=$dest$p/share/bash-completion/completions/kbitsctl
-verbs_help=$(build/bin/kbitsctl --help 2>&1 | sed -n '/^Verbs:/,/^$/s/^  \([a-z]*\) .*/\1/p' | sort | tr '\n' ' ')
+verbs_help=$(build/bin/kbitsctl --help 2>&1 | sed -n '/^Verbs:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p' | sort | tr '\n' ' ')
 out=$(bash -c '
 	source /usr/share/bash-completion/bash_completion 2>/dev/null || exit 3
 	source "$1" || exit 4
