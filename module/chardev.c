@@ -55,6 +55,25 @@ static bool kbits_caller_admin(const struct file *file)
 	return kbits_is_admin() || kbits_file_is_agent(file);
 }
 
+/*
+ * File index of a job the caller may see, with kbits_lock held; the job in
+ * *jobp. -ENOENT for no such job, -ENXIO past its last file.
+ */
+static struct kbits_file *kbits_lookup_file(const struct file *file, const u8 id[16],
+					    u32 index, struct kbits_job **jobp)
+{
+	struct kbits_job *job;
+
+	lockdep_assert_held(&kbits_lock);
+	job = kbits_lookup_visible(id, kbits_caller_admin(file));
+	if (!job)
+		return ERR_PTR(-ENOENT);
+	if (index >= job->nr_files)
+		return ERR_PTR(-ENXIO);
+	*jobp = job;
+	return job->files[index];
+}
+
 static long kbits_ioctl_version(void __user *argp)
 {
 	struct kbits_version v;
@@ -576,14 +595,10 @@ static long kbits_ioctl_get_file(struct file *file, void __user *argp)
 	cap = fi.nr_ranges;
 
 	mutex_lock(&kbits_lock);
-	job = kbits_lookup_visible(fi.job_id, kbits_caller_admin(file));
-	ret = -ENOENT;
-	if (!job)
+	f = kbits_lookup_file(file, fi.job_id, fi.index, &job);
+	ret = PTR_ERR_OR_ZERO(f);
+	if (ret)
 		goto out_unlock;
-	ret = -ENXIO;
-	if (fi.index >= job->nr_files)
-		goto out_unlock;
-	f = job->files[fi.index];
 	ret = -ENOMEM;
 	url = kmemdup(f->url, f->url_len + 1, GFP_KERNEL);
 	path = kmemdup(f->path, f->path_len + 1, GFP_KERNEL);
@@ -656,6 +671,7 @@ static const char *kbits_file_str(const struct kbits_file *f, u32 prop, u32 *len
 static long kbits_ioctl_get_file_string(struct file *file, void __user *argp)
 {
 	struct kbits_file_string fs;
+	struct kbits_file *f;
 	struct kbits_job *job;
 	const char *src;
 	char *value = NULL;
@@ -669,15 +685,11 @@ static long kbits_ioctl_get_file_string(struct file *file, void __user *argp)
 		return -EINVAL;
 
 	mutex_lock(&kbits_lock);
-	job = kbits_lookup_visible(fs.job_id, kbits_caller_admin(file));
-	ret = -ENOENT;
-	if (!job)
+	f = kbits_lookup_file(file, fs.job_id, fs.index, &job);
+	ret = PTR_ERR_OR_ZERO(f);
+	if (ret)
 		goto out_unlock;
-	ret = -ENXIO;
-	if (fs.index >= job->nr_files)
-		goto out_unlock;
-	src = kbits_file_str(job->files[fs.index], fs.prop, &len);
-	ret = 0;
+	src = kbits_file_str(f, fs.prop, &len);
 	/* Copied under the lock, copied out after it: no user access under it. */
 	if (len) {
 		value = kmemdup(src, len, GFP_KERNEL);
@@ -752,14 +764,10 @@ static long kbits_ioctl_set_file_string(struct file *file, void __user *argp)
 	}
 
 	mutex_lock(&kbits_lock);
-	job = kbits_lookup_visible(fs.job_id, kbits_caller_admin(file));
-	ret = -ENOENT;
-	if (!job)
+	f = kbits_lookup_file(file, fs.job_id, fs.index, &job);
+	ret = PTR_ERR_OR_ZERO(f);
+	if (ret)
 		goto out_unlock;
-	ret = -ENXIO;
-	if (fs.index >= job->nr_files)
-		goto out_unlock;
-	f = job->files[fs.index];
 	if (fs.prop == KBITS_FILE_STR_HTTP_RESPONSE_HEADERS) {
 		/* The agent stores them itself: no change for it to store again. */
 		if (!fs.value_len) {
