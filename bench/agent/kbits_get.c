@@ -15,8 +15,10 @@
  * a job found in DB is resumed instead (the list is then ignored), as
  * kbitsd does after a restart. --kill-at sends the process SIGKILL once
  * file 0 has that many bytes on disk (printing killed_at=BYTES first): kill
- * -9 at a known point; a resumed run prints resume_from=BYTES (file 0's
- * synced bytes in the store). At the end it prints
+ * -9 at a known point; a resumed run prints checkpoint=BYTES (file 0's
+ * last checkpoint in the store: where a power cut would resume it; with -v
+ * the engine logs "resume at BYTES", where this same-boot restart resumes).
+ * At the end it prints
  *   files=N bytes=B secs=T user=U sys=S state=STATE resumed=0|1
  * and exits 0 when the job was transferred and completed.
  */
@@ -70,6 +72,15 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 		kb_store_put_file(b->store, job, idx);
 }
 
+/* As kbitsd: a checkpoint is committed with the next batch, told to nobody. */
+static void ev_checkpoint(void *ctx, const struct kb_job *job, uint32_t idx)
+{
+	struct bench *b = ctx;
+
+	if (b->store)
+		kb_store_put_checkpoint(b->store, job, idx);
+}
+
 static void ev_error(void *ctx, const struct kb_job *job, const struct kb_error *err)
 {
 	(void)ctx;
@@ -90,6 +101,7 @@ static const struct kb_engine_ops ops = {
 	.state = ev_state,
 	.progress = ev_progress,
 	.file_saved = ev_file_saved,
+	.checkpoint = ev_checkpoint,
 	.error = ev_error,
 };
 
@@ -209,7 +221,7 @@ int main(int argc, char **argv)
 			goto out;
 		resumed = job != NULL;
 		if (job)
-			printf("resume_from=%llu\n", (unsigned long long)job->files[0].bytes_transferred);
+			printf("checkpoint=%llu\n", (unsigned long long)job->files[0].bytes_transferred);
 		kb_store_batch(b.store, true);
 	}
 	if (!job) {
