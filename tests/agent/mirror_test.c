@@ -21,8 +21,9 @@ static uint8_t next_id = 1;
 
 static const struct kb_engine_ops ops = { 0 };
 
-/* What became of the last fetch. */
+/* What became of the last fetch; expect: the www file it must equal, when not its name. */
 static struct {
+	const char *expect;
 	uint32_t state;
 	char desc[1100];
 } xo;
@@ -72,7 +73,7 @@ static bool fetch(const char *name, const char *url, const char *mirrors)
 		strncat(tmp, f->temp_name, sizeof(tmp) - strlen(tmp) - 1);
 		t_sha256(tmp, b);
 		t_path(src, sizeof(src), "www/");
-		strncat(src, name, sizeof(src) - strlen(src) - 1);
+		strncat(src, xo.expect ? xo.expect : name, sizeof(src) - strlen(src) - 1);
 		t_sha256(src, a);
 	}
 	kb_engine_stop(engine, job->id);
@@ -148,6 +149,26 @@ static void test_stall_restarts_when_the_etag_differs(void)
 	      "the mirror judged the If-Range and sent the whole file (%s)", log);
 }
 
+/*
+ * Validators by Last-Modified only (noetag), and the two files share their
+ * mtime: the mirror's If-Range matches and it answers 206, but its file has
+ * another size, so the bytes of the first must not be continued with it.
+ */
+static void test_a_206_of_another_size_restarts(void)
+{
+	char url[128], m[128], log[2048];
+	bool ok;
+
+	fault_url(url, sizeof(url), "m7?stall=300000&noetag=1");
+	xo.expect = "m7b";
+	ok = fetch("m7", url, fault_url(m, sizeof(m), "m7b?noetag=1"));
+	t_fault_log_n("m7b", 2, log, sizeof(log));
+	check(ok, "the file is the mirror's whole file, not the URL's head with its tail "
+	      "(state %u, %s; %s)", xo.state, xo.desc, log);
+	check(strstr(log, "m7b GET 206 range=bytes=") && strstr(log, "m7b GET 200 range=-"),
+	      "the 206 of another size was dropped, the file fetched again whole (%s)", log);
+}
+
 static void test_all_fail_names_the_last(void)
 {
 	char url[128], m[256];
@@ -202,6 +223,8 @@ static const struct t_case cases[] = {
 	  test_stall_resumes_when_validators_agree },
 	{ "a stalled source: the file restarts from 0 on a mirror with another ETag",
 	  test_stall_restarts_when_the_etag_differs },
+	{ "a 206 whose total size is not the bytes' restarts the file from 0",
+	  test_a_206_of_another_size_restarts },
 	{ "when every source fails the error names the last mirror", test_all_fail_names_the_last },
 	{ "a file without mirrors fails as before", test_no_mirrors_unchanged },
 };
@@ -214,12 +237,23 @@ int main(void)
 	if (!t_begin(300))
 		return 1;
 	t_mkdir("www", 0755);
-	for (int i = 1; i <= 6; i++) {
+	for (int i = 1; i <= 7; i++) {
 		char n[32];
 
 		snprintf(n, sizeof(n), "www/m%d", i);
 		t_path(p, sizeof(p), n);
 		t_write_file(p, 1000000 + (uint64_t)i, (uint32_t)i + 40);
+	}
+	/* m7b: another size, the same mtime as m7 (Last-Modified, to the second) */
+	{
+		struct timespec ts[2] = { { 1700000000, 0 }, { 1700000000, 0 } };
+		char q[512];
+
+		t_path(p, sizeof(p), "www/m7b");
+		t_write_file(p, 1200000, 99);
+		t_path(q, sizeof(q), "www/m7");
+		if (utimensat(AT_FDCWD, p, ts, 0) || utimensat(AT_FDCWD, q, ts, 0))
+			check(false, "utimensat: %s", strerror(errno));
 	}
 	closed_port = t_free_port();	/* nobody listens there */
 	fault = t_start_fault(&fault_port);
