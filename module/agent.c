@@ -640,7 +640,7 @@ static int kbits_restore_files(struct kbits_job *job, const struct kbits_agent_r
 					    r->file_size);
 		if (ret)
 			return ret;
-		if ((rf.file_flags & ~KBITS_FILE_FLAGS_ALL) || rf.pad || rf.pad2 ||
+		if ((rf.file_flags & ~KBITS_FILE_FLAGS_ALL) || rf.pad || rf.pad2 || rf.pad3 ||
 		    (r->file_size < KBITS_RESTORE_FILE_SIZE_VER1 &&
 		     (rf.file_flags & ~KBITS_FILE_COMPLETED)) ||
 		    (rf.bytes_total != KBITS_UNKNOWN && rf.bytes_transferred > rf.bytes_total))
@@ -671,6 +671,22 @@ static int kbits_restore_files(struct kbits_job *job, const struct kbits_agent_r
 				return ret;
 			}
 			f->headers_len = rf.response_headers_len;
+		}
+		if (rf.mirrors_len) {
+			/* Mirrors are for downloads (KBITS_FILE_STR_MIRRORS). */
+			if (job->type != KBITS_JOB_DOWNLOAD)
+				return -EINVAL;
+			f->mirrors = kbits_strndup_user(rf.mirrors, rf.mirrors_len,
+							KBITS_MIRRORS_LEN_MAX, false);
+			if (IS_ERR(f->mirrors)) {
+				ret = PTR_ERR(f->mirrors);
+				f->mirrors = NULL;
+				return ret;
+			}
+			f->mirrors_len = rf.mirrors_len;
+			ret = kbits_check_mirrors(f->mirrors, f->mirrors_len);
+			if (ret)
+				return ret;
 		}
 		f->bytes_total = rf.bytes_total;
 		f->bytes_transferred = rf.bytes_transferred;

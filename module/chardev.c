@@ -664,6 +664,10 @@ static const char *kbits_file_str(const struct kbits_file *f, u32 prop, u32 *len
 		*len = f->url_len;
 		return f->url;
 	}
+	if (prop == KBITS_FILE_STR_MIRRORS) {
+		*len = f->mirrors_len;
+		return f->mirrors;
+	}
 	*len = f->headers_len;
 	return f->headers;
 }
@@ -753,12 +757,23 @@ static long kbits_ioctl_set_file_string(struct file *file, void __user *argp)
 	/* What the server said comes from the agent only. */
 	if (fs.prop == KBITS_FILE_STR_HTTP_RESPONSE_HEADERS && !kbits_file_is_agent(file))
 		return -EACCES;
-	max = fs.prop == KBITS_FILE_STR_URL ? KBITS_URL_MAX : KBITS_RESPONSE_HEADERS_MAX;
+	if (fs.prop == KBITS_FILE_STR_URL)
+		max = KBITS_URL_MAX;
+	else if (fs.prop == KBITS_FILE_STR_MIRRORS)
+		max = KBITS_MIRRORS_LEN_MAX;
+	else
+		max = KBITS_RESPONSE_HEADERS_MAX;
 	value = kbits_strndup_user(fs.value, fs.value_len, max, false);
 	if (IS_ERR(value))
 		return PTR_ERR(value);
 	if (fs.prop == KBITS_FILE_STR_URL) {
 		ret = kbits_check_url(value, fs.value_len);
+		if (ret)
+			goto out_free;
+	}
+	/* Checked before the lock; empty clears. */
+	if (fs.prop == KBITS_FILE_STR_MIRRORS && fs.value_len) {
+		ret = kbits_check_mirrors(value, fs.value_len);
 		if (ret)
 			goto out_free;
 	}
@@ -782,8 +797,17 @@ static long kbits_ioctl_set_file_string(struct file *file, void __user *argp)
 	ret = kbits_may_rename(job);
 	if (ret)
 		goto out_unlock;
-	swap(f->url, value);
-	f->url_len = fs.value_len;
+	if (fs.prop == KBITS_FILE_STR_MIRRORS) {
+		if (!fs.value_len) {
+			kfree(value);
+			value = NULL;
+		}
+		swap(f->mirrors, value);
+		f->mirrors_len = fs.value_len;
+	} else {
+		swap(f->url, value);
+		f->url_len = fs.value_len;
+	}
 	kbits_job_renamed(job);
 out_unlock:
 	mutex_unlock(&kbits_lock);

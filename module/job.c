@@ -80,6 +80,7 @@ void kbits_file_free(struct kbits_file *f)
 	kfree(f->path);
 	kfree(f->temp_name);
 	kfree(f->headers);
+	kfree(f->mirrors);
 	kvfree(f->ranges);
 	kmem_cache_free(kbits_file_cache, f);
 	kbits_obj_gone();
@@ -400,6 +401,34 @@ int kbits_check_url(const char *url, u32 len)
 	for (i = 0; i < len; i++)
 		if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7f)
 			return -EINVAL;
+	return 0;
+}
+
+/*
+ * A KBITS_FILE_STR_MIRRORS value: at most KBITS_MIRRORS_MAX URLs, each one
+ * kbits_check_url() takes, separated by single "\n" (an empty line, a
+ * leading or trailing "\n" is -EINVAL). The empty value (no mirrors) is
+ * the caller's case. kbits_check_url() refuses "\n" inside a URL, so the
+ * split is unambiguous.
+ */
+int kbits_check_mirrors(const char *s, u32 len)
+{
+	const char *end = s + len, *nl;
+	u32 n = 0, ulen;
+	int ret;
+
+	while (s <= end) {
+		nl = memchr(s, '\n', end - s);
+		ulen = (nl ? nl : end) - s;
+		if (++n > KBITS_MIRRORS_MAX || ulen > KBITS_URL_MAX)
+			return -EINVAL;
+		ret = kbits_check_url(s, ulen);
+		if (ret)
+			return ret;
+		if (!nl)
+			break;
+		s = nl + 1;
+	}
 	return 0;
 }
 

@@ -64,6 +64,9 @@ struct kbits_file {
 	/* KBITS_FILE_STR_HTTP_RESPONSE_HEADERS, set by the agent; NULL: empty */
 	char *headers;
 	u32 headers_len;
+	/* KBITS_FILE_STR_MIRRORS: "\n"-separated URLs; NULL: none */
+	char *mirrors;
+	u32 mirrors_len;
 };
 
 struct kbits_job {
@@ -182,6 +185,7 @@ bool kbits_pin_valid(const char *s, u32 len);
 #define KBITS_HARD_MAX_RANGES	1000000
 #define KBITS_HARD_MAX_FILES	1000000
 int kbits_check_url(const char *url, u32 len);
+int kbits_check_mirrors(const char *s, u32 len);
 bool kbits_security_flags_valid(u32 flags);
 
 /* registry.c: lookup, enumeration, permissions and limits. */

@@ -1,12 +1,12 @@
 # kbitsd's host tests: the engine and the store without the module.
 AGENT_TEST_CFLAGS := $(AGENT_CFLAGS) -iquote $(TOP)/userspace/agent -DKB_TOP=\"$(TOP)\"
 AGENT_TEST_LIBS := $(AGENT_LIBS)
-AGENT_TESTS := engine store sched upload notify proxy index intake wbuf job tls
+AGENT_TESTS := engine store sched upload notify proxy index intake wbuf job tls mirror
 AGENT_TEST_BINS := $(AGENT_TESTS:%=$(BUILD)/tests/host/agent_%_test)
 
 # Under ASan/UBSan (agent_*_test) and, built without sanitizers, under
 # valgrind (tests/host/valgrind.sh; by hand: make agent-valgrind).
-AGENT_VALGRIND_TESTS := engine store sched upload proxy index intake wbuf job tls
+AGENT_VALGRIND_TESTS := engine store sched upload proxy index intake wbuf job tls mirror
 
 tests: $(AGENT_TEST_BINS) $(AGENT_VALGRIND_TESTS:%=$(BUILD)/tests/agent/%-valgrind)
 

@@ -491,6 +491,54 @@ out:
 	kb_job_put(job);
 }
 
+/* KBITS_FILE_STR_MIRRORS: written, read back; an old files table gains the column. */
+static void test_mirrors(void)
+{
+	const char *m = "http://a.example/f\nhttps://b.example:8443/m/f";
+	struct kb_job *job = sample_job(), *j;
+	struct kb_store *s;
+	sqlite3 *old = NULL;
+	bool ok;
+
+	kb_strset(&job->files[0].mirrors, m);
+	s = store_with(job);
+	if (!s)
+		goto out;
+	kb_store_close(s);
+	ok = kb_store_open(db, &s) == 0;
+	if (ok)
+		kb_store_load(s, collect, NULL);
+	j = nloaded ? loaded[0] : NULL;
+	check(ok && j && j->nr_files == 2 && str_eq(j->files[0].mirrors, m) && !j->files[1].mirrors,
+	      "a file's mirrors survive a reopen ('%s')", j && j->files[0].mirrors ? j->files[0].mirrors : "");
+	drop_loaded();
+	kb_store_close(s);
+	ok = sqlite3_open(db, &old) == SQLITE_OK &&
+	     sqlite3_exec(old, "ALTER TABLE files DROP COLUMN mirrors;", NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(old);
+	if (!check(ok, "an old store: its files table without mirrors"))
+		goto out;
+	ok = kb_store_open(db, &s) == 0;
+	if (ok)
+		kb_store_load(s, collect, NULL);
+	j = nloaded ? loaded[0] : NULL;
+	check(ok && j && j->nr_files == 2 && !j->files[0].mirrors,
+	      "opening it adds the column; its files have no mirrors");
+	drop_loaded();
+	ok = ok && kb_store_put_job(s, job) == 0;
+	kb_store_close(s);
+	ok = ok && kb_store_open(db, &s) == 0;
+	if (ok)
+		kb_store_load(s, collect, NULL);
+	j = nloaded ? loaded[0] : NULL;
+	check(ok && j && str_eq(j->files[0].mirrors, m), "and the mirrors are written to it");
+	drop_loaded();
+	if (ok)
+		kb_store_close(s);
+out:
+	kb_job_put(job);
+}
+
 static bool store_setup(void)
 {
 	t_path(db, sizeof(db), "kbits.db");
@@ -498,6 +546,7 @@ static bool store_setup(void)
 }
 
 static const struct t_case cases[] = {
+	{ "a file's mirrors are stored, read back, and added to an old store", test_mirrors },
 	{ "a file's response headers are stored, read back, and added to an old store",
 	  test_response_headers },
 	{ "a job written, closed and reopened reads back with its numbers, strings and files",

@@ -180,15 +180,21 @@ static void layout_structs(void)
 	OFF(kbits_agent_outcome, work, 16);
 	OFF(kbits_agent_outcome, error, 28);
 
-	SIZE(kbits_restore_file, 160);
+	SIZE(kbits_restore_file, 176);
 	check(KBITS_RESTORE_FILE_SIZE_VER0 == offsetof(struct kbits_restore_file, expected_size),
 	      "KBITS_RESTORE_FILE_SIZE_VER0 ends before expected_size");
 	check(KBITS_RESTORE_FILE_SIZE_VER1 == offsetof(struct kbits_restore_file, response_headers),
 	      "KBITS_RESTORE_FILE_SIZE_VER1 ends before response_headers");
-	check(KBITS_RESTORE_FILE_SIZE_VER2 == sizeof(struct kbits_restore_file),
-	      "KBITS_RESTORE_FILE_SIZE_VER2 is the size of struct kbits_restore_file");
+	check(KBITS_RESTORE_FILE_SIZE_VER2 == offsetof(struct kbits_restore_file, mirrors),
+	      "KBITS_RESTORE_FILE_SIZE_VER2 ends before mirrors");
+	check(KBITS_RESTORE_FILE_SIZE_VER3 == sizeof(struct kbits_restore_file),
+	      "KBITS_RESTORE_FILE_SIZE_VER3 is the size of struct kbits_restore_file");
+	check(KBITS_MIRRORS_MAX == 8 && KBITS_FILE_STR_MIRRORS == 2 && KBITS_FILE_STR_MAX == 2,
+	      "KBITS_FILE_STR_MIRRORS 2 (the last), at most 8 mirrors");
 	OFF(kbits_restore_file, response_headers, 144);
 	OFF(kbits_restore_file, response_headers_len, 152);
+	OFF(kbits_restore_file, mirrors, 160);
+	OFF(kbits_restore_file, mirrors_len, 168);
 
 	SIZE(kbits_file_string, 48);
 	check(KBITS_FILE_STRING_SIZE_VER0 == sizeof(struct kbits_file_string),
@@ -316,7 +322,7 @@ static void layout_values(void)
 	      "security flags keep BG_HTTP_REDIRECT_POLICY_*'s values");
 	check(KBITS_JOB_F_ALL == (KBITS_JOB_F_DYNAMIC_CONTENT | KBITS_JOB_F_HTTP_PUT),
 	      "KBITS_JOB_F_ALL covers the job flags");
-	check(KBITS_FEATURE_ALL == 0x7ff, "KBITS_FEATURE_ALL is the eleven features (bandwidth 8, TLS 9, file strings 10)");
+	check(KBITS_FEATURE_ALL == 0xfff, "KBITS_FEATURE_ALL is the twelve features (bandwidth 8, TLS 9, file strings 10, mirrors 11)");
 	check(KBITS_FEATURE_TLS == 1ull << 9 && KBITS_STR_CLIENT_CERT == 10 && KBITS_STR_CLIENT_KEY == 11 &&
 	      KBITS_STR_CA_BUNDLE == 12 && KBITS_STR_PINNED_PUBKEY == 13 && KBITS_STR_MAX == 13,
 	      "the TLS strings are 10..13, KBITS_FEATURE_TLS bit 9");
@@ -324,6 +330,7 @@ static void layout_values(void)
 	      "the TLS strings fit the restore's ext_strings[] (no new restore size)");
 	check(KBITS_MAX_BANDWIDTH == 1ull << 40, "KBITS_MAX_BANDWIDTH is 2^40 B/s");
 	check(KBITS_FEATURE_FILE_STRINGS == 0x400, "KBITS_FEATURE_FILE_STRINGS is bit 10");
+	check(KBITS_FEATURE_MIRRORS == 0x800, "KBITS_FEATURE_MIRRORS is bit 11");
 	check(KBITS_AUTH_SCHEME_ALL == 0xf && KBITS_AUTH_SCHEME_BASIC == 1 && KBITS_AUTH_SCHEME_NEGOTIATE == 8,
 	      "KBITS_AUTH_SCHEME_* are BG_AUTH_SCHEME_* n as bit n - 1");
 	check(KBITS_DEFAULT_NO_PROGRESS_TIMEOUT == 14 * 24 * 3600, "no-progress timeout is 14 days");

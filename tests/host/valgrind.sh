@@ -10,7 +10,7 @@
 # this suite (agent_notify_test) like every other agent test.
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 n=0 failed=0
-tests="engine store sched upload proxy index intake wbuf job tls"
+tests="engine store sched upload proxy index intake wbuf job tls mirror"
 timed="sched"	# whose checks are timings (see below)
 
 tap() {	# tap STATUS DESCRIPTION

@@ -15,6 +15,10 @@ Serves the files of --root at /<name>; the query string chooses misbehaviour:
   redirect=URL    answer 302 to URL
   slow=B          send at most B bytes per second
   lie=N           claim Content-Length N (sends the real bytes, then closes)
+  stall=N         first request of this name: send N body bytes, then nothing
+                  for 60 s (the connection stays open: a stalled server)
+  etag=X          announce ETag "X" (and honour If-Range against it) instead
+                  of the content's hash: another mirror's validator
 
 Only 127.0.0.1; over TLS with --cert and --key (PEM). Every request is logged to --log as one line:
   name method status range=<Range|-> if_range=<If-Range|-> sent=<bytes>
@@ -98,7 +102,7 @@ class Handler(BaseHTTPRequestHandler):
         with open(path, "rb") as f:
             data = f.read()
         st = os.stat(path)
-        etag = '"%s"' % hashlib.sha1(data).hexdigest()[:16]
+        etag = '"%s"' % (q.get("etag") or hashlib.sha1(data).hexdigest()[:16])
         lm = email.utils.formatdate(st.st_mtime, usegmt=True)
         norange = bool(q.get("norange"))
         start, code = 0, 200
@@ -135,6 +139,9 @@ class Handler(BaseHTTPRequestHandler):
         if "drop" in q and n == 0:
             limit = min(limit, int(q["drop"]))
             close = True
+        stall = "stall" in q and n == 0
+        if stall:
+            limit = min(limit, int(q["stall"]))
         slow = int(q.get("slow", "0"))
         sent = 0
         chunk = 65536 if not slow else max(1, slow // 10)
@@ -148,6 +155,9 @@ class Handler(BaseHTTPRequestHandler):
             sent += len(part)
             if slow:
                 time.sleep(len(part) / slow)
+        if stall:
+            time.sleep(60)
+            close = True
         if close:
             self.close_connection = True
             try:

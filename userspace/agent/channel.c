@@ -180,6 +180,30 @@ static int get_file(struct kb_channel *ch, const uint8_t id[16], uint32_t idx, s
 	return 0;
 }
 
+/* KBITS_FILE_STR_MIRRORS of one file: NULL when it has none. */
+static int get_mirrors(struct kb_channel *ch, const uint8_t id[16], uint32_t idx, char **out)
+{
+	struct kbits_file_string fs = { .size = sizeof(fs), .index = idx,
+					.prop = KBITS_FILE_STR_MIRRORS };
+	char *buf = malloc(KBITS_MIRRORS_LEN_MAX + 1);
+	int ret;
+
+	*out = NULL;
+	if (!buf)
+		return -ENOMEM;
+	memcpy(fs.job_id, id, 16);
+	fs.value = (uintptr_t)buf;
+	fs.value_len = KBITS_MIRRORS_LEN_MAX;
+	ret = xioctl(ch->fd, KBITS_IOC_JOB_GET_FILE_STRING, &fs);
+	if (ret < 0 || !fs.value_len || fs.value_len > KBITS_MIRRORS_LEN_MAX) {
+		free(buf);
+		return ret < 0 ? ret : fs.value_len ? -EOVERFLOW : 0;
+	}
+	buf[fs.value_len] = '\0';
+	*out = buf;
+	return 0;
+}
+
 int kb_channel_fetch_job(struct kb_channel *ch, const uint8_t id[16], struct kb_job **out)
 {
 	return kb_channel_fetch_job_seq(ch, id, out, NULL);
@@ -224,8 +248,13 @@ int kb_channel_fetch_job_seq(struct kb_channel *ch, const uint8_t id[16], struct
 			continue;
 		ret = get_string(ch, id, p, &job->strings[p]);
 	}
-	for (uint32_t i = 0; i < job->nr_files && !ret; i++)
+	for (uint32_t i = 0; i < job->nr_files && !ret; i++) {
 		ret = get_file(ch, id, i, &job->files[i]);
+		/* mirrors are for downloads only; an older module has none */
+		if (!ret && ji.type == KBITS_JOB_DOWNLOAD &&
+		    (ch->version.features & KBITS_FEATURE_MIRRORS))
+			ret = get_mirrors(ch, id, i, &job->files[i].mirrors);
+	}
 	if (ret < 0) {
 		kb_job_put(job);
 		return ret;
@@ -425,6 +454,8 @@ int kb_channel_restore(struct kb_channel *ch, const struct kb_job *job)
 		memcpy(rf[i].sha256, f->sha256, sizeof(rf[i].sha256));
 		rf[i].response_headers = (uintptr_t)f->resp_headers;
 		rf[i].response_headers_len = f->resp_headers ? (uint32_t)strlen(f->resp_headers) : 0;
+		rf[i].mirrors = (uintptr_t)f->mirrors;
+		rf[i].mirrors_len = f->mirrors ? (uint32_t)strlen(f->mirrors) : 0;
 	}
 	r.nr_files = job->nr_files;
 	r.files = (uintptr_t)rf;
@@ -433,6 +464,10 @@ int kb_channel_restore(struct kb_channel *ch, const struct kb_job *job)
 	if (!(ch->version.features & KBITS_FEATURE_FILE_STRINGS)) {
 		for (uint32_t i = 0; i < job->nr_files; i++)
 			rf[i].response_headers = rf[i].response_headers_len = 0;
+	}
+	if (!(ch->version.features & KBITS_FEATURE_MIRRORS)) {
+		for (uint32_t i = 0; i < job->nr_files; i++)
+			rf[i].mirrors = rf[i].mirrors_len = 0;
 	}
 	ret = xioctl(ch->fd, KBITS_IOC_AGENT_RESTORE, &r);
 	free(rf);

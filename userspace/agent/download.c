@@ -116,6 +116,10 @@ int kb_xfer_start(struct ejob *ej, uint32_t idx)
 	x->ej = ej;
 	x->idx = idx;
 	x->fd = -1;
+	/* The source of this attempt: a mirror after its predecessors failed. */
+	x->sources = kb_file_sources(&ej->job->files[idx]);
+	x->mirror = ej->mirror[idx] < x->sources ? ej->mirror[idx] : 0;
+	x->src = kb_file_source(&ej->job->files[idx], x->mirror);
 	kb_rlp_init(&x->rlp);
 	x->sock = CURL_SOCKET_BAD;
 	x->bucket.timer.cb = bucket_fired;
@@ -257,9 +261,10 @@ static int xfer_open(struct xfer *x, struct kb_error *err)
 	if (hash_prefix(x, off) < 0)
 		x->hash_linear = false;
 	if (off || f->bytes_transferred)	/* e2e tests read where a restart resumed */
-		kb_info("%s: resume at %llu (checkpoint %llu; ranges %d, etag %s)", f->path,
+		kb_info("%s: resume at %llu (checkpoint %llu; ranges %d, etag %s)%s%s", f->path,
 			(unsigned long long)off, (unsigned long long)f->bytes_transferred, f->ranges_ok,
-			f->etag ? "yes" : "no");
+			f->etag ? "yes" : "no", x->mirror ? " from mirror " : "",
+			x->mirror && x->src ? x->src : "");
 	return 0;
 }
 
@@ -272,8 +277,10 @@ static int xfer_setup_curl(struct xfer *x)
 	struct kb_httpreq *r = &x->req;
 	char range[48];
 
+	if (!x->src)
+		return -ENOMEM;
 	r->job = job;
-	r->url = f->url;
+	r->url = x->src;
 	r->ca_file = e->cfg.ca_file;
 	r->connect_timeout = e->cfg.connect_timeout;
 	r->low_speed_time = e->cfg.low_speed_time;
@@ -291,7 +298,7 @@ static int xfer_setup_curl(struct xfer *x)
 	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)KB_RECV_BUFFER);
 	/* Waiting to multiplex only makes sense where ALPN can offer h2: over
 	 * http:// a second file of a host would wait for the first to end. */
-	curl_easy_setopt(c, CURLOPT_PIPEWAIT, strncasecmp(f->url, "https:", 6) ? 0L : 1L);
+	curl_easy_setopt(c, CURLOPT_PIPEWAIT, strncasecmp(x->src, "https:", 6) ? 0L : 1L);
 	if (job->max_download_size)
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)job->max_download_size);
 	if (x->req_off) {
@@ -416,8 +423,17 @@ static int begin_body(struct xfer *x)
 
 	x->body = true;
 	if (x->status == 206) {
+		/*
+		 * The validator the bytes came with (ETag, else Last-Modified)
+		 * and the size must be this answer's too: a mirror (or a new
+		 * URL) whose server ignored If-Range must not continue them.
+		 */
 		if (!x->req_off || !x->cr_valid || x->cr_start != x->req_off ||
-		    (f->etag && x->etag[0] && strcmp(f->etag, x->etag))) {
+		    (f->etag && x->etag[0] && strcmp(f->etag, x->etag)) ||
+		    (!strong_etag(f->etag) && f->last_modified && x->lm[0] &&
+		     strcmp(f->last_modified, x->lm)) ||
+		    (f->bytes_total != KBITS_UNKNOWN && x->cr_total != KBITS_UNKNOWN &&
+		     f->bytes_total != x->cr_total)) {
 			kb_info("%s: the ranged answer does not continue our bytes: restart", f->path);
 			xfer_fail(x, XO_RESTART, NULL);
 			return -1;
@@ -831,6 +847,51 @@ static void file_saved(struct xfer *x)
 
 /* ---- curl done: the answer as a whole ---------------------------------------- */
 
+/*
+ * Whether a failed answer of this source sends the file on to its next
+ * mirror (Documentation/kbitsd.md, "Mirrors"): the source could not be
+ * reached or stalled (connect, resolve, timeout: the no-progress limit,
+ * a connection that broke), the server failed (5xx), or the mirror lacks
+ * the file or refuses it (403, 404, 410, 429). Not: TLS verification and
+ * pinning (the job's trust, the same for every mirror), 401 and 407 (the
+ * job's credentials), other 4xx (the request itself), a proxy's failure
+ * (kb_httpreq_failover first).
+ */
+static bool mirror_failover(const struct xfer *x, CURLcode rc, long status)
+{
+	bool fail;
+
+	if (x->mirror + 1 >= x->sources)
+		return false;
+	switch (rc) {
+	case CURLE_OK:
+		fail = status >= 500 || status == 403 || status == 404 || status == 410 ||
+		       status == 429;
+		break;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		fail = true;
+		break;
+	default:
+		fail = false;
+	}
+	if (fail && rc != CURLE_OK)
+		kb_info("%s: source %u of %u, %s, failed (%s): the next mirror",
+			x->ej->job->files[x->idx].path, x->mirror + 1, x->sources, x->src,
+			curl_easy_strerror(rc));
+	else if (fail)
+		kb_info("%s: source %u of %u, %s, failed (HTTP %ld): the next mirror",
+			x->ej->job->files[x->idx].path, x->mirror + 1, x->sources, x->src, status);
+	return fail;
+}
+
 static void xfer_curl_done(struct xfer *x, CURLcode rc)
 {
 	struct kb_job *job = x->ej->job;
@@ -846,6 +907,8 @@ static void xfer_curl_done(struct xfer *x, CURLcode rc)
 	if (x->outcome == XO_NONE) {
 		if (rc != CURLE_OK && kb_httpreq_failover(&x->req, x->easy, rc)) {
 			xfer_fail(x, XO_PROXY, NULL);
+		} else if (mirror_failover(x, rc, status)) {
+			xfer_fail(x, XO_MIRROR, NULL);
 		} else if (rc != CURLE_OK) {
 			kb_httpreq_error(&x->req, x->easy, rc, 0, &err);
 			xfer_fail(x, XO_ERR, &err);
@@ -854,7 +917,7 @@ static void xfer_curl_done(struct xfer *x, CURLcode rc)
 				bool dynamic = job->job_flags & KBITS_JOB_F_DYNAMIC_CONTENT;
 
 				if (!dynamic && f->bytes_total != KBITS_UNKNOWN && x->next_off != f->bytes_total) {
-					kb_error_curl(&err, CURLE_PARTIAL_FILE, "body shorter than announced", f->url);
+					kb_error_curl(&err, CURLE_PARTIAL_FILE, "body shorter than announced", x->src);
 					xfer_fail(x, XO_ERR, &err);
 				} else {
 					x->outcome = XO_DONE;
@@ -876,7 +939,7 @@ static void xfer_curl_done(struct xfer *x, CURLcode rc)
 	 * the file's URL becomes the final one. kbitsd stores it and tells
 	 * the module (GET_FILE); a resume asks it directly.
 	 */
-	if (x->outcome == XO_DONE && f->final_url && strcmp(f->url, f->final_url) &&
+	if (x->outcome == XO_DONE && !x->mirror && f->final_url && strcmp(f->url, f->final_url) &&
 	    (job->security_flags & KBITS_SECURITY_REDIRECT_MASK) == KBITS_SECURITY_REDIRECT_ALLOW_REPORT) {
 		kb_strset(&f->url, f->final_url);
 		f->untold |= KB_UNTOLD_URL;
@@ -964,6 +1027,12 @@ static void xfer_conclude(struct xfer *x)
 			ej->restarts[idx] = 0;
 		}
 		break;
+	case XO_MIRROR:
+		/* the next source at once, as for a proxy: schedule starts the
+		 * file again, with a Range and If-Range from what is synced */
+		if (ej->mirror[idx] <= x->mirror)
+			ej->mirror[idx] = (uint8_t)(x->mirror + 1);
+		break;
 	case XO_PROXY:
 		/* the next entry at once (schedule starts the file again, with
 		 * a Range from what is synced); no error of the job */
@@ -1035,6 +1104,7 @@ static void xfer_free(struct xfer *x)
 	if (x->fd >= 0)
 		close(x->fd);
 	curl_slist_free_all(x->hdrs);
+	free(x->src);
 	EVP_MD_CTX_free(x->md);
 	free(x->hdr);
 	ej->file_active[x->idx] = 0;

@@ -392,6 +392,7 @@ static void job_finish_error(struct ejob *ej)
 
 	ej->failing = false;
 	ej->proxy = 0;	/* the next attempt starts at the list's first entry */
+	memset(ej->mirror, 0, job->nr_files);	/* and every file at its URL */
 	fatal = !err.transient || !job->no_progress_timeout ||
 		idle >= (uint64_t)job->no_progress_timeout * 1000000000ull;
 	if (!fatal && !err.desc[0])
@@ -484,6 +485,7 @@ static void job_free(struct ejob *ej)
 	kb_job_put(ej->replace);
 	free(ej->file_active);
 	free(ej->restarts);
+	free(ej->mirror);
 	free(ej);
 }
 
@@ -497,7 +499,8 @@ static struct ejob *job_new(struct kb_engine *e, struct kb_job *job)
 	ej->job = kb_job_get(job);
 	ej->file_active = calloc(job->nr_files + 1, 1);
 	ej->restarts = calloc(job->nr_files + 1, 1);
-	if (!ej->file_active || !ej->restarts) {
+	ej->mirror = calloc(job->nr_files + 1, 1);
+	if (!ej->file_active || !ej->restarts || !ej->mirror) {
 		job_free(ej);
 		return NULL;
 	}
@@ -534,8 +537,9 @@ void kb_job_settle(struct ejob *ej)
 	if (ej->replace) {
 		struct kb_job *nj = ej->replace;
 		uint8_t *fa = calloc(nj->nr_files + 1, 1), *rs = calloc(nj->nr_files + 1, 1);
+		uint8_t *mi = calloc(nj->nr_files + 1, 1);
 
-		if (fa && rs) {
+		if (fa && rs && mi) {
 			/* what the drained transfers did since (job.h) */
 			kb_job_carry(nj, ej->job);
 			ej->replace = NULL;
@@ -546,6 +550,8 @@ void kb_job_settle(struct ejob *ej)
 			free(ej->restarts);
 			ej->file_active = fa;
 			ej->restarts = rs;
+			free(ej->mirror);
+			ej->mirror = mi;	/* its mirrors may have changed */
 			ej->proxy = 0;	/* its proxy list may have changed */
 			job_unlink(ej);
 			job_link(e, ej);
@@ -554,6 +560,7 @@ void kb_job_settle(struct ejob *ej)
 		} else {
 			free(fa);
 			free(rs);
+			free(mi);
 		}
 	}
 	e->need_schedule = true;

@@ -21,8 +21,10 @@
 #include "wbufpool.h"
 
 /* XO_PROXY: its proxy could not be used; the file goes on through the next
- * entry of the job's proxy list (ejob.proxy), its bytes kept. */
-enum { XO_NONE, XO_DONE, XO_ERR, XO_ABORT, XO_RESTART, XO_PROXY };
+ * entry of the job's proxy list (ejob.proxy), its bytes kept.
+ * XO_MIRROR: its source failed; the file goes on from its next mirror
+ * (ejob.mirror), its bytes kept for an If-Range (download.c). */
+enum { XO_NONE, XO_DONE, XO_ERR, XO_ABORT, XO_RESTART, XO_PROXY, XO_MIRROR };
 
 /* Writes start at multiples of this: see download.c, "written". */
 #define KB_WRITE_ALIGN	4096u
@@ -52,6 +54,10 @@ struct xfer {
 	CURL *easy;
 	struct curl_slist *hdrs;
 	struct kb_httpreq req;	/* its setup (httpreq.h) */
+	/* the source it asks (req.url): the file's URL or a mirror's */
+	char *src;
+	unsigned int mirror;	/* which (kb_file_source), of sources */
+	unsigned int sources;
 	int fd;
 	uint64_t req_off;	/* Range start asked for, 0: whole */
 	/* the response being received (reset at every status line) */
@@ -107,6 +113,11 @@ struct ejob {
 	struct kb_timer retry;
 	uint64_t last_progress;
 	uint8_t *file_active, *restarts;
+	/* Per file, the source its next transfer uses: 0 its URL, k its k-th
+	 * mirror (kb_file_source). Like proxy, state of this attempt only:
+	 * 0 again when the job's error ends the attempt, and for a new
+	 * description. */
+	uint8_t *mirror;
 	/* The entry of the job's proxy list its transfers go through: state
 	 * of this attempt only, in memory (never in the store); 0 again when
 	 * the job's error ends the attempt, and for a new description. */

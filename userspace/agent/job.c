@@ -55,6 +55,7 @@ static void file_clear(struct kb_file *f)
 	free(f->etag);
 	free(f->last_modified);
 	free(f->resp_headers);
+	free(f->mirrors);
 }
 
 void kb_upload_state_clear(struct kb_upload_state *u)
@@ -134,8 +135,9 @@ struct kb_job *kb_job_dup(const struct kb_job *src)
 
 		*d = *s;
 		d->url = d->path = d->temp_name = d->final_url = d->etag = d->last_modified = NULL;
-		d->resp_headers = NULL;
+		d->resp_headers = d->mirrors = NULL;
 		err |= kb_strset(&d->resp_headers, s->resp_headers);
+		err |= kb_strset(&d->mirrors, s->mirrors);
 		err |= kb_strset(&d->url, s->url);
 		err |= kb_strset(&d->path, s->path);
 		err |= kb_strset(&d->temp_name, s->temp_name);
@@ -206,6 +208,36 @@ bool kb_job_carry(struct kb_job *nj, const struct kb_job *old)
 		return false;
 	kb_upload_state_copy(&nj->up, &old->up);
 	return true;
+}
+
+unsigned int kb_file_sources(const struct kb_file *f)
+{
+	unsigned int n = 1;
+
+	if (f->mirrors && f->mirrors[0]) {
+		n++;
+		for (const char *p = f->mirrors; (p = strchr(p, '\n')); p++)
+			n++;
+	}
+	return n;
+}
+
+char *kb_file_source(const struct kb_file *f, unsigned int k)
+{
+	const char *p = f->mirrors, *nl;
+
+	if (!k)
+		return f->url ? strdup(f->url) : NULL;
+	if (!p || !p[0])
+		return NULL;
+	while (--k) {
+		p = strchr(p, '\n');
+		if (!p)
+			return NULL;
+		p++;
+	}
+	nl = strchr(p, '\n');
+	return strndup(p, nl ? (size_t)(nl - p) : strlen(p));
 }
 
 void kb_guid_str(const uint8_t id[16], char out[37])

@@ -61,6 +61,8 @@ struct kb_file {
 	/* KBITS_FILE_STR_HTTP_RESPONSE_HEADERS: the final response's header
 	 * lines of the last transfer, at most KBITS_RESPONSE_HEADERS_MAX bytes */
 	char *resp_headers;
+	/* KBITS_FILE_STR_MIRRORS: "\n"-separated alternate URLs, or NULL */
+	char *mirrors;
 	/* KB_UNTOLD_*: what the engine changed that the module has not been
 	 * told yet (kbitsd reports it at the file's next save) */
 	uint32_t untold;
@@ -146,6 +148,11 @@ struct kb_job *kb_job_dup(const struct kb_job *job);
 bool kb_job_carry(struct kb_job *nj, const struct kb_job *old);
 /* Replaces *dst with a copy of src (NULL allowed); returns 0 or -ENOMEM. */
 int kb_strset(char **dst, const char *src);
+/* Where a file comes from: its URL (0), then each of its mirrors in order.
+ * kb_file_sources counts them; kb_file_source(f, k) is a copy of the k-th
+ * (the caller frees it), NULL past the last or without memory. */
+unsigned int kb_file_sources(const struct kb_file *f);
+char *kb_file_source(const struct kb_file *f, unsigned int k);
 /* Replaces *dst with a deep copy of src. 0 or -ENOMEM. */
 int kb_upload_state_copy(struct kb_upload_state *dst, const struct kb_upload_state *src);
 void kb_upload_state_clear(struct kb_upload_state *u);

@@ -82,13 +82,14 @@ static const char *const file_added_cols[][2] = {
 	{ "expected_sha256", "BLOB" },
 	{ "sha256", "BLOB" },
 	{ "response_headers", "TEXT" },	/* KBITS_FILE_STR_HTTP_RESPONSE_HEADERS */
+	{ "mirrors", "TEXT" },		/* KBITS_FILE_STR_MIRRORS */
 };
 
 static const char file_upsert[] =
 	"INSERT OR REPLACE INTO files (job_id, idx, url, path, temp_name, final_url, etag,"
 	" last_modified, bytes_total, bytes_transferred, flags, ranges_ok, expected_size,"
-	" expected_sha256, sha256, response_headers)"
-	" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)";
+	" expected_sha256, sha256, response_headers, mirrors)"
+	" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)";
 
 /* A checkpoint waiting for kb_store_flush(). */
 struct ckpt {
@@ -408,6 +409,7 @@ static int write_file_row(struct kb_store *s, const struct kb_job *j, uint32_t i
 	else
 		sqlite3_bind_null(st, 15);
 	bind_text(st, 16, f->resp_headers);
+	bind_text(st, 17, f->mirrors);
 	return step_reset(s, st, "write file");
 }
 
@@ -719,7 +721,7 @@ static int load_files(struct kb_store *s, struct kb_job *job)
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT idx, url, path, temp_name, final_url, etag, last_modified,"
 			       " bytes_total, bytes_transferred, flags, ranges_ok, expected_size,"
-			       " expected_sha256, sha256, response_headers FROM files"
+			       " expected_sha256, sha256, response_headers, mirrors FROM files"
 			       " WHERE job_id=?1 ORDER BY idx", -1, &st, NULL))
 		return db_err(s, "read files");
 	sqlite3_bind_blob(st, 1, job->id, 16, SQLITE_STATIC);
@@ -757,6 +759,7 @@ static int load_files(struct kb_store *s, struct kb_job *job)
 		if (!col_digest(st, 13, f->sha256))
 			f->flags &= ~(uint32_t)(KBITS_FILE_SHA256 | KBITS_FILE_VERIFIED);
 		f->resp_headers = col_text(st, 14);
+		f->mirrors = col_text(st, 15);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : db_err(s, "read files");

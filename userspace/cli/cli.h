@@ -61,6 +61,7 @@ int verb_transfer(struct cli *c, int argc, char **argv);
 int verb_version(struct cli *c, int argc, char **argv);
 int verb_set_url(struct cli *c, int argc, char **argv);
 int verb_replace_prefix(struct cli *c, int argc, char **argv);
+int verb_mirrors(struct cli *c, int argc, char **argv);
 int verb_headers(struct cli *c, int argc, char **argv);
 
 /* ---- common.c ---- */

@@ -57,7 +57,8 @@ int cli_getopt(struct cli *c, int argc, char **argv, const struct option *extra)
 	/* The verbs that change a job and then wait for its durability. */
 	if (c->verb->run == verb_create || c->verb->run == verb_addfile ||
 	    c->verb->run == verb_addfileset || c->verb->run == verb_set ||
-	    c->verb->run == verb_set_url || c->verb->run == verb_replace_prefix) {
+	    c->verb->run == verb_set_url || c->verb->run == verb_replace_prefix ||
+	    c->verb->run == verb_mirrors) {
 		opts[n++] = (struct option){ "no-wait-durable", no_argument, NULL, 'W' };
 		opts[n++] = (struct option){ "durable-timeout", required_argument, NULL, 'T' };
 	}

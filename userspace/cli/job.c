@@ -106,18 +106,23 @@ static bool parse_sha256(const char *s, uint8_t out[KBITS_SHA256_LEN])
 	return true;
 }
 
+static int add_mirror(struct cli *c, char **list, size_t *n, const char *url);
+static int addfile_run(struct cli *c, int argc, char **argv, const uint8_t *sha, uint64_t size,
+		       const char *mirrors);
+
 int verb_addfile(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "sha256", required_argument, NULL, 's' },
 		{ "size", required_argument, NULL, 'z' },
+		{ "mirror", required_argument, NULL, 'm' },
 		{ 0 },
 	};
 	uint8_t sha[KBITS_SHA256_LEN];
 	uint64_t size = KBITS_UNKNOWN;
 	bool have_sha = false;
-	struct kbits_guid id;
-	char *path, *end;
+	char *end, *mirrors = NULL;
+	size_t nmirrors = 0;
 	int opt, ret;
 
 	while ((opt = cli_getopt(c, argc, argv, opts)) != -1) {
@@ -134,12 +139,98 @@ int verb_addfile(struct cli *c, int argc, char **argv)
 			    size == KBITS_UNKNOWN)
 				return cli_usage(c, "--size takes a number of bytes, not '%s'", optarg);
 			break;
+		case 'm':
+			ret = add_mirror(c, &mirrors, &nmirrors, optarg);
+			if (ret) {
+				free(mirrors);
+				return ret;
+			}
+			break;
 		case 'h':
+			free(mirrors);
 			return EXIT_OK;
 		default:
+			free(mirrors);
 			return EXIT_USAGE;
 		}
 	}
+	ret = addfile_run(c, argc, argv, have_sha ? sha : NULL, size, mirrors);
+	free(mirrors);
+	return ret;
+}
+
+/* One more --mirror URL, "\n"-joined in *list (the module checks each URL). */
+static int add_mirror(struct cli *c, char **list, size_t *n, const char *url)
+{
+	size_t old = *list ? strlen(*list) : 0;
+	char *grown;
+
+	if (++*n > KBITS_MIRRORS_MAX)
+		return cli_usage(c, "at most %d --mirror URLs", KBITS_MIRRORS_MAX);
+	if (!*url || strchr(url, '\n') || strlen(url) > KBITS_URL_MAX)
+		return cli_usage(c, "--mirror takes an http:// or https:// URL of at most %d bytes",
+				 KBITS_URL_MAX);
+	grown = realloc(*list, old + strlen(url) + 2);
+	if (!grown)
+		return cli_fail(c, -ENOMEM, NULL, "addfile");
+	if (old)
+		grown[old++] = '\n';
+	strcpy(grown + old, url);
+	*list = grown;
+	return 0;
+}
+
+/*
+ * The file added is the job's last, and gets its mirrors at once. A job is
+ * created SUSPENDED, so nothing transfers before they are set; in a job
+ * already resumed the file could start from its URL first (a mirror set a
+ * moment later is -EBUSY while the job moves: suspend it first). The URL
+ * at the last index is checked to be ours: another AddFile to the same job
+ * in between is refused rather than given our mirrors.
+ */
+static int addfile_mirrors(struct cli *c, const struct kbits_guid *id, const char *job,
+			   const char *url, const char *mirrors)
+{
+	struct kbits_job_info info;
+	char *got = NULL;
+	uint32_t idx;
+	int ret;
+
+	ret = kbits_job_get_info(c->k, id, &info);
+	if (!ret && !info.files_total)
+		ret = -ENXIO;
+	idx = info.files_total - 1;
+	if (!ret)
+		ret = kbits_job_get_file_string(c->k, id, idx, KBITS_FILE_STR_URL, &got);
+	if (!ret && strcmp(got, url)) {
+		free(got);
+		cli_error("job '%s' got another file meanwhile: set the mirrors of the file with "
+			  "'kbitsctl mirrors'", job);
+		return EXIT_ERROR;
+	}
+	free(got);
+	if (!ret)
+		ret = kbits_job_set_file_mirrors(c->k, id, idx, mirrors);
+	if (ret == -EINVAL) {
+		cli_error("the file was added, but its mirrors were refused: each must be an "
+			  "http:// or https:// URL of at most %d bytes", KBITS_URL_MAX);
+		return EXIT_ERROR;
+	}
+	if (ret == -EOPNOTSUPP) {
+		cli_error("the file was added, but job '%s' cannot have mirrors (an upload job, "
+			  "or kbits.ko is too old)", job);
+		return EXIT_ERROR;
+	}
+	return ret ? cli_fail(c, ret, job, "set the mirrors of the file added to") : 0;
+}
+
+static int addfile_run(struct cli *c, int argc, char **argv, const uint8_t *sha, uint64_t size,
+		       const char *mirrors)
+{
+	struct kbits_guid id;
+	char *path;
+	int ret;
+
 	ret = cli_nargs(c, argc, 3, 3);
 	if (!ret)
 		ret = cli_open(c);
@@ -150,12 +241,16 @@ int verb_addfile(struct cli *c, int argc, char **argv)
 	path = abs_path(argv[optind + 2]);
 	if (!path)
 		return cli_fail(c, -errno, NULL, "addfile");
-	if (have_sha || size != KBITS_UNKNOWN)
-		ret = kbits_job_add_file_sha256(c->k, &id, argv[optind + 1], path,
-						have_sha ? sha : NULL, size);
+	if (sha || size != KBITS_UNKNOWN)
+		ret = kbits_job_add_file_sha256(c->k, &id, argv[optind + 1], path, sha, size);
 	else
 		ret = kbits_job_add_file(c->k, &id, argv[optind + 1], path);
 	free(path);
+	if (!ret && mirrors) {
+		ret = addfile_mirrors(c, &id, argv[optind], argv[optind + 1], mirrors);
+		if (ret)
+			return ret;
+	}
 	if (ret == -EOPNOTSUPP)
 		return cli_fail(c, ret, argv[optind],
 				"addfile with --sha256/--size (the kbits module is too old) to");
@@ -419,6 +514,74 @@ int verb_replace_prefix(struct cli *c, int argc, char **argv)
 	else
 		printf("%u file%s changed\n", n, n == 1 ? "" : "s");
 	return n ? cli_wait_durable(c, &id) : EXIT_OK;
+}
+
+/* mirrors JOB INDEX: print them; mirrors JOB INDEX URL...: set them; "" clears. */
+int verb_mirrors(struct cli *c, int argc, char **argv)
+{
+	struct kbits_guid id;
+	char *list = NULL, *m = NULL;
+	size_t n = 0;
+	uint32_t idx;
+	int opt, ret;
+
+	while ((opt = cli_getopt(c, argc, argv, NULL)) != -1)
+		return opt == 'h' ? EXIT_OK : EXIT_USAGE;
+	ret = cli_nargs(c, argc, 2, 2 + KBITS_MIRRORS_MAX);
+	if (!ret)
+		ret = cli_open(c);
+	if (!ret)
+		ret = cli_job(c, argv[optind], &id);
+	if (!ret)
+		ret = file_index(c, argv[optind + 1], &idx);
+	if (ret)
+		return ret;
+	if (argc - optind > 2) {
+		/* a single "" clears them */
+		bool clear = argc - optind == 3 && !argv[optind + 2][0];
+
+		for (int i = optind + 2; i < argc && !clear; i++) {
+			ret = add_mirror(c, &list, &n, argv[i]);
+			if (ret) {
+				free(list);
+				return ret;
+			}
+		}
+		ret = kbits_job_set_file_mirrors(c->k, &id, idx, clear ? "" : list);
+		free(list);
+		if (ret)
+			return rename_fail(c, ret, &id, argv[optind], "change the mirrors");
+		return cli_wait_durable(c, &id);
+	}
+	ret = kbits_job_get_file_string(c->k, &id, idx, KBITS_FILE_STR_MIRRORS, &m);
+	if (ret == -ENXIO) {
+		cli_error("job '%s' has no file %u", argv[optind], idx);
+		return EXIT_ERROR;
+	}
+	if (ret == -EOPNOTSUPP) {
+		cli_error("kbits.ko has no mirrors (KBITS_FEATURE_MIRRORS): it is too old");
+		return EXIT_ERROR;
+	}
+	if (ret)
+		return cli_fail(c, ret, argv[optind], "read the mirrors");
+	if (c->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_obj(&j, NULL);
+		json_u64(&j, "index", idx);
+		json_arr(&j, "mirrors");
+		/* the module's value: URLs separated by single "\n" */
+		for (char *p = strtok(m, "\n"); p; p = strtok(NULL, "\n"))
+			json_str(&j, NULL, p);
+		json_end_arr(&j);
+		json_end_obj(&j);
+		json_done(&j);
+	} else if (m[0]) {
+		printf("%s\n", m);
+	}
+	free(m);
+	return EXIT_OK;
 }
 
 int verb_headers(struct cli *c, int argc, char **argv)

@@ -14,9 +14,11 @@
 static const struct verb verbs[] = {
 	{ "create", verb_create, "[--download|--upload|--upload-reply] " DURABLE_OPTS "NAME",
 	  "Create a job (suspended) and print its GUID" },
-	{ "addfile", verb_addfile, "[--sha256 HEX] [--size N] " DURABLE_OPTS "JOB URL PATH",
+	{ "addfile", verb_addfile, "[--sha256 HEX] [--size N] [--mirror URL]... " DURABLE_OPTS
+	  "JOB URL PATH",
 	  "Add a file to download (or upload) to a job; with --sha256/--size the download\n"
-	  "must have that SHA-256 and size, or the job fails and nothing is put in place" },
+	  "must have that SHA-256 and size, or the job fails and nothing is put in place;\n"
+	  "each --mirror is an alternate URL, tried in order when the URL fails" },
 	{ "addfileset", verb_addfileset, DURABLE_OPTS "JOB LISTFILE",
 	  "Add the files of LISTFILE (\"URL PATH\" per line; - is stdin), all or none" },
 	{ "resume", verb_resume, "JOB", "Queue a job for transfer (retry one in error)" },
@@ -31,6 +33,8 @@ static const struct verb verbs[] = {
 	  "already there are kept if the new server's ETag/Last-Modified matches" },
 	{ "replace-prefix", verb_replace_prefix, DURABLE_OPTS "JOB OLD NEW",
 	  "Replace the URL prefix OLD with NEW in every file of a download job" },
+	{ "mirrors", verb_mirrors, DURABLE_OPTS "JOB INDEX [URL...]",
+	  "Print the mirror URLs of file INDEX of a download job, or set them (\"\" clears)" },
 	{ "headers", verb_headers, "JOB INDEX",
 	  "Print the HTTP response headers of file INDEX's last transfer" },
 	{ "get", verb_get, "JOB PROPERTY", "Print one property of a job (PROPERTY \"help\" lists them)" },

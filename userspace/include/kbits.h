@@ -316,11 +316,21 @@ KBITS_API int kbits_job_get_file_digest(struct kbits *k, const struct kbits_guid
  * nothing; *count (may be NULL) gets the number changed, 0 when none
  * matched (BITS's S_FALSE).
  * All three: -EOPNOTSUPP when the module has no KBITS_FEATURE_FILE_STRINGS.
+ *
+ * Mirrors (beyond BITS, KBITS_FEATURE_MIRRORS, else -EOPNOTSUPP): read them
+ * with kbits_job_get_file_string(..., KBITS_FILE_STR_MIRRORS, &value), the
+ * URLs separated by "\n" ("" for none).
+ * kbits_job_set_file_mirrors - file number index's alternate URLs, tried in
+ * order after its URL when a source fails (kbitsd.md, "Mirrors"): at most
+ * KBITS_MIRRORS_MAX, separated by "\n", each a URL AddFile takes (-EINVAL);
+ * "" clears them. The job rules of kbits_job_set_remote_name apply.
  */
 KBITS_API int kbits_job_get_file_string(struct kbits *k, const struct kbits_guid *id,
 					uint32_t index, uint32_t prop, char **value);
 KBITS_API int kbits_job_set_remote_name(struct kbits *k, const struct kbits_guid *id,
 					uint32_t index, const char *url);
+KBITS_API int kbits_job_set_file_mirrors(struct kbits *k, const struct kbits_guid *id,
+					 uint32_t index, const char *mirrors);
 KBITS_API int kbits_job_replace_remote_prefix(struct kbits *k, const struct kbits_guid *id,
 					      const char *old_prefix, const char *new_prefix,
 					      uint32_t *count);

@@ -220,14 +220,23 @@ out_free:
 	return err;
 }
 
-static int file_strings_supported(struct kbits *k)
+/* The module's file string ioctls, and for mirrors KBITS_FEATURE_MIRRORS too. */
+static int file_strings_supported_for(struct kbits *k, uint32_t prop)
 {
+	uint64_t need = KBITS_FEATURE_FILE_STRINGS;
 	struct kbits_version v;
 	int err = kbits_version(k, &v);
 
 	if (err)
 		return err;
-	return v.features & KBITS_FEATURE_FILE_STRINGS ? 0 : -EOPNOTSUPP;
+	if (prop == KBITS_FILE_STR_MIRRORS)
+		need |= KBITS_FEATURE_MIRRORS;
+	return (v.features & need) == need ? 0 : -EOPNOTSUPP;
+}
+
+static int file_strings_supported(struct kbits *k)
+{
+	return file_strings_supported_for(k, KBITS_FILE_STR_URL);
 }
 
 int kbits_job_get_file_string(struct kbits *k, const struct kbits_guid *id, uint32_t index,
@@ -239,7 +248,7 @@ int kbits_job_get_file_string(struct kbits *k, const struct kbits_guid *id, uint
 
 	if (!id || !value || prop > KBITS_FILE_STR_MAX)
 		return -EINVAL;
-	err = file_strings_supported(k);
+	err = file_strings_supported_for(k, prop);
 	if (err)
 		return err;
 	/* getxattr() style: a too small buffer gets -ERANGE and the length. */
@@ -295,6 +304,31 @@ int kbits_job_set_remote_name(struct kbits *k, const struct kbits_guid *id, uint
 	memcpy(fs.job_id, id->b, sizeof(fs.job_id));
 	fs.index = index;
 	fs.value = kbits_ptr(url);
+	fs.value_len = (uint32_t)len;
+	return kbits_ioctl(k, KBITS_IOC_JOB_SET_FILE_STRING, &fs);
+}
+
+int kbits_job_set_file_mirrors(struct kbits *k, const struct kbits_guid *id, uint32_t index,
+			       const char *mirrors)
+{
+	struct kbits_file_string fs;
+	size_t len;
+	int err;
+
+	if (!id || !mirrors)
+		return -EINVAL;
+	len = strlen(mirrors);
+	if (len > KBITS_MIRRORS_LEN_MAX)
+		return -EINVAL;
+	err = file_strings_supported_for(k, KBITS_FILE_STR_MIRRORS);
+	if (err)
+		return err;
+	memset(&fs, 0, sizeof(fs));
+	fs.size = sizeof(fs);
+	fs.prop = KBITS_FILE_STR_MIRRORS;
+	memcpy(fs.job_id, id->b, sizeof(fs.job_id));
+	fs.index = index;
+	fs.value = kbits_ptr(mirrors);
 	fs.value_len = (uint32_t)len;
 	return kbits_ioctl(k, KBITS_IOC_JOB_SET_FILE_STRING, &fs);
 }

@@ -262,6 +262,8 @@
 #define KBITS_FEATURE_TLS		_BITULL(9)
 /* the file string ioctls, ReplaceRemotePrefix, restore-file VER2 */
 #define KBITS_FEATURE_FILE_STRINGS	_BITULL(10)
+/* KBITS_FILE_STR_MIRRORS, restore-file VER3 */
+#define KBITS_FEATURE_MIRRORS		_BITULL(11)
 #define KBITS_FEATURE_ALL		(KBITS_FEATURE_NETLINK | \
 					 KBITS_FEATURE_JOBS | \
 					 KBITS_FEATURE_AGENT | \
@@ -272,7 +274,8 @@
 					 KBITS_FEATURE_NOTIFY_INTERVAL | \
 					 KBITS_FEATURE_BANDWIDTH | \
 					 KBITS_FEATURE_TLS | \
-					 KBITS_FEATURE_FILE_STRINGS)
+					 KBITS_FEATURE_FILE_STRINGS | \
+					 KBITS_FEATURE_MIRRORS)
 
 /* Bytes of a SHA-256 digest. */
 #define KBITS_SHA256_LEN		32
@@ -291,6 +294,7 @@
 #define KBITS_ADD_FILES_MAX		200	/* files per KBITS_IOC_JOB_ADD_FILES */
 #define KBITS_STORED_MAX		1024	/* jobs per KBITS_IOC_AGENT_STORED */
 #define KBITS_RESPONSE_HEADERS_MAX	16384	/* KBITS_FILE_STR_HTTP_RESPONSE_HEADERS */
+#define KBITS_MIRRORS_MAX		8	/* URLs in KBITS_FILE_STR_MIRRORS */
 
 #define KBITS_UNKNOWN			(~0ULL)	/* a byte count not known yet */
 
@@ -692,10 +696,21 @@ struct kbits_file_info {
  * transfer, at most KBITS_RESPONSE_HEADERS_MAX bytes; empty until the agent
  * reports it. Read-only for clients (-EACCES): the agent sets it on its
  * attached file, it is not a change the agent must store again.
+ *
+ * KBITS_FILE_STR_MIRRORS (KBITS_FEATURE_MIRRORS, beyond BITS): alternate
+ * URLs of the file, separated by "\n" (no trailing one), each one AddFile
+ * takes and at most KBITS_URL_MAX bytes, at most KBITS_MIRRORS_MAX of
+ * them; an empty value clears them. -EINVAL for a bad URL, an empty line
+ * or too many. The job rules of KBITS_FILE_STR_URL apply (-EOPNOTSUPP,
+ * -EBUSY) and the agent gets a CHANGED item. kbitsd tries the file's URL
+ * first, then each mirror in order (Documentation/kbitsd.md, "Mirrors").
  */
 #define KBITS_FILE_STR_URL			0
 #define KBITS_FILE_STR_HTTP_RESPONSE_HEADERS	1
-#define KBITS_FILE_STR_MAX			1
+#define KBITS_FILE_STR_MIRRORS			2
+#define KBITS_FILE_STR_MAX			2
+/* The longest KBITS_FILE_STR_MIRRORS value: the URLs and their separators. */
+#define KBITS_MIRRORS_LEN_MAX	(KBITS_MIRRORS_MAX * (KBITS_URL_MAX + 1) - 1)
 
 struct kbits_file_string {
 	__u32 size;		/* sizeof(struct kbits_file_string) */
@@ -861,11 +876,16 @@ struct kbits_restore_file {
 	__u64 response_headers;		/* pointer, KBITS_FILE_STR_HTTP_RESPONSE_HEADERS */
 	__u32 response_headers_len;
 	__u32 pad2;
+	/* KBITS_FEATURE_MIRRORS (VER3) */
+	__u64 mirrors;			/* pointer, KBITS_FILE_STR_MIRRORS */
+	__u32 mirrors_len;
+	__u32 pad3;
 };
 
 #define KBITS_RESTORE_FILE_SIZE_VER0	72	/* up to pad */
 #define KBITS_RESTORE_FILE_SIZE_VER1	144
 #define KBITS_RESTORE_FILE_SIZE_VER2	160
+#define KBITS_RESTORE_FILE_SIZE_VER3	176
 
 struct kbits_agent_restore {
 	__u32 size;
