@@ -20,6 +20,11 @@ struct obs {
 	int nerrors, files_done, stopped, reply_calls, progress_calls, transients;
 	struct kb_error err;
 	uint64_t acked, reply_total, reply_done;
+	/* by the job's id[1]: its last progress (acknowledged or on disk),
+	 * its turns (QUEUED, then CONNECTING or TRANSFERRING) and last state */
+	uint64_t prog[256];
+	int turns[256];
+	uint32_t last[256];
 };
 
 static struct obs obs;
@@ -35,6 +40,10 @@ static void o_state(void *ctx, const struct kb_job *job, uint32_t state)
 	(void)ctx;
 	if (state == KBITS_STATE_TRANSIENT_ERROR)
 		obs.transients++;
+	if ((state == KBITS_STATE_CONNECTING || state == KBITS_STATE_TRANSFERRING) &&
+	    obs.last[job->id[1]] != KBITS_STATE_CONNECTING && obs.last[job->id[1]] != KBITS_STATE_TRANSFERRING)
+		obs.turns[job->id[1]]++;
+	obs.last[job->id[1]] = state;
 	kb_store_put_state(store, job);
 }
 
@@ -44,6 +53,7 @@ static void o_progress(void *ctx, const struct kb_job *job, uint32_t f, uint64_t
 	(void)job;
 	(void)f;
 	obs.acked = n;
+	obs.prog[job->id[1]] = n;
 	obs.progress_calls++;
 }
 
@@ -86,9 +96,16 @@ static void o_reply(void *ctx, const struct kb_job *job, uint64_t total, uint64_
 	obs.reply_done = done;
 }
 
+/* A job stops (or the engine is freed): its transfer time in its row. */
+static void o_active_time(void *ctx, const struct kb_job *job)
+{
+	(void)ctx;
+	kb_store_put_state(store, job);
+}
+
 static const struct kb_engine_ops ops = {
 	.state = o_state, .progress = o_progress, .file_saved = o_saved, .file_done = o_done,
-	.error = o_error, .stopped = o_stopped, .reply_progress = o_reply,
+	.error = o_error, .stopped = o_stopped, .reply_progress = o_reply, .active_time = o_active_time,
 };
 
 static uint8_t next_id = 1;
@@ -276,6 +293,59 @@ static void test_bandwidth(void)
  * Priorities: a LOW upload (1 MiB at 256 KiB/s) waits in QUEUED while a
  * FOREGROUND download runs (8 MB at 4 MiB/s), then goes on and arrives whole.
  */
+/* The case's engine again, with these scheduler settings. */
+static void sched_engine(unsigned int max_transfers, uint64_t max_bandwidth, unsigned int slice_ms)
+{
+	struct kb_engine_config c = cfg;
+
+	kb_engine_free(engine);
+	c.max_transfers = max_transfers;
+	c.max_bandwidth = max_bandwidth;
+	c.slice_ms = slice_ms;
+	c.write_chunk = 64 << 10;	/* a download's progress in small steps */
+	engine = kb_engine_new(loop, &c, &ops, NULL);
+}
+
+/* A download of nginx's t_dir/<src> to <name>, at a priority and a rate. */
+static struct kb_job *dl_make(uint32_t priority, const char *src_name, const char *name, uint64_t bps)
+{
+	struct kb_job *dl = kb_job_new(1);
+	char u[512], p[512];
+
+	dl->id[0] = 0xd1;
+	dl->id[1] = next_id++;
+	dl->owner_uid = getuid();
+	dl->owner_gid = getgid();
+	dl->type = KBITS_JOB_DOWNLOAD;
+	dl->priority = priority;
+	dl->no_progress_timeout = 600;
+	dl->max_bandwidth = bps;
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/%s", nginx_port, src_name);
+	t_path(p, sizeof(p), name);
+	kb_strset(&dl->files[0].url, u);
+	kb_strset(&dl->files[0].path, p);
+	return dl;
+}
+
+/* Completes the download (stopping it) and compares its file with the source. */
+static bool complete_same(const uint8_t id[16], const char *a_name, const char *b_name)
+{
+	struct kb_job *last = finish(id);
+	char a[512], b[512], ha[65], hb[65];
+	uint32_t fd = 0;
+	int err = 0;
+	bool ok = last && kb_job_complete_files(last, &fd, &err) == KBITS_COMPLETE_ALL && fd == 1;
+
+	kb_job_put(last);
+	if (!ok)
+		return false;
+	t_path(a, sizeof(a), a_name);
+	t_path(b, sizeof(b), b_name);
+	t_sha256(a, ha);
+	t_sha256(b, hb);
+	return ha[0] && !strcmp(ha, hb);
+}
+
 static void test_foreground_download_preempts(void)
 {
 	struct kb_job *up = up_make(KBITS_JOB_UPLOAD, bits_url("prio", NULL), "src/1m"), *dl, *last;
@@ -286,6 +356,7 @@ static void test_foreground_download_preempts(void)
 	double end;
 
 	obs_reset();
+	sched_engine(1, 0, 30000);	/* one slot: the FOREGROUND download takes it */
 	/* fragments of 64 KiB: the acknowledged count moves while it sends */
 	kb_upload_fragment_size = 64 << 10;
 	up->priority = KBITS_PRIORITY_LOW;
@@ -339,6 +410,282 @@ static void test_foreground_download_preempts(void)
 		kb_loop_run_once(loop, 20000000ull);
 	kb_job_put(dl);
 	kb_job_put(up);
+}
+
+/*
+ * One slot (--max-transfers 1): a NORMAL download takes it, a LOW upload
+ * given at the same time waits in QUEUED and sends nothing, then runs.
+ */
+static void test_slot_download_first(void)
+{
+	struct kb_job *up = up_make(KBITS_JOB_UPLOAD, bits_url("slot1", NULL), "src/1m");
+	struct kb_job *dl = dl_make(KBITS_PRIORITY_NORMAL, "src/kill.bin", "slot1-dl.bin", 4 << 20);
+	unsigned int max_active = 0;
+	uint64_t up_during = 0;
+	uint32_t dst = ~0u, ust;
+	double end;
+
+	obs_reset();
+	sched_engine(1, 0, 30000);
+	kb_upload_fragment_size = 64 << 10;
+	up->priority = KBITS_PRIORITY_LOW;
+	up->max_bandwidth = 512 << 10;
+	kb_engine_run(engine, up);
+	kb_engine_run(engine, dl);
+	for (end = t_now() + 30; t_now() < end;) {
+		const struct kb_job *j = kb_engine_job(engine, dl->id);
+
+		kb_loop_run_once(loop, 20000000ull);
+		if (kb_engine_active(engine) > max_active)
+			max_active = kb_engine_active(engine);
+		if (j && (DONE_MASK & (1u << j->state))) {
+			dst = j->state;
+			break;
+		}
+	}
+	up_during = obs.prog[up->id[1]];
+	check(dst == KBITS_STATE_TRANSFERRED, "slot: the NORMAL download is TRANSFERRED (%u)", dst);
+	/* (it may begin its session while the download's last bytes are synced: that holds no slot) */
+	check(up_during == 0, "slot: the LOW upload sent nothing meanwhile (%llu bytes acknowledged)",
+	      (unsigned long long)up_during);
+	ust = run_until(up->id, DONE_MASK, 30);
+	check(ust == KBITS_STATE_TRANSFERRED, "slot: then the upload runs and is TRANSFERRED (%s)",
+	      obs.nerrors ? obs.err.desc : "no error");
+	check(max_active == 1, "slot: one transfer on the network at most (%u)", max_active);
+	kb_job_put(finish(up->id));
+	check(server_has("slot1", "src/1m", "CLOSE"), "slot: the server closed it with the sha256 of the source");
+	check(complete_same(dl->id, "src/kill.bin", "slot1-dl.bin"), "slot: the download's bytes are the source's");
+	kb_upload_fragment_size = 1 << 20;
+	kb_job_put(dl);
+	kb_job_put(up);
+}
+
+/*
+ * One slot: a LOW download runs; a FOREGROUND upload takes the slot from
+ * it (the download back in QUEUED, its bytes kept), then the download
+ * resumes and arrives whole.
+ */
+static void test_slot_upload_preempts(void)
+{
+	struct kb_job *dl = dl_make(KBITS_PRIORITY_LOW, "src/kill.bin", "slot2-dl.bin", 2 << 20);
+	struct kb_job *up = up_make(KBITS_JOB_UPLOAD, bits_url("slot2", NULL), "src/1m");
+	uint64_t dl_at, dl_later;
+	uint32_t dl_state = ~0u, ust, dst;
+	double end;
+
+	obs_reset();
+	sched_engine(1, 0, 30000);
+	kb_upload_fragment_size = 64 << 10;
+	kb_engine_run(engine, dl);
+	run_until(dl->id, 1u << KBITS_STATE_TRANSFERRING, 10);
+	for (end = t_now() + 0.5; t_now() < end;)
+		kb_loop_run_once(loop, 20000000ull);
+	up->priority = KBITS_PRIORITY_FOREGROUND;
+	up->max_bandwidth = 512 << 10;
+	kb_engine_run(engine, up);
+	run_until(up->id, 1u << KBITS_STATE_TRANSFERRING, 10);
+	for (end = t_now() + 0.5; t_now() < end;)
+		kb_loop_run_once(loop, 20000000ull);
+	if (kb_engine_job(engine, dl->id))
+		dl_state = kb_engine_job(engine, dl->id)->state;
+	dl_at = obs.prog[dl->id[1]];
+	check(dl_at > 0 && dl_state == KBITS_STATE_QUEUED,
+	      "upload preempts: the LOW download (%llu bytes on disk) is QUEUED while the FOREGROUND upload runs (state %u)",
+	      (unsigned long long)dl_at, dl_state);
+	ust = run_until(up->id, DONE_MASK, 30);
+	dl_later = obs.prog[dl->id[1]];
+	check(ust == KBITS_STATE_TRANSFERRED && dl_later == dl_at,
+	      "upload preempts: the upload is TRANSFERRED (%u), the download wrote nothing meanwhile (%llu then %llu)",
+	      ust, (unsigned long long)dl_at, (unsigned long long)dl_later);
+	dst = run_until(dl->id, DONE_MASK, 30);
+	check(dst == KBITS_STATE_TRANSFERRED && complete_same(dl->id, "src/kill.bin", "slot2-dl.bin"),
+	      "upload preempts: then the download resumes and arrives whole (state %u)", dst);
+	kb_job_put(finish(up->id));
+	check(server_has("slot2", "src/1m", "CLOSE"), "upload preempts: the server closed the upload with its sha256");
+	kb_upload_fragment_size = 1 << 20;
+	kb_job_put(dl);
+	kb_job_put(up);
+}
+
+/*
+ * One slot, slices of 400 ms: a NORMAL upload and a NORMAL download take
+ * turns. Never both on the network; the upload resumes its one session
+ * with a probe at what the server acknowledged.
+ */
+static void test_slot_slices(void)
+{
+	struct kb_job *up = up_make(KBITS_JOB_UPLOAD, bits_url("slices", NULL), "src/1m");
+	struct kb_job *dl = dl_make(KBITS_PRIORITY_NORMAL, "src/kill.bin", "slices-dl.bin", 2 << 20);
+	unsigned int max_active = 0;
+	uint32_t ust = ~0u, dst = ~0u;
+	char log[16384];
+	int probes = 0;
+	double end;
+
+	obs_reset();
+	sched_engine(1, 0, 400);
+	kb_upload_fragment_size = 64 << 10;
+	up->max_bandwidth = 256 << 10;
+	kb_engine_run(engine, up);
+	kb_engine_run(engine, dl);
+	for (end = t_now() + 60; t_now() < end && (ust == ~0u || dst == ~0u);) {
+		const struct kb_job *u = kb_engine_job(engine, up->id), *d = kb_engine_job(engine, dl->id);
+
+		kb_loop_run_once(loop, 20000000ull);
+		if (kb_engine_active(engine) > max_active)
+			max_active = kb_engine_active(engine);
+		if (u && (DONE_MASK & (1u << u->state)))
+			ust = u->state;
+		if (d && (DONE_MASK & (1u << d->state)))
+			dst = d->state;
+	}
+	check(ust == KBITS_STATE_TRANSFERRED && dst == KBITS_STATE_TRANSFERRED,
+	      "slices: both are TRANSFERRED (upload %u, download %u; %s)", ust, dst,
+	      obs.nerrors ? obs.err.desc : "no error");
+	check(max_active == 1, "slices: never both on the network (%u at most)", max_active);
+	check(obs.turns[up->id[1]] >= 2 && obs.turns[dl->id[1]] >= 2, "slices: they took turns (upload %d, download %d)",
+	      obs.turns[up->id[1]], obs.turns[dl->id[1]]);
+	/* a turn of the upload after the first begins with a one-byte probe at the server's count */
+	bits_log("slices", "Fragment", 1, log, sizeof(log));
+	for (char *q = log; (q = strstr(q, "range=bytes_")); q++) {
+		unsigned long long a, b;
+
+		if (sscanf(q, "range=bytes_%llu-%llu/", &a, &b) == 2 && a == b && a > 0)
+			probes++;
+	}
+	check(probes >= 1 && bits_log("slices", "Create-Session", 1, log, sizeof(log)) == 1,
+	      "slices: the upload resumed its one session %d times with a probe where the server stood", probes);
+	kb_job_put(finish(up->id));
+	check(server_has("slices", "src/1m", "CLOSE") && complete_same(dl->id, "src/kill.bin", "slices-dl.bin"),
+	      "slices: the server closed the upload with its sha256, the download has the source's bytes");
+	kb_upload_fragment_size = 1 << 20;
+	kb_job_put(dl);
+	kb_job_put(up);
+}
+
+/*
+ * --max-bandwidth 512 KiB/s over one upload and one download: shared
+ * max-min fairly, each about half. Bounds only (no absolute speed is
+ * required): each between 25% and 75% of what both moved, and both
+ * together not above the limit (with a burst's slack).
+ */
+static void test_global_bandwidth_shared(void)
+{
+	struct kb_job *up = up_make(KBITS_JOB_UPLOAD, bits_url("share", NULL), "src/kill.bin");
+	struct kb_job *dl = dl_make(KBITS_PRIORITY_NORMAL, "src/kill.bin", "share-dl.bin", 0);
+	uint64_t u0, d0, u1, d1, total;
+	double t0, secs, limit = 512 << 10;
+
+	obs_reset();
+	sched_engine(16, 512 << 10, 30000);
+	kb_upload_fragment_size = 32 << 10;
+	kb_engine_run(engine, up);
+	kb_engine_run(engine, dl);
+	run_until(up->id, 1u << KBITS_STATE_TRANSFERRING, 10);
+	run_until(dl->id, 1u << KBITS_STATE_TRANSFERRING, 10);
+	for (double end = t_now() + 1.0; t_now() < end;)
+		kb_loop_run_once(loop, 20000000ull);
+	u0 = obs.prog[up->id[1]];
+	d0 = obs.prog[dl->id[1]];
+	t0 = t_now();
+	for (double end = t0 + 4.0; t_now() < end;)
+		kb_loop_run_once(loop, 20000000ull);
+	u1 = obs.prog[up->id[1]];
+	d1 = obs.prog[dl->id[1]];
+	secs = t_now() - t0;
+	total = (u1 - u0) + (d1 - d0);
+	diag("share: upload %llu B, download %llu B in %.2f s (limit %.0f B/s)", (unsigned long long)(u1 - u0),
+	     (unsigned long long)(d1 - d0), secs, limit);
+	check(total > 0 && (u1 - u0) >= total / 4 && (u1 - u0) <= total * 3 / 4,
+	      "share: the upload moved %.0f%% of the bytes (25%% to 75%%)", total ? 100.0 * (double)(u1 - u0) / (double)total : 0.0);
+	check(total > 0 && (d1 - d0) >= total / 4 && (d1 - d0) <= total * 3 / 4,
+	      "share: the download moved %.0f%% of the bytes (25%% to 75%%)", total ? 100.0 * (double)(d1 - d0) / (double)total : 0.0);
+	check((double)total <= 1.5 * limit * secs,
+	      "share: together %.0f B/s, within --max-bandwidth %.0f B/s (x1.5 for bursts and fragment steps)",
+	      (double)total / secs, limit);
+	kb_engine_stop(engine, up->id);
+	kb_engine_stop(engine, dl->id);
+	kb_upload_fragment_size = 1 << 20;
+	kb_job_put(dl);
+	kb_job_put(up);
+}
+
+/* A slow upload with a maximum download time of 2 s: ERROR, -ETIME, GENERAL_QUEUE_MANAGER. */
+static void test_max_download_time(void)
+{
+	struct kb_job *up = up_make(KBITS_JOB_UPLOAD, bits_url("mdt", NULL), "src/1m");
+	double t0 = t_now();
+	char log[4096];
+	uint32_t st;
+
+	obs_reset();
+	kb_upload_fragment_size = 64 << 10;
+	up->max_bandwidth = 64 << 10;	/* 16 s for the whole file */
+	up->max_download_time = 2;
+	kb_engine_run(engine, up);
+	st = run_until(up->id, DONE_MASK, 20);
+	check(st == KBITS_STATE_ERROR && obs.err.code == -ETIME &&
+	      obs.err.context == KBITS_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER,
+	      "max_download_time: ERROR after %.1f s (state %u, code %d, context %u: %s)", t_now() - t0, st,
+	      obs.err.code, obs.err.context, obs.err.desc);
+	check(bits_log("mdt", "CLOSE", 0, log, sizeof(log)) == 0, "max_download_time: the server closed nothing");
+	kb_job_put(finish(up->id));
+	kb_upload_fragment_size = 1 << 20;
+	kb_job_put(up);
+}
+
+static int load_mdt(void *arg, struct kb_job *job)
+{
+	struct kb_job **out = arg;
+
+	if (job->type != KBITS_JOB_DOWNLOAD && job->files && strstr(job->files[0].path, "src/mdt.bin") && !*out)
+		*out = job;
+	else
+		kb_job_put(job);
+	return 0;
+}
+
+/*
+ * The time an upload transferred is kept across a restart: 2.5 s of a
+ * 4 s maximum, the engine freed (kbitsd exits), the job loaded from the
+ * store into a new engine: it fails after the rest, not after 4 s more.
+ */
+static void test_max_download_time_restart(void)
+{
+	struct kb_job *up = up_make(KBITS_JOB_UPLOAD, bits_url("mdt2", NULL), "src/mdt.bin"), *loaded = NULL;
+	double t0;
+	uint32_t st;
+
+	obs_reset();
+	kb_upload_fragment_size = 64 << 10;
+	up->max_bandwidth = 64 << 10;
+	up->max_download_time = 4;
+	kb_engine_run(engine, up);
+	run_until(up->id, 1u << KBITS_STATE_TRANSFERRING, 10);
+	for (double end = t_now() + 2.5; t_now() < end;)
+		kb_loop_run_once(loop, 20000000ull);
+	kb_engine_free(engine);
+	engine = kb_engine_new(loop, &cfg, &ops, NULL);
+	kb_store_load(store, load_mdt, &loaded);
+	check(loaded && loaded->active_ns >= 2000000000ull && loaded->active_ns < 4000000000ull,
+	      "max_download_time restart: the store has the upload's active time (%.2f s, 2 to 4)",
+	      loaded ? (double)loaded->active_ns / 1e9 : -1.0);
+	if (!loaded) {
+		kb_job_put(up);
+		kb_upload_fragment_size = 1 << 20;
+		return;
+	}
+	obs_reset();
+	t0 = t_now();
+	kb_engine_run(engine, loaded);
+	st = run_until(loaded->id, DONE_MASK, 20);
+	check(st == KBITS_STATE_ERROR && obs.err.code == -ETIME && t_now() - t0 < 3.5,
+	      "max_download_time restart: a new engine fails it after the rest of its time (%.1f s, state %u, code %d)",
+	      t_now() - t0, st, obs.err.code);
+	kb_job_put(finish(loaded->id));
+	kb_job_put(loaded);
+	kb_job_put(up);
+	kb_upload_fragment_size = 1 << 20;
 }
 
 static void test_drops(void)
@@ -1140,6 +1487,15 @@ static const struct t_case cases[] = {
 	{ "an upload keeps the job's max_bandwidth (1 MiB at 256 KiB/s takes about 4 s)", test_bandwidth },
 	{ "a FOREGROUND download preempts a LOW upload, which goes on after it",
 	  test_foreground_download_preempts },
+	{ "with one slot a NORMAL download runs first, a LOW upload waits for it", test_slot_download_first },
+	{ "with one slot a FOREGROUND upload preempts a LOW download, which resumes after it",
+	  test_slot_upload_preempts },
+	{ "with one slot and short slices a NORMAL upload and a NORMAL download take turns", test_slot_slices },
+	{ "--max-bandwidth is shared by an upload and a download, about half each",
+	  test_global_bandwidth_shared },
+	{ "an upload past its maximum download time fails with -ETIME", test_max_download_time },
+	{ "an upload's active time survives a restart of the engine and the store",
+	  test_max_download_time_restart },
 	{ "an upload whose connections drop resumes where the server says it stopped", test_drops },
 	{ "a Close-Session whose answer is lost without a byte starts the upload over in a new session",
 	  test_close_answer_lost },
@@ -1185,6 +1541,7 @@ int main(void)
 			{ "src/empty", 0 }, { "src/one", 1 }, { "src/1m", 1 << 20 }, { "src/64m", 64ull << 20 },
 			{ "src/drop.bin", 3000000 }, { "src/rewind.bin", 2000000 }, { "src/reply.bin", 300001 },
 			{ "src/hostid.bin", 200000 }, { "src/mod.bin", 2000000 }, { "src/kill.bin", 8000000 },
+			{ "src/mdt.bin", 2000000 },
 		};
 
 		for (unsigned int i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

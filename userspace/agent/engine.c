@@ -3,7 +3,8 @@
  * The transfer engine: see engine.h. Jobs, scheduling, retry timers and
  * the kb_engine_* interface; what each job type does is in job_types[]:
  * a download job (struct ejob) runs up to files_per_job transfers (struct
- * xfer, download.c, through engine_int.h), an upload job is upload.h's.
+ * xfer, download.c, through engine_int.h); an upload job is upload.h's,
+ * and an ejob too for the scheduler: it takes one transfer slot.
  * curl runs on the loop through curlio.c.
  *
  * Nothing here is called from inside a curl callback that could re-enter
@@ -92,6 +93,8 @@ static unsigned int xfers_live(const struct ejob *ej)
 {
 	unsigned int n = 0;
 
+	if (ej->up)
+		return ej->nactive;
 	for (const struct xfer *x = ej->xfers; x; x = x->next_in_job)
 		n += x->outcome == XO_NONE && !x->curl_done;
 	return n;
@@ -142,7 +145,9 @@ static void grant_one(struct kb_sched_pass *p, struct ejob *ej)
 
 	ej->granted_in = ej->e->pass;
 	ej->e->stats.sched_jobs++;
-	kb_sched_grant(p, &ej->sched, ej->job->priority, runnable, runnable ? files_left(ej) : 0);
+	/* an upload wants its one slot until it is done, its Close included */
+	kb_sched_grant(p, &ej->sched, ej->job->priority, runnable,
+		       !runnable ? 0 : ej->up ? 1 : files_left(ej));
 }
 
 /* The first job of priority band b, NULL when it has none. */
@@ -186,6 +191,52 @@ static void grant_all(struct kb_engine *e, struct kb_sched_pass *p, uint64_t now
 	     (ej) = (next))
 
 /*
+ * An upload job took or gave back its slot (upload.h): its time up to now
+ * is accounted when it leaves it (it is noted as it takes one, in a pass).
+ */
+static void upload_sync_live(struct ejob *ej)
+{
+	bool live = kb_upload_live(ej->up);
+
+	if (live == !!ej->nactive)
+		return;
+	if (!live)
+		kb_sched_account(&ej->sched, 0, kb_now());
+	ej->nactive = live;
+	ej->e->up_live += live ? 1u : -1u;
+}
+
+/* upload.h's hook: an upload job's state is about to be reported. */
+static void upload_changed(void *arg, const struct kb_job *job)
+{
+	struct kb_engine *e = arg;
+	struct ejob *ej = find_job(e, job->id);
+
+	if (!ej || ej->job != job)
+		return;
+	upload_sync_live(ej);
+	job_time_update(ej);	/* the report carries it (ops->state) */
+	e->need_schedule = true;	/* a slot is free, or a retry waits for one */
+}
+
+/* An upload job's start step: it takes its slot, or gives it back. */
+static void start_upload(struct kb_engine *e, struct ejob *ej, unsigned int *e_live)
+{
+	unsigned int before = ej->nactive;
+
+	ej->started_in = e->pass;
+	ej->attn = false;
+	if (!job_runnable(ej))
+		return;
+	if (ej->nactive && !ej->sched.grant)
+		kb_upload_grant(ej->up, false);
+	else if (!ej->nactive && ej->sched.grant && *e_live < e->cfg.max_transfers)
+		kb_upload_grant(ej->up, true);
+	upload_sync_live(ej);
+	*e_live = *e_live - before + ej->nactive;
+}
+
+/*
  * A job's start step: transfers beyond its grant aborted, files started
  * up to it, and what follows when none is left running.
  */
@@ -195,6 +246,10 @@ static void start_job(struct kb_engine *e, struct ejob *ej, unsigned int *e_live
 	unsigned int live;
 	uint32_t done = 0;
 
+	if (ej->up) {
+		start_upload(e, ej, e_live);
+		return;
+	}
 	ej->started_in = e->pass;
 	ej->attn = false;
 	if (!job_runnable(ej))
@@ -281,18 +336,6 @@ static void schedule(struct kb_engine *e)
 	}
 	if (moved)
 		grant_all(e, &pass, now);
-	/* uploads yield to the downloads of a higher priority that want transfers */
-	{
-		uint32_t top = KB_SCHED_PRIORITIES;
-
-		for_each_granted_from_head(e, ej, next)
-			if (ej->sched.want && ej->job->priority < top)
-				top = ej->job->priority;
-		for (unsigned int b = 0; b < KB_SCHED_PRIORITIES && b < top; b++)
-			if (pass.waiting[b])
-				top = b;
-		kb_uploads_yield(e->up, top);
-	}
 	/*
 	 * The limits count transfers on the network. A file whose body is in
 	 * holds its place only in the wider TAIL_FACTOR bound while its last
@@ -320,6 +363,11 @@ static void schedule(struct kb_engine *e)
 	for (struct xfer *x = e->all; x; x = x->next_all)
 		if (x->easy && !x->curl_done)
 			kb_bucket_set(&x->bucket, x->ej->sched.xfer_rate, now);
+	for (struct kb_sched_ent *ent = pass.rate_list; ent; ent = ent->rate_next) {
+		ej = (struct ejob *)((char *)ent - offsetof(struct ejob, sched));
+		if (ej->up)
+			kb_upload_set_rate(ej->up, ent->xfer_rate);
+	}
 	kb_sched_pass_end(&e->sched, &pass, e->loop);
 	/* the busy list for the next pass */
 	for (ej = e->busy; ej; ej = next) {
@@ -419,6 +467,10 @@ void kb_job_fail(struct ejob *ej, const struct kb_error *err)
 {
 	struct xfer *x, *next;
 
+	if (ej->up) {
+		kb_upload_fail(ej->up, err);
+		return;
+	}
 	if (ej->failing || ej->stopping)
 		return;
 	ej->failing = true;
@@ -615,10 +667,52 @@ static int download_cancel(struct kb_engine *e, struct kb_job *job)
 	return 0;	/* nothing on the server to cancel */
 }
 
+/*
+ * An upload job: its session is upload_session.c's; here it is a job of
+ * the scheduler's, in e->jobs like a download job of one file.
+ */
 static int upload_run(struct kb_engine *e, struct kb_job *job)
 {
-	e->need_schedule = true;	/* a higher download may be running: kb_uploads_yield */
-	return kb_uploads_run(e->up, job);
+	struct ejob *ej = find_job(e, job->id);
+	bool fresh = !ej;
+	int ret;
+
+	if (fresh) {
+		ej = job_new(e, job);
+		if (!ej)
+			return -ENOMEM;
+		if (kb_jobindex_put(&e->index, ej->job->id, ej) < 0) {
+			job_free(ej);
+			return -ENOMEM;
+		}
+		/* the time it used before (a kbitsd restart): max_download_time counts on */
+		ej->sched.active_ns = job->active_ns;
+	} else {
+		if (ej->job->state == KBITS_STATE_ERROR)
+			kb_sched_reset(&ej->sched);	/* a Resume restarts the clock */
+		job_unlink(ej);		/* its priority may have changed */
+	}
+	ret = kb_uploads_run(e->up, job, &ej->up);
+	if (ret < 0) {
+		if (fresh) {
+			kb_jobindex_del(&e->index, job->id);
+			job_free(ej);
+		} else {
+			job_link(e, ej);
+		}
+		return ret;
+	}
+	if (ej->job != job) {
+		kb_job_put(ej->job);
+		ej->job = kb_job_get(job);
+	}
+	/* its request was dropped: it waits for the next pass's grant */
+	upload_sync_live(ej);
+	job_time_update(ej);
+	ej->sched.bandwidth = job->max_bandwidth;
+	job_link(e, ej);
+	e->need_schedule = true;
+	return 0;
 }
 
 static int upload_cancel(struct kb_engine *e, struct kb_job *job)
@@ -652,9 +746,22 @@ int kb_engine_stop(struct kb_engine *e, const uint8_t job_id[16])
 	uint8_t id[16];
 
 	if (!ej)
-		return kb_uploads_stop(e->up, job_id);
+		return -ENOENT;
 	/* job_id may be the job's own (kb_engine_free), freed with it below */
 	memcpy(id, job_id, 16);
+	if (ej->up) {
+		/* at once: its progress is saved at every acknowledgement */
+		job_time_update(ej);
+		if (e->ops->active_time)
+			e->ops->active_time(e->ctx, ej->job);
+		if (ej->nactive)
+			e->up_live--;
+		kb_jobindex_del(&e->index, id);
+		job_unlink(ej);
+		job_free(ej);
+		e->need_schedule = true;	/* its slot is free */
+		return kb_uploads_stop(e->up, id);
+	}
 	if (ej->stopping)
 		return 0;
 	ej->stopping = true;
@@ -675,7 +782,7 @@ const struct kb_job *kb_engine_job(struct kb_engine *e, const uint8_t id[16])
 {
 	struct ejob *ej = find_job(e, id);
 
-	return ej ? ej->job : kb_uploads_job(e->up, id);
+	return ej ? ej->job : NULL;
 }
 
 int kb_engine_cancel_session(struct kb_engine *e, struct kb_job *job)
@@ -694,7 +801,7 @@ unsigned int kb_engine_cancels_pending(struct kb_engine *e)
 
 unsigned int kb_engine_active(struct kb_engine *e)
 {
-	unsigned int n = 0;
+	unsigned int n = e->up_live;
 
 	for (struct xfer *x = e->all; x; x = x->next_all)
 		n += x->outcome == XO_NONE && !x->curl_done;
@@ -703,7 +810,7 @@ unsigned int kb_engine_active(struct kb_engine *e)
 
 unsigned int kb_engine_jobs(struct kb_engine *e)
 {
-	return e->njobs + kb_uploads_count(e->up);
+	return e->njobs;
 }
 
 void kb_engine_get_stats(struct kb_engine *e, struct kb_engine_stats *st)
@@ -791,7 +898,7 @@ struct kb_engine *kb_engine_new(struct kb_loop *loop, const struct kb_engine_con
 		free(e);
 		return NULL;
 	}
-	e->up = kb_uploads_new(loop, e->io, &e->cfg, &e->ops, ctx);
+	e->up = kb_uploads_new(loop, e->io, &e->cfg, &e->ops, ctx, upload_changed, e);
 	if (!e->up) {
 		kb_curlio_free(e->io);
 		free(e);

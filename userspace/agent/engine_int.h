@@ -98,8 +98,16 @@ struct xfer {
 	bool hash_linear;	/* false: the bytes came out of order (see hash_feed) */
 };
 
+struct ujob;
+
+/*
+ * A job of the engine. An upload job is one too, for the scheduler only:
+ * up is its session (upload_session.c, through upload.h), xfers stay
+ * NULL and nactive is 1 while it holds a transfer slot.
+ */
 struct ejob {
 	struct kb_engine *e;
+	struct ujob *up;		/* an upload job's, NULL: a download job */
 	struct ejob *next, *prev;	/* e->jobs */
 	unsigned int band;		/* the priority it is linked under (engine.c) */
 	struct kb_job *job;
@@ -144,6 +152,7 @@ struct kb_engine {
 	struct kb_jobindex index;	/* jobs by id */
 	struct xfer *all;
 	unsigned int nactive, njobs;
+	unsigned int up_live;		/* upload jobs holding a slot */
 	struct kb_engine_stats stats;
 	bool need_schedule;
 	struct kb_sched sched;

@@ -4,7 +4,10 @@
  * yields to whom, how fast each transfer may go, when a job has used up
  * its maximum download time, and how background transfers yield to other
  * traffic. The engine (engine.c's schedule()) owns the mechanics (starting
- * and aborting transfers, its job list) and asks these functions.
+ * and aborting transfers, its job list) and asks these functions. An
+ * upload job is one of its jobs with one transfer (upload.h's
+ * kb_upload_grant): what follows holds for it too, except TCP-LP and the
+ * receive side.
  *
  * - Order: the engine keeps its jobs sorted by priority (FOREGROUND,
  *   HIGH, NORMAL, LOW), then by queue position. Grants are handed out in

@@ -94,10 +94,16 @@ struct ujob {
 	char r_sid[128], r_proto[64], r_recv[32], r_reply[KBITS_URL_MAX + 1];
 	char r_hostid[256], r_hostid_to[32], r_ecode[32], r_ectx[32];
 	uint64_t r_got, reply_reported;
-	/* the bytes it sends, as a download's (sched.c): paused in on_read */
+	/* the bytes it sends, as a download's (sched.c): paused in on_read,
+	 * at the rate the engine's pass gave it (0: none) */
 	struct kb_bucket bucket;
-	/* waits in QUEUED for a download of a higher priority (kb_uploads_yield) */
-	bool held;
+	uint64_t rate;
+	/*
+	 * It holds one of the engine's transfer slots (kb_upload_grant): only
+	 * then does it send. Given back when it leaves CONNECTING and
+	 * TRANSFERRING (set_state), or taken back by the engine.
+	 */
+	bool slot;
 };
 
 struct kb_uploads {
@@ -108,8 +114,9 @@ struct kb_uploads {
 	void *ctx;
 	struct ujob *jobs;
 	struct kb_jobindex index;	/* the same, by job id */
-	unsigned int njobs;
 	struct kb_cancels *cancels;	/* upload_cancel.c */
+	kb_uploads_sched_fn *sched;	/* the engine's scheduler hears of every state */
+	void *sched_arg;
 };
 
 static void ujob_start(struct ujob *uj);
@@ -119,11 +126,22 @@ static void ujob_done(struct ujob *uj, CURLcode rc);
 
 /* ---- small helpers ---------------------------------------------------------- */
 
+static bool running(uint32_t state)
+{
+	return state == KBITS_STATE_CONNECTING || state == KBITS_STATE_TRANSFERRING;
+}
+
 static void set_state(struct ujob *uj, uint32_t state)
 {
 	if (uj->job->state == state)
 		return;
 	uj->job->state = state;
+	/* done, failed or waiting: the slot goes back to the engine, which
+	 * accounts the job's time before the state is reported */
+	if (!running(state))
+		uj->slot = false;
+	if (uj->u->sched)
+		uj->u->sched(uj->u->sched_arg, uj->job);
 	if (OPS(uj->u)->state)
 		OPS(uj->u)->state(uj->u->ctx, uj->job, state);
 }
@@ -465,21 +483,6 @@ static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
 	return len;
 }
 
-/*
- * The rate an upload may send at: the job's own limit, else the per-job
- * default, within the global limit (an upload is not yet in the engine's
- * water filling: with downloads running the sum may exceed it).
- */
-static uint64_t upload_rate(const struct ujob *uj)
-{
-	const struct kb_engine_config *cfg = uj->u->cfg;
-	uint64_t rate = uj->job->max_bandwidth ? uj->job->max_bandwidth : cfg->job_bandwidth;
-
-	if (cfg->max_bandwidth && (!rate || cfg->max_bandwidth < rate))
-		rate = cfg->max_bandwidth;
-	return rate;
-}
-
 /* The bandwidth limit paused the request's body: its time has come. */
 static void bucket_fired(struct kb_timer *t)
 {
@@ -577,7 +580,7 @@ static void start_request(struct ujob *uj, enum req kind)
 	if (kind == R_PUT || kind == R_FRAGMENT) {
 		uj->req.read = on_read;
 		uj->req.rewind = on_rewind;
-		kb_bucket_set(&uj->bucket, upload_rate(uj), kb_now());
+		kb_bucket_set(&uj->bucket, uj->rate, kb_now());
 	}
 	if (kind == R_CLOSE)
 		uj->close_heard = false;
@@ -799,12 +802,13 @@ static void timer_fired(struct kb_timer *t)
 {
 	struct ujob *uj = (struct ujob *)((char *)t - offsetof(struct ujob, timer));
 
-	if (uj->job->state == KBITS_STATE_TRANSIENT_ERROR)
+	if (uj->job->state == KBITS_STATE_TRANSIENT_ERROR) {
+		/* a retry waits for a slot like a new job (kb_upload_grant) */
 		set_state(uj, KBITS_STATE_QUEUED);
-	if (uj->held)
-		return;		/* kb_uploads_yield() starts it when its turn comes */
-	if (uj->job->state == KBITS_STATE_QUEUED || uj->job->state == KBITS_STATE_CONNECTING ||
-	    uj->job->state == KBITS_STATE_TRANSFERRING)
+		return;
+	}
+	/* the Host-Id's retry, in the slot it holds */
+	if (uj->slot && running(uj->job->state))
 		ujob_start(uj);
 }
 
@@ -1068,7 +1072,8 @@ static void ujob_done(struct ujob *uj, CURLcode rc)
 
 struct kb_uploads *kb_uploads_new(struct kb_loop *loop, struct kb_curlio *io,
 				  const struct kb_engine_config *cfg,
-				  const struct kb_engine_ops *const *ops, void *ctx)
+				  const struct kb_engine_ops *const *ops, void *ctx,
+				  kb_uploads_sched_fn *sched, void *sched_arg)
 {
 	struct kb_uploads *u = calloc(1, sizeof(*u));
 
@@ -1084,6 +1089,8 @@ struct kb_uploads *kb_uploads_new(struct kb_loop *loop, struct kb_curlio *io,
 	u->cfg = cfg;
 	u->ops = ops;
 	u->ctx = ctx;
+	u->sched = sched;
+	u->sched_arg = sched_arg;
 	return u;
 }
 
@@ -1098,7 +1105,6 @@ static void ujob_free(struct ujob *uj)
 	if (uj->next)
 		uj->next->pprev = uj->pprev;
 	*uj->pprev = uj->next;
-	uj->u->njobs--;
 	req_cleanup(uj);
 	close_fds(uj);
 	kb_timer_cancel(uj->u->loop, &uj->timer);
@@ -1129,7 +1135,7 @@ unsigned int kb_uploads_cancels_pending(struct kb_uploads *u)
 	return kb_cancels_pending(u ? u->cancels : NULL);
 }
 
-int kb_uploads_run(struct kb_uploads *u, struct kb_job *job)
+int kb_uploads_run(struct kb_uploads *u, struct kb_job *job, struct ujob **out)
 {
 	struct ujob *uj = find(u, job->id);
 	struct kb_job *nj;
@@ -1171,7 +1177,6 @@ int kb_uploads_run(struct kb_uploads *u, struct kb_job *job)
 			uj->next->pprev = &uj->next;
 		uj->pprev = &u->jobs;
 		u->jobs = uj;
-		u->njobs++;
 	}
 	/* it starts transferring now: its owner's groups as they are now */
 	kb_owner_refresh(&uj->owner, nj->owner_uid, nj->owner_gid);
@@ -1180,39 +1185,51 @@ int kb_uploads_run(struct kb_uploads *u, struct kb_job *job)
 	uj->hostid_off = false;
 	uj->hostid_first_fail = 0;
 	uj->proxy = 0;	/* its proxy list may have changed */
-	uj->held = false;	/* the engine's next pass decides again */
+	/* its request is dropped: it waits for a slot of the engine's next pass */
+	uj->slot = false;
 	nj->state = KBITS_STATE_QUEUED;
-	ujob_start(uj);
+	*out = uj;
 	return 0;
 }
 
-void kb_uploads_yield(struct kb_uploads *u, uint32_t priority)
+bool kb_upload_grant(struct ujob *uj, bool grant)
 {
-	for (struct ujob *uj = u ? u->jobs : NULL; uj; uj = uj->next) {
-		uint32_t st = uj->job->state;
-		bool hold = uj->job->priority > priority;
-
-		if (hold && !uj->held) {
-			/*
-			 * Only while fragments go (or before): a Close-Session or
-			 * the reply is finished first, their answers are evidence
-			 * ujob_done weighs. The server keeps the session: the
-			 * next turn resumes where it acknowledged.
-			 */
-			if (uj->job->up.phase > KB_UP_SENDING ||
-			    (st != KBITS_STATE_QUEUED && st != KBITS_STATE_CONNECTING &&
-			     st != KBITS_STATE_TRANSFERRING))
-				continue;
-			uj->held = true;
-			req_cleanup(uj);
-			kb_timer_cancel(u->loop, &uj->timer);
-			set_state(uj, KBITS_STATE_QUEUED);
-		} else if (!hold && uj->held) {
-			uj->held = false;
-			if (st == KBITS_STATE_QUEUED)
-				ujob_start(uj);
-		}
+	if (grant && !uj->slot && uj->job->state == KBITS_STATE_QUEUED) {
+		uj->slot = true;
+		ujob_start(uj);		/* resyncs with the server: a one-byte probe */
+	} else if (!grant && uj->slot && uj->job->up.phase <= KB_UP_SENDING) {
+		/*
+		 * Only while fragments go (or before): a Close-Session or
+		 * the reply is finished first, their answers are evidence
+		 * ujob_done weighs. The server keeps the session: the next
+		 * turn resumes where it acknowledged, as after a dropped
+		 * connection (a plain PUT sends the whole file again).
+		 */
+		req_cleanup(uj);
+		close_fds(uj);
+		kb_timer_cancel(uj->u->loop, &uj->timer);
+		uj->slot = false;
+		set_state(uj, KBITS_STATE_QUEUED);
 	}
+	return uj->slot;
+}
+
+bool kb_upload_live(const struct ujob *uj)
+{
+	return uj->slot;
+}
+
+void kb_upload_set_rate(struct ujob *uj, uint64_t rate)
+{
+	uj->rate = rate;
+	kb_bucket_set(&uj->bucket, rate, kb_now());
+}
+
+void kb_upload_fail(struct ujob *uj, const struct kb_error *err)
+{
+	struct kb_error e = *err;
+
+	ujob_fail(uj, &e);
 }
 
 int kb_uploads_stop(struct kb_uploads *u, const uint8_t id[16])
@@ -1227,16 +1244,4 @@ int kb_uploads_stop(struct kb_uploads *u, const uint8_t id[16])
 	if (OPS(u)->stopped)
 		OPS(u)->stopped(u->ctx, jid);
 	return 0;
-}
-
-const struct kb_job *kb_uploads_job(struct kb_uploads *u, const uint8_t id[16])
-{
-	struct ujob *uj = find(u, id);
-
-	return uj ? uj->job : NULL;
-}
-
-unsigned int kb_uploads_count(struct kb_uploads *u)
-{
-	return u ? u->njobs : 0;
 }
