@@ -241,7 +241,10 @@ static int xfer_open(struct xfer *x, struct kb_error *err)
 	 * is good as far as it is contiguous from 0 (kb_temp_contiguous).
 	 */
 	off = f->bytes_transferred;
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < off) {
+	if (fstat(fd, &st) < 0) {
+		off = 0;
+		st.st_size = -1;
+	} else if ((uint64_t)st.st_size < off) {
 		off = 0;
 	} else {
 		uint64_t have = kb_temp_contiguous(fd, (uint64_t)st.st_size);
@@ -252,7 +255,13 @@ static int xfer_open(struct xfer *x, struct kb_error *err)
 	if ((job->job_flags & KBITS_JOB_F_DYNAMIC_CONTENT) || !f->ranges_ok ||
 	    !(strong_etag(f->etag) || f->last_modified))
 		off = 0;
-	if (ftruncate(fd, (off_t)off) < 0) {
+	/*
+	 * Only a file not off bytes long is truncated: ext4 flushes a file that
+	 * was truncated to 0 when it is closed (auto_da_alloc), which cost
+	 * every new small file a writeback in close() on the loop (12% of
+	 * kbits_get's samples for 10,000 x 4 KiB).
+	 */
+	if ((off_t)off != st.st_size && ftruncate(fd, (off_t)off) < 0) {
 		kb_error_local(err, -errno, "cannot truncate the temporary file of", f->path);
 		return -errno;
 	}
