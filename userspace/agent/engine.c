@@ -618,6 +618,22 @@ void kb_job_settle(struct ejob *ej)
 	e->need_schedule = true;
 }
 
+/* A job new to the engine, found by its id, with the time it used before
+ * (a kbitsd restart: max_download_time counts on); NULL: no memory. */
+static struct ejob *job_admit(struct kb_engine *e, struct kb_job *job)
+{
+	struct ejob *ej = job_new(e, job);
+
+	if (!ej)
+		return NULL;
+	if (kb_jobindex_put(&e->index, ej->job->id, ej) < 0) {
+		job_free(ej);
+		return NULL;
+	}
+	ej->sched.active_ns = job->active_ns;
+	return ej;
+}
+
 static int download_run(struct kb_engine *e, struct kb_job *job)
 {
 	struct ejob *ej = find_job(e, job->id);
@@ -644,17 +660,11 @@ static int download_run(struct kb_engine *e, struct kb_job *job)
 		ej->last_progress = kb_now();
 		return 0;
 	}
-	ej = job_new(e, job);
+	ej = job_admit(e, job);
 	if (!ej)
 		return -ENOMEM;
-	if (kb_jobindex_put(&e->index, ej->job->id, ej) < 0) {
-		job_free(ej);
-		return -ENOMEM;
-	}
 	ej->job->state = KBITS_STATE_QUEUED;
 	ej->sched.bandwidth = job->max_bandwidth;
-	/* the time it used before (a kbitsd restart): max_download_time counts on */
-	ej->sched.active_ns = job->active_ns;
 	job_link(e, ej);
 	e->need_schedule = true;
 	return 0;
@@ -678,15 +688,9 @@ static int upload_run(struct kb_engine *e, struct kb_job *job)
 	int ret;
 
 	if (fresh) {
-		ej = job_new(e, job);
+		ej = job_admit(e, job);
 		if (!ej)
 			return -ENOMEM;
-		if (kb_jobindex_put(&e->index, ej->job->id, ej) < 0) {
-			job_free(ej);
-			return -ENOMEM;
-		}
-		/* the time it used before (a kbitsd restart): max_download_time counts on */
-		ej->sched.active_ns = job->active_ns;
 	} else {
 		if (ej->job->state == KBITS_STATE_ERROR)
 			kb_sched_reset(&ej->sched);	/* a Resume restarts the clock */
