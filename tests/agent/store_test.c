@@ -256,6 +256,141 @@ out:
 	kb_job_put(job);
 }
 
+/*
+ * The syncs SQLite asks of the disk, counted by a VFS over the default one
+ * whose files sync through copies of the default's methods (SQLite only
+ * ever calls a file through its pMethods; the database and its WAL have
+ * different ones).
+ */
+#define NR_METHODS	4
+static sqlite3_vfs counting_vfs;
+static const sqlite3_io_methods *os_methods[NR_METHODS];
+static sqlite3_io_methods counting_methods[NR_METHODS];
+static int nsyncs;
+
+static int counting_sync(sqlite3_file *f, int flags)
+{
+	for (int i = 0; i < NR_METHODS; i++) {
+		if (f->pMethods == &counting_methods[i]) {
+			nsyncs++;
+			return os_methods[i]->xSync(f, flags);
+		}
+	}
+	return SQLITE_IOERR_FSYNC;
+}
+
+static int counting_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out)
+{
+	sqlite3_vfs *os = vfs->pAppData;
+	int rc = os->xOpen(os, name, f, flags, out);
+
+	for (int i = 0; rc == SQLITE_OK && f->pMethods && i < NR_METHODS; i++) {
+		if (!os_methods[i]) {
+			os_methods[i] = f->pMethods;
+			counting_methods[i] = *f->pMethods;
+			counting_methods[i].xSync = counting_sync;
+		}
+		if (f->pMethods == os_methods[i]) {
+			f->pMethods = &counting_methods[i];
+			break;
+		}
+	}
+	return rc;
+}
+
+static bool counting_vfs_register(void)
+{
+	sqlite3_vfs *os = sqlite3_vfs_find(NULL);
+
+	if (!os)
+		return false;
+	counting_vfs = *os;
+	counting_vfs.zName = "kbits-counting";
+	counting_vfs.pAppData = os;
+	counting_vfs.xOpen = counting_open;
+	return sqlite3_vfs_register(&counting_vfs, 1) == SQLITE_OK;
+}
+
+/*
+ * Unsynced changes (checkpoints, the rows of files never started) commit
+ * without a sync, alone or as a batch. In a batch with a synced change
+ * they commit first, unsynced, and the synced one syncs the WAL with
+ * everything before it. A statement on its own after them (the module
+ * instance) is synced again.
+ */
+static void test_unsynced(void)
+{
+	struct kb_job *job = sample_job();
+	struct kb_store *s = store_with(job);
+	uint8_t inst[16] = { 7 };
+	struct kb_store_stats a, b;
+	sqlite3 *other = NULL;
+	int n0, ret;
+
+	if (!s)
+		goto out;
+	check(os_methods[0] && os_methods[1], "the store's files sync through the counting VFS");
+	kb_store_get_stats(s, &a);
+	n0 = nsyncs;
+	job->files[0].bytes_transferred = 4096;
+	ret = kb_store_put_file_unsynced(s, job, 0);
+	check(ret == 0 && nsyncs == n0, "alone: an unsynced file row commits without a sync (%d)",
+	      nsyncs - n0);
+	n0 = nsyncs;
+	ret = kb_store_set_instance(s, inst);
+	check(ret == 0 && nsyncs > n0, "alone: the instance written after it is synced (%d syncs)",
+	      nsyncs - n0);
+	n0 = nsyncs;
+	ret = kb_store_put_file(s, job, 1);
+	check(ret == 0 && nsyncs > n0, "alone: a file row is synced (%d syncs)", nsyncs - n0);
+	kb_store_get_stats(s, &b);
+	check(b.unsynced_commits == a.unsynced_commits + 1 && b.commits == a.commits + 1,
+	      "alone: one unsynced commit, one FULL (%llu, %llu)",
+	      (unsigned long long)(b.unsynced_commits - a.unsynced_commits),
+	      (unsigned long long)(b.commits - a.commits));
+
+	kb_store_batch(s, true);
+	check(sqlite3_open_v2(db, &other, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK,
+	      "a second, read-only connection opens");
+	kb_store_get_stats(s, &a);
+	n0 = nsyncs;
+	job->files[0].bytes_transferred = 8192;
+	job->files[1].bytes_transferred = 12288;
+	ret = kb_store_put_file_unsynced(s, job, 0) ?: kb_store_put_checkpoint(s, job, 1) ?:
+	      kb_store_flush(s);
+	check(ret == 0 && nsyncs == n0,
+	      "batch: an unsynced row and a checkpoint commit without a sync (%d)", nsyncs - n0);
+	check(db_count(other, "SELECT sum(bytes_transferred) FROM files") == 8192 + 12288,
+	      "batch: both are in the rows");
+	kb_store_get_stats(s, &b);
+	check(b.unsynced_commits == a.unsynced_commits + 1 && b.commits == a.commits,
+	      "batch: in one unsynced commit");
+
+	a = b;
+	n0 = nsyncs;
+	job->files[0].bytes_transferred = 16384;
+	kb_store_put_file_unsynced(s, job, 0);
+	job->state = KBITS_STATE_TRANSFERRED;
+	kb_store_put_state(s, job);
+	job->files[1].bytes_transferred = 20480;
+	kb_store_put_checkpoint(s, job, 1);
+	ret = kb_store_flush(s);
+	check(ret == 0 && nsyncs > n0, "mixed batch: the state change syncs (%d syncs)", nsyncs - n0);
+	kb_store_get_stats(s, &b);
+	check(b.unsynced_commits == a.unsynced_commits + 1 && b.commits == a.commits + 1,
+	      "mixed batch: the unsynced row first, then one FULL commit with the checkpoint after it "
+	      "(%llu, %llu)", (unsigned long long)(b.unsynced_commits - a.unsynced_commits),
+	      (unsigned long long)(b.commits - a.commits));
+	check(db_count(other, "SELECT sum(bytes_transferred) FROM files") == 16384 + 20480 &&
+	      db_count(other, "SELECT count(*) FROM jobs WHERE state=6") == 1,
+	      "mixed batch: every change is in the rows");
+	sqlite3_close(other);
+	kb_store_batch(s, false);
+	kb_store_close(s);
+out:
+	kb_job_put(job);
+}
+
 /* The boot id: another boot until recorded, the same one after. */
 static void test_boot_id(void)
 {
@@ -554,6 +689,8 @@ static const struct t_case cases[] = {
 	{ "an update of one file and of the state survives a reopen", test_updates },
 	{ "in batch mode changes wait for the flush and then appear whole", test_batch },
 	{ "checkpoints wait for the flush and lose to a full write of their file", test_checkpoint },
+	{ "unsynced changes commit without a sync; a synced one in their batch syncs them",
+	  test_unsynced },
 	{ "the boot id: another boot until recorded", test_boot_id },
 	{ "deleting a job deletes its files; the database is in WAL mode", test_delete },
 	{ "every listed property and string survives the store", test_every_property },
@@ -566,6 +703,7 @@ int main(void)
 {
 	if (!t_begin(120))
 		return 1;
+	check(counting_vfs_register(), "the counting SQLite VFS is the default one");
 	t_run_cases(cases, sizeof(cases) / sizeof(cases[0]), store_setup, NULL, 30);
 	return t_end();
 }

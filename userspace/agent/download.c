@@ -89,6 +89,7 @@ static bool budget_wake(struct kb_engine *e);
 static void maybe_checkpoint(struct xfer *x);
 static void sync_done(struct kb_op *op, int res);
 static void file_saved(struct xfer *x);
+static void file_noted(struct xfer *x);
 static void flush_cur(struct xfer *x, bool all);
 static void xfer_curl_done(struct xfer *x, CURLcode rc);
 static void xfer_req_done(void *arg, CURLcode rc);
@@ -202,6 +203,7 @@ static int xfer_open(struct xfer *x, struct kb_error *err)
 	struct kb_file *f = &job->files[x->idx];
 	struct kb_creds_saved saved;
 	const char *base;
+	char derived[256];
 	bool fresh = false;
 	struct stat st;
 	uint64_t off;
@@ -218,7 +220,10 @@ static int xfer_open(struct xfer *x, struct kb_error *err)
 		kb_error_local(err, dirfd, "cannot open the directory of", f->path);
 		return dirfd;
 	}
-	fd = kb_temp_open(dirfd, base, &f->temp_name, &fresh);
+	x->first_start = !f->temp_name && !f->bytes_transferred;
+	if (kb_temp_name_derive(job->id, x->idx, base, derived, sizeof(derived)) < 0)
+		derived[0] = '\0';
+	fd = kb_temp_open(dirfd, base, derived[0] ? derived : NULL, &f->temp_name, &fresh);
 	close(dirfd);
 	kb_creds_leave(&saved);
 	if (fd < 0) {
@@ -232,7 +237,11 @@ static int xfer_open(struct xfer *x, struct kb_error *err)
 		kb_strset(&f->etag, NULL);
 		kb_strset(&f->last_modified, NULL);
 		f->ranges_ok = false;
-		file_saved(x);
+		/* a random name (the derived one was taken) must be found again */
+		if (x->first_start && !strcmp(f->temp_name, derived))
+			file_noted(x);
+		else
+			file_saved(x);
 	}
 	/*
 	 * bytes_transferred is the last checkpoint: durable. What is beyond it
@@ -502,7 +511,10 @@ static int begin_body(struct xfer *x)
 		xfer_fail(x, XO_ERR, &err);
 		return -1;
 	}
-	file_saved(x);
+	if (x->first_start && !x->req_off)
+		file_noted(x);
+	else
+		file_saved(x);
 	kb_job_set_state(ej, KBITS_STATE_TRANSFERRING);
 	return 0;
 }
@@ -852,6 +864,23 @@ static void file_saved(struct xfer *x)
 
 	if (e->ops->file_saved)
 		e->ops->file_saved(e->ctx, x->ej->job, x->idx);
+}
+
+/*
+ * A row of a file never started, before any byte of it is promised: a
+ * power cut that loses it leaves the file as it was, not started, and its
+ * temporary file is found by its derived name (kb_temp_forget_derived).
+ * Small files come by the thousand: a WAL sync for each was most of
+ * their cost.
+ */
+static void file_noted(struct xfer *x)
+{
+	struct kb_engine *e = x->ej->e;
+
+	if (e->ops->file_noted)
+		e->ops->file_noted(e->ctx, x->ej->job, x->idx);
+	else
+		file_saved(x);
 }
 
 /* ---- curl done: the answer as a whole ---------------------------------------- */

@@ -60,6 +60,9 @@ struct xfer {
 	unsigned int sources;
 	int fd;
 	uint64_t req_off;	/* Range start asked for, 0: whole */
+	/* a file never started (no temporary file, no byte): its rows until
+	 * the end promise nothing and are saved unsynced (file_noted) */
+	bool first_start;
 	/* the response being received (reset at every status line) */
 	long status;
 	char etag[256], lm[128];

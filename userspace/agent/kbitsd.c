@@ -242,9 +242,8 @@ static void ev_progress(void *ctx, const struct kb_job *job, uint32_t idx, uint6
 	kb_channel_report_progress(a->ch, job, idx, on_disk);
 }
 
-static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
+static void file_row(struct agent *a, const struct kb_job *job, uint32_t idx, bool unsynced)
 {
-	struct agent *a = ctx;
 	struct known *k = known_of(a, job);
 	struct kb_file *f;
 	bool new_temp, new_url, new_headers;
@@ -258,8 +257,8 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 	new_url = f->url && (f->untold & KB_UNTOLD_URL);
 	new_headers = f->untold & KB_UNTOLD_HEADERS;
 	f->untold = 0;
-	if (!k->dirty_pprev)
-		kb_store_put_file(a->store, k->job, idx);
+	if (!k->dirty_pprev)	/* else all its rows go in agent_sync(), synced */
+		(unsynced ? kb_store_put_file_unsynced : kb_store_put_file)(a->store, k->job, idx);
 	if (new_temp) {
 		agent_sync(a);
 		kb_channel_report_temp_name(a->ch, job, idx);
@@ -270,6 +269,17 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 	}
 	if (new_headers)
 		kb_channel_set_headers(a->ch, job, idx);
+}
+
+static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
+{
+	file_row(ctx, job, idx, false);
+}
+
+/* A file never started: its temporary file, its first response (transfer.h). */
+static void ev_file_noted(void *ctx, const struct kb_job *job, uint32_t idx)
+{
+	file_row(ctx, job, idx, true);
 }
 
 /* A checkpoint: cheap to commit (kb_store_put_checkpoint), told to nobody. */
@@ -395,6 +405,7 @@ static const struct kb_engine_ops agent_ops = {
 	.state = ev_state,
 	.progress = ev_progress,
 	.file_saved = ev_file_saved,
+	.file_noted = ev_file_noted,
 	.checkpoint = ev_checkpoint,
 	.file_done = ev_file_done,
 	.error = ev_error,
@@ -531,9 +542,17 @@ static int load_one(void *arg, struct kb_job *job)
 		struct kb_owner o;
 
 		kb_owner_init(&o, job->owner_uid, job->owner_gid);
-		for (uint32_t i = 0; i < job->nr_files; i++)
-			if (!(job->files[i].flags & KBITS_FILE_COMPLETED))
-				kb_temp_recover(&o, &job->files[i]);
+		for (uint32_t i = 0; i < job->nr_files; i++) {
+			struct kb_file *f = &job->files[i];
+
+			if (f->flags & KBITS_FILE_COMPLETED)
+				continue;
+			/* no name: a new temporary file's unsynced row was lost */
+			if (f->temp_name)
+				kb_temp_recover(&o, f);
+			else
+				kb_temp_forget_derived(&o, f, job->id, i);
+		}
 	}
 	if (!known_set(a, job)) {
 		kb_job_put(job);

@@ -91,22 +91,14 @@ static const char file_upsert[] =
 	" expected_sha256, sha256, response_headers, mirrors)"
 	" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)";
 
-/* A checkpoint waiting for kb_store_flush(). */
-struct ckpt {
-	uint8_t id[16];
-	uint32_t idx;
-	uint64_t bytes;
-};
-
 struct kb_store {
 	sqlite3 *db;
 	sqlite3_stmt *job_up, *file_up, *files_del, *job_del, *begin, *commit, *rollback;
 	sqlite3_stmt *upload_up, *sp, *sp_release, *sp_rollback;
 	bool batch;			/* kb_store_batch(): commit in kb_store_flush() */
 	bool in_tx;			/* a batch transaction is open */
+	bool tx_unsynced;		/* ... at synchronous=NORMAL (tx_begin) */
 	sqlite3_stmt *ckpt_up;
-	struct ckpt *ckpts;		/* checkpoints for the next flush */
-	size_t nckpts, ckpt_cap;
 	char boot[40];			/* this boot's id, "" if unknown */
 	struct kb_store_stats stats;
 };
@@ -346,7 +338,6 @@ void kb_store_close(struct kb_store *s)
 	sqlite3_finalize(s->upload_up);
 	sqlite3_finalize(s->ckpt_up);
 	sqlite3_close(s->db);
-	free(s->ckpts);
 	free(s);
 }
 
@@ -469,27 +460,74 @@ static int load_upload(struct kb_store *s, struct kb_job *job)
 }
 
 /*
+ * The safety level of the transactions that follow. It cannot change
+ * inside a transaction; outside one it is FULL, so that a statement run
+ * on its own (boot id, instance) is synced as before.
+ */
+static int set_unsynced(struct kb_store *s, bool unsynced)
+{
+	if (sqlite3_exec(s->db, unsynced ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(s, "synchronous");
+	return 0;
+}
+
+/*
+ * Commits the open transaction. An unsynced one (synchronous=NORMAL) only
+ * appends to the WAL: a process crash keeps it (the page cache has it),
+ * a power cut may lose it, but never without everything after it (the
+ * WAL is replayed as a prefix), and the next FULL commit syncs it.
+ */
+static int tx_commit(struct kb_store *s, bool unsynced)
+{
+	int ret = step_reset(s, s->commit, "commit");
+
+	if (ret < 0)
+		step_reset(s, s->rollback, "rollback");
+	else if (unsynced)
+		s->stats.unsynced_commits++;
+	else
+		s->stats.commits++;
+	if (unsynced)
+		ret = set_unsynced(s, false) ?: ret;
+	return ret;
+}
+
+/*
  * One change is one transaction, or, in batch mode, one savepoint of the
  * batch's transaction: a failed change is undone alone and the batch goes
- * on; the batch becomes durable in kb_store_flush().
+ * on; the batch becomes durable in kb_store_flush(). An unsynced change
+ * (nothing is promised on it) opens an unsynced batch; the first synced
+ * change of the iteration commits that one first, without a sync, and
+ * opens a FULL one, which later unsynced changes join.
  */
-static int tx_begin(struct kb_store *s)
+static int tx_begin(struct kb_store *s, bool unsynced)
 {
 	int ret;
 
 	s->stats.changes++;
 	if (!s->batch)
-		return step_reset(s, s->begin, "begin");
-	if (!s->in_tx) {
-		ret = step_reset(s, s->begin, "begin");
+		return (unsynced ? set_unsynced(s, true) : 0) ?: step_reset(s, s->begin, "begin");
+	if (s->in_tx && s->tx_unsynced && !unsynced) {
+		s->in_tx = false;
+		ret = tx_commit(s, true);
 		if (ret < 0)
 			return ret;
+	}
+	if (!s->in_tx) {
+		ret = (unsynced ? set_unsynced(s, true) : 0) ?: step_reset(s, s->begin, "begin");
+		if (ret < 0) {
+			if (unsynced)
+				set_unsynced(s, false);
+			return ret;
+		}
 		s->in_tx = true;
+		s->tx_unsynced = unsynced;
 	}
 	return step_reset(s, s->sp, "savepoint");
 }
 
-static int tx_end(struct kb_store *s, int ret)
+static int tx_end(struct kb_store *s, bool unsynced, int ret)
 {
 	if (s->batch) {
 		if (ret < 0)
@@ -498,10 +536,11 @@ static int tx_end(struct kb_store *s, int ret)
 	}
 	if (ret < 0) {
 		step_reset(s, s->rollback, "rollback");
+		if (unsynced)
+			set_unsynced(s, false);
 		return ret;
 	}
-	s->stats.commits++;
-	return step_reset(s, s->commit, "commit");
+	return tx_commit(s, unsynced);
 }
 
 void kb_store_batch(struct kb_store *s, bool on)
@@ -511,68 +550,12 @@ void kb_store_batch(struct kb_store *s, bool on)
 	s->batch = on;
 }
 
-/* Checkpoints of a file (idx) or of a whole job (idx UINT32_MAX) replaced. */
-static void ckpt_drop(struct kb_store *s, const uint8_t id[16], uint32_t idx)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; i < s->nckpts; i++) {
-		struct ckpt *c = &s->ckpts[i];
-
-		if (!memcmp(c->id, id, 16) && (idx == UINT32_MAX || c->idx == idx))
-			continue;
-		s->ckpts[j++] = *c;
-	}
-	s->nckpts = j;
-}
-
-/*
- * The pending checkpoints in one transaction without a WAL sync. The
- * safety level cannot change inside a transaction, hence its own, after
- * the batch's FULL commit.
- */
-static int ckpt_commit(struct kb_store *s)
-{
-	int ret;
-
-	if (!s->nckpts)
-		return 0;
-	if (sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
-		s->nckpts = 0;
-		return db_err(s, "synchronous=NORMAL");
-	}
-	ret = step_reset(s, s->begin, "begin");
-	for (size_t i = 0; !ret && i < s->nckpts; i++) {
-		sqlite3_bind_blob(s->ckpt_up, 1, s->ckpts[i].id, 16, SQLITE_STATIC);
-		sqlite3_bind_int64(s->ckpt_up, 2, s->ckpts[i].idx);
-		sqlite3_bind_int64(s->ckpt_up, 3, (int64_t)s->ckpts[i].bytes);
-		ret = step_reset(s, s->ckpt_up, "write checkpoint");
-	}
-	if (!ret)
-		ret = step_reset(s, s->commit, "commit checkpoints");
-	if (ret < 0)
-		step_reset(s, s->rollback, "rollback");
-	s->nckpts = 0;
-	/* every other commit stays FULL: what it acknowledges is durable */
-	if (sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK)
-		return db_err(s, "synchronous=FULL");
-	return ret;
-}
-
 int kb_store_flush(struct kb_store *s)
 {
-	int ret = 0;
-
-	if (!s)
+	if (!s || !s->in_tx)
 		return 0;
-	if (s->in_tx) {
-		s->in_tx = false;
-		s->stats.commits++;
-		ret = step_reset(s, s->commit, "commit");
-		if (ret < 0)
-			step_reset(s, s->rollback, "rollback");
-	}
-	return ckpt_commit(s) ?: ret;
+	s->in_tx = false;
+	return tx_commit(s, s->tx_unsynced);
 }
 
 void kb_store_get_stats(const struct kb_store *s, struct kb_store_stats *st)
@@ -582,29 +565,17 @@ void kb_store_get_stats(const struct kb_store *s, struct kb_store_stats *st)
 
 int kb_store_put_checkpoint(struct kb_store *s, const struct kb_job *job, uint32_t idx)
 {
-	struct ckpt *c = NULL;
+	int ret;
 
 	if (idx >= job->nr_files)
 		return -EINVAL;
-	for (size_t i = 0; i < s->nckpts && !c; i++)
-		if (!memcmp(s->ckpts[i].id, job->id, 16) && s->ckpts[i].idx == idx)
-			c = &s->ckpts[i];
-	if (!c) {
-		if (s->nckpts == s->ckpt_cap) {
-			size_t cap = s->ckpt_cap ? 2 * s->ckpt_cap : 16;
-			struct ckpt *n = realloc(s->ckpts, cap * sizeof(*n));
-
-			if (!n)
-				return -ENOMEM;	/* the next checkpoint will do */
-			s->ckpts = n;
-			s->ckpt_cap = cap;
-		}
-		c = &s->ckpts[s->nckpts++];
-		memcpy(c->id, job->id, 16);
-		c->idx = idx;
-	}
-	c->bytes = job->files[idx].bytes_transferred;
-	return s->batch ? 0 : ckpt_commit(s);
+	ret = tx_begin(s, true);
+	if (ret < 0)
+		return ret;
+	sqlite3_bind_blob(s->ckpt_up, 1, job->id, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(s->ckpt_up, 2, idx);
+	sqlite3_bind_int64(s->ckpt_up, 3, (int64_t)job->files[idx].bytes_transferred);
+	return tx_end(s, true, step_reset(s, s->ckpt_up, "write checkpoint"));
 }
 
 bool kb_store_boot_new(struct kb_store *s)
@@ -632,6 +603,8 @@ int kb_store_boot_record(struct kb_store *s)
 
 	if (!s->boot[0])
 		return -ENOENT;
+	/* on its own, at FULL, not in a batch that may be unsynced */
+	kb_store_flush(s);
 	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta VALUES ('boot_id', ?1)", -1, &st, NULL))
 		return db_err(s, "write boot id");
 	sqlite3_bind_text(st, 1, s->boot, -1, SQLITE_STATIC);
@@ -642,9 +615,8 @@ int kb_store_boot_record(struct kb_store *s)
 
 int kb_store_put_job(struct kb_store *s, const struct kb_job *job)
 {
-	int ret = tx_begin(s);
+	int ret = tx_begin(s, false);
 
-	ckpt_drop(s, job->id, UINT32_MAX);
 	if (ret < 0)
 		return ret;
 	ret = write_job_row(s, job);
@@ -656,43 +628,51 @@ int kb_store_put_job(struct kb_store *s, const struct kb_job *job)
 		ret = write_file_row(s, job, i);
 	if (!ret)
 		ret = write_upload_row(s, job);
-	return tx_end(s, ret);
+	return tx_end(s, false, ret);
 }
 
 int kb_store_put_state(struct kb_store *s, const struct kb_job *job)
 {
-	int ret = tx_begin(s);
+	int ret = tx_begin(s, false);
 
 	if (ret < 0)
 		return ret;
-	return tx_end(s, write_job_row(s, job));
+	return tx_end(s, false, write_job_row(s, job));
 }
 
-int kb_store_put_file(struct kb_store *s, const struct kb_job *job, uint32_t idx)
+static int put_file(struct kb_store *s, const struct kb_job *job, uint32_t idx, bool unsynced)
 {
 	int ret;
 
 	if (idx >= job->nr_files)
 		return -EINVAL;
-	ckpt_drop(s, job->id, idx);
-	ret = tx_begin(s);
+	ret = tx_begin(s, unsynced);
 	if (ret < 0)
 		return ret;
 	ret = write_file_row(s, job, idx);
 	if (!ret)
 		ret = write_upload_row(s, job);
-	return tx_end(s, ret);
+	return tx_end(s, unsynced, ret);
+}
+
+int kb_store_put_file(struct kb_store *s, const struct kb_job *job, uint32_t idx)
+{
+	return put_file(s, job, idx, false);
+}
+
+int kb_store_put_file_unsynced(struct kb_store *s, const struct kb_job *job, uint32_t idx)
+{
+	return put_file(s, job, idx, true);
 }
 
 int kb_store_delete_job(struct kb_store *s, const uint8_t id[16])
 {
-	int ret = tx_begin(s);
+	int ret = tx_begin(s, false);
 
-	ckpt_drop(s, id, UINT32_MAX);
 	if (ret < 0)
 		return ret;
 	sqlite3_bind_blob(s->job_del, 1, id, 16, SQLITE_STATIC);
-	return tx_end(s, step_reset(s, s->job_del, "delete job"));
+	return tx_end(s, false, step_reset(s, s->job_del, "delete job"));
 }
 
 static char *col_text(sqlite3_stmt *st, int i)
@@ -833,6 +813,7 @@ int kb_store_set_instance(struct kb_store *s, const uint8_t id[16])
 	sqlite3_stmt *st;
 	int ret;
 
+	kb_store_flush(s);	/* on its own, at FULL (kb_store_boot_record) */
 	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta VALUES ('instance', ?1)", -1, &st, NULL))
 		return db_err(s, "write instance");
 	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);

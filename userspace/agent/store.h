@@ -2,8 +2,9 @@
 /*
  * The durable copy of every job: SQLite in WAL mode, synchronous=FULL, one
  * transaction per change (on disk when the call returns) or, in batch mode,
- * per loop iteration (on disk when kb_store_flush() returns). The schema is
- * in store.c and Documentation/kbitsd.md.
+ * per loop iteration (on disk when kb_store_flush() returns). Checkpoints
+ * and unsynced file rows are the exception: committed, not synced. The
+ * schema is in store.c and Documentation/kbitsd.md.
  */
 #ifndef KBITSD_STORE_H
 #define KBITSD_STORE_H
@@ -26,14 +27,20 @@ int kb_store_put_job(struct kb_store *s, const struct kb_job *job);
 int kb_store_put_state(struct kb_store *s, const struct kb_job *job);
 /* One file row. */
 int kb_store_put_file(struct kb_store *s, const struct kb_job *job, uint32_t idx);
+/*
+ * One file row that promises nothing (the first response of a file
+ * fetched from 0, the name of its new temporary file): committed like a
+ * checkpoint, without a WAL sync. A power cut may lose it, never without
+ * every later change, and the next FULL commit syncs it.
+ */
+int kb_store_put_file_unsynced(struct kb_store *s, const struct kb_job *job, uint32_t idx);
 int kb_store_delete_job(struct kb_store *s, const uint8_t id[16]);
 /*
- * A checkpoint: the file's bytes_transferred only. Committed in its own
- * transaction with PRAGMA synchronous=NORMAL (no WAL sync): losing it to a
- * power cut only leaves an older checkpoint, still true. The next FULL
- * commit syncs it with the rest. In batch mode it waits for
- * kb_store_flush(); a later put_file/put_job/delete_job of the same file
- * or job in the batch replaces it.
+ * A checkpoint: the file's bytes_transferred only. Committed with PRAGMA
+ * synchronous=NORMAL (no WAL sync): losing it to a power cut only leaves
+ * an older checkpoint, still true. The next FULL commit syncs it with the
+ * rest. In batch mode it waits for kb_store_flush() and keeps its place
+ * among the batch's changes (a later put_file of the file replaces it).
  */
 int kb_store_put_checkpoint(struct kb_store *s, const struct kb_job *job, uint32_t idx);
 
@@ -50,9 +57,10 @@ int kb_store_boot_record(struct kb_store *s);
 /*
  * Batch mode: changes made by the calls above wait in one open transaction
  * (each call still all or nothing) until kb_store_flush() commits them with
- * one WAL sync. kbitsd flushes at the end of every loop iteration and before
- * it tells the module anything, so nothing is acknowledged before it is on
- * disk. kb_store_batch(s, false) flushes. Flush returns 0 or -errno; on an
+ * one WAL sync (none when every change of the batch was unsynced). kbitsd
+ * flushes at the end of every loop iteration and before it tells the
+ * module anything, so nothing is acknowledged before it is on disk.
+ * kb_store_batch(s, false) flushes. Flush returns 0 or -errno; on an
  * error the unflushed changes are lost (and reported).
  */
 void kb_store_batch(struct kb_store *s, bool on);
@@ -62,6 +70,7 @@ int kb_store_flush(struct kb_store *s);
 struct kb_store_stats {
 	uint64_t changes;		/* puts and deletes (a savepoint each in batch mode) */
 	uint64_t commits;		/* FULL commits: one per batch, or per change */
+	uint64_t unsynced_commits;	/* commits without a WAL sync (checkpoints, ...) */
 };
 void kb_store_get_stats(const struct kb_store *s, struct kb_store_stats *st);
 /* Calls cb for every job (ownership of job passes to cb); stops at the

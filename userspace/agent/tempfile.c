@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 
 #include "tempfile.h"
 
@@ -36,7 +37,31 @@ int kb_dir_open(const char *path, const char **base)
 	return fd;
 }
 
-int kb_temp_open(int dirfd, const char *base, char **temp_name, bool *fresh)
+static int temp_name_of(char *out, size_t len, const char *base, const uint8_t r[8])
+{
+	return snprintf(out, len, ".%.200s.kbits-%02x%02x%02x%02x%02x%02x%02x%02x", base,
+			r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+}
+
+/*
+ * The job id is known to its owner and to root only, so the name cannot
+ * be guessed by another user (and O_EXCL refuses one planted anyway).
+ */
+int kb_temp_name_derive(const uint8_t job_id[16], uint32_t idx, const char *base,
+			char *out, size_t len)
+{
+	uint8_t in[16 + 4 + 10], md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	memcpy(in, job_id, 16);
+	memcpy(in + 16, &idx, 4);
+	memcpy(in + 20, "kbits-temp", 10);
+	if (EVP_Digest(in, sizeof(in), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 8)
+		return -EIO;
+	return temp_name_of(out, len, base, md) < (int)len ? 0 : -ENAMETOOLONG;
+}
+
+int kb_temp_open(int dirfd, const char *base, const char *derived, char **temp_name, bool *fresh)
 {
 	struct stat st;
 	char name[256];
@@ -59,10 +84,13 @@ int kb_temp_open(int dirfd, const char *base, char **temp_name, bool *fresh)
 	for (tries = 0; tries < 16; tries++) {
 		uint8_t r[8];
 
-		if (getrandom(r, sizeof(r), 0) != sizeof(r))
-			return -EIO;
-		snprintf(name, sizeof(name), ".%.200s.kbits-%02x%02x%02x%02x%02x%02x%02x%02x",
-			 base, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+		if (!tries && derived) {
+			snprintf(name, sizeof(name), "%s", derived);
+		} else {
+			if (getrandom(r, sizeof(r), 0) != sizeof(r))
+				return -EIO;
+			temp_name_of(name, sizeof(name), base, r);
+		}
 		fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			if (kb_strset(temp_name, name) < 0) {
@@ -144,6 +172,35 @@ int kb_temp_recover(const struct kb_owner *o, const struct kb_file *f)
 		 ftruncate(fd, (off_t)f->bytes_transferred) < 0)
 		ret = -errno;
 	close(fd);
+out_leave:
+	owner_dir_leave(dirfd, &s);
+	return ret;
+}
+
+int kb_temp_forget_derived(const struct kb_owner *o, const struct kb_file *f,
+			   const uint8_t job_id[16], uint32_t idx)
+{
+	struct kb_creds_saved s;
+	char name[256];
+	const char *base;
+	struct stat st;
+	int dirfd, ret;
+
+	dirfd = owner_dir_enter(o, f->path, &s, &base);
+	if (dirfd < 0)
+		return dirfd;
+	ret = kb_temp_name_derive(job_id, idx, base, name, sizeof(name));
+	if (ret < 0)
+		goto out_leave;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		ret = -errno;
+		goto out_leave;
+	}
+	/* only what kb_temp_open made: the owner's own regular file */
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != o->uid)
+		ret = -EINVAL;
+	else
+		ret = unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
 out_leave:
 	owner_dir_leave(dirfd, &s);
 	return ret;

@@ -21,9 +21,25 @@ int kb_dir_open(const char *path, const char **base);
  * names an existing regular file (not a symlink: O_NOFOLLOW) it is
  * reopened and *fresh is false; otherwise a new hidden name
  * ".<base>.kbits-<16 hex>" is created with O_EXCL|O_NOFOLLOW, *temp_name
- * replaced and *fresh true. Returns the fd or -errno.
+ * replaced and *fresh true: derived (kb_temp_name_derive) when given and
+ * free, else random. Returns the fd or -errno.
  */
-int kb_temp_open(int dirfd, const char *base, char **temp_name, bool *fresh);
+int kb_temp_open(int dirfd, const char *base, const char *derived, char **temp_name, bool *fresh);
+/*
+ * The name a download's file tries first: ".<base>.kbits-" and 16 hex
+ * digits of SHA-256(job id, index). The row that names a new temporary
+ * file is committed unsynced (store.h); after a power cut that lost it,
+ * kb_temp_forget_derived() finds the file by this name. 0 or -errno.
+ */
+int kb_temp_name_derive(const uint8_t job_id[16], uint32_t idx, const char *base,
+			char *out, size_t len);
+/*
+ * After a reboot, for a partial file whose row names no temporary file:
+ * removes its derived temporary file if one was left (the owner's regular
+ * file, as the owner). 0, or -errno (-ENOENT: none).
+ */
+int kb_temp_forget_derived(const struct kb_owner *o, const struct kb_file *f,
+			   const uint8_t job_id[16], uint32_t idx);
 
 /*
  * The end of the bytes of a temporary file written contiguously from 0,

@@ -24,6 +24,11 @@ struct kb_engine_ops {
 	/* Durable facts of a file changed (temporary name, synced bytes,
 	 * validators, size, final URL, completion): persist them. */
 	void (*file_saved)(void *ctx, const struct kb_job *job, uint32_t file);
+	/* Facts of a file never started changed (its new temporary file, its
+	 * first response) before any byte is promised: persist them without
+	 * paying for durability (a power cut may lose them); NULL: file_saved
+	 * is called. */
+	void (*file_noted)(void *ctx, const struct kb_job *job, uint32_t file);
 	/* A checkpoint: the file's bytes_transferred were made durable by an
 	 * fdatasync that completed. Persist it cheaply (a lost commit only
 	 * means an older checkpoint, still true); NULL: file_saved is called. */

@@ -396,7 +396,7 @@ static int open_reply(struct ujob *uj)
 		fail_local(uj, dirfd, "cannot open the directory of the reply file of");
 		return dirfd;
 	}
-	fd = kb_temp_open(dirfd, base, &up->reply_temp, &fresh);
+	fd = kb_temp_open(dirfd, base, NULL, &up->reply_temp, &fresh);
 	close(dirfd);
 	kb_creds_leave(&saved);
 	if (fd < 0) {
