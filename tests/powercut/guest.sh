@@ -153,7 +153,9 @@ E2E_NGINX_PID=$!
 mkdir -p "$W/bits-root"
 $PY "$top/tests/servers/bitsserver.py" --root "$W/bits-root" --log "$W/bits.log" --port "$BPORT" \
 	--port-file "$E2E_DIR/bits.port" >"$W/bits-$step.err" 2>&1 &
-e2e_wait 60 e2e_port_open $PORT && e2e_wait 60 e2e_port_open $BPORT
+# A bound for a hang: under TCG, beside the host suite and the other
+# kernel's VM, Python took over 60 s to listen (CI of 2026-11-30).
+e2e_wait 240 e2e_port_open $PORT && e2e_wait 240 e2e_port_open $BPORT
 tap $? "nginx and the BITS server listen on 127.0.0.1:$PORT and :$BPORT" "$(cat "$E2E_DIR/nginx.err" "$W/bits-$step.err")"
 }
 # The 70% cut: the poller first, the servers (and so the restored big job's
