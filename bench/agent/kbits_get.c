@@ -72,6 +72,15 @@ static void ev_file_saved(void *ctx, const struct kb_job *job, uint32_t idx)
 		kb_store_put_file(b->store, job, idx);
 }
 
+/* As kbitsd: the rows of a file never started are committed unsynced. */
+static void ev_file_noted(void *ctx, const struct kb_job *job, uint32_t idx)
+{
+	struct bench *b = ctx;
+
+	if (b->store)
+		kb_store_put_file_unsynced(b->store, job, idx);
+}
+
 /* As kbitsd: a checkpoint is committed with the next batch, told to nobody. */
 static void ev_checkpoint(void *ctx, const struct kb_job *job, uint32_t idx)
 {
@@ -101,6 +110,7 @@ static const struct kb_engine_ops ops = {
 	.state = ev_state,
 	.progress = ev_progress,
 	.file_saved = ev_file_saved,
+	.file_noted = ev_file_noted,
 	.checkpoint = ev_checkpoint,
 	.error = ev_error,
 };
