@@ -14,8 +14,9 @@
  * LIST has one "URL PATH" per line; all of them form one job. With --store
  * a job found in DB is resumed instead (the list is then ignored), as
  * kbitsd does after a restart. --kill-at sends the process SIGKILL once
- * file 0 has that many bytes on disk (printing killed_at=BYTES first): kill
- * -9 at a known point; a resumed run prints checkpoint=BYTES (file 0's
+ * file 0 has that many bytes on disk (printing killed_at=BYTES first, and
+ * received=BYTES, the body bytes curl had handed over): kill -9 at a
+ * known point; a resumed run prints checkpoint=BYTES (file 0's
  * last checkpoint in the store: where a power cut would resume it; with -v
  * the engine logs "resume at BYTES", where this same-boot restart resumes).
  * At the end it prints
@@ -39,6 +40,7 @@
 
 struct bench {
 	struct kb_store *store;
+	struct kb_engine *engine;
 	uint64_t kill_at;
 };
 
@@ -58,7 +60,12 @@ static void ev_progress(void *ctx, const struct kb_job *job, uint32_t idx, uint6
 
 	(void)job;
 	if (b->kill_at && idx == 0 && on_disk >= b->kill_at) {
-		printf("killed_at=%llu\n", (unsigned long long)on_disk);
+		struct kb_engine_stats es;
+
+		/* what the process had received: beyond it, socket buffers */
+		kb_engine_get_stats(b->engine, &es);
+		printf("killed_at=%llu received=%llu\n", (unsigned long long)on_disk,
+		       (unsigned long long)es.body_bytes);
 		fflush(stdout);
 		raise(SIGKILL);
 	}
@@ -249,6 +256,7 @@ int main(int argc, char **argv)
 	}
 	loop = kb_loop_new(256);
 	e = loop ? kb_engine_new(loop, &cfg, &ops, &b) : NULL;
+	b.engine = e;
 	if (!e || kb_engine_run(e, job) < 0)
 		goto out;
 	if (b.store)

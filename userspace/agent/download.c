@@ -601,6 +601,7 @@ static size_t on_body(char *p, size_t sz, size_t nmemb, void *arg)
 		p += n;
 		left -= n;
 		x->next_off += n;
+		x->ej->e->stats.body_bytes += n;
 		/* reset by kb_xfer_flush; bounded where no partial buffer calls it */
 		if (x->iter_bytes < (1u << 30))
 			x->iter_bytes += (uint32_t)n;

@@ -81,6 +81,7 @@ struct kb_engine_stats {
 	uint64_t checkpoints;		/* checkpoints recorded (ops->checkpoint) */
 	uint64_t polls;			/* IORING_OP_POLL_ADD submitted */
 	uint64_t transfers;		/* transfers started */
+	uint64_t body_bytes;		/* download body bytes curl handed over */
 	uint64_t lp_sockets;		/* sockets given TCP-LP */
 	uint64_t rlp_cuts;		/* receive windows halved (background) */
 	/* scheduling passes, and the jobs they looked at (each once a pass) */
