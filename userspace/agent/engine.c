@@ -80,11 +80,29 @@ static bool job_runnable(const struct ejob *ej)
 static void job_unlink(struct ejob *ej);
 static void job_link(struct kb_engine *e, struct ejob *ej);
 
-static unsigned int files_left(const struct ejob *ej)
+/*
+ * The first file not complete. Files complete but never go back (a
+ * download's; an upload's one file is not counted here), and a new
+ * description of the job resets the cursor, so moving it on is enough.
+ */
+static uint32_t first_open(struct ejob *ej)
+{
+	const struct kb_job *job = ej->job;
+
+	if (ej->first_open > job->nr_files)
+		ej->first_open = 0;
+	while (ej->first_open < job->nr_files &&
+	       (job->files[ej->first_open].flags & KBITS_FILE_COMPLETED))
+		ej->first_open++;
+	return ej->first_open;
+}
+
+/* The files not complete, counted up to enough. */
+static unsigned int files_left(struct ejob *ej, unsigned int enough)
 {
 	unsigned int n = 0;
 
-	for (uint32_t i = 0; i < ej->job->nr_files; i++)
+	for (uint32_t i = first_open(ej); i < ej->job->nr_files && n < enough; i++)
 		n += !(ej->job->files[i].flags & KBITS_FILE_COMPLETED);
 	return n;
 }
@@ -147,7 +165,7 @@ static void grant_one(struct kb_sched_pass *p, struct ejob *ej)
 	ej->e->stats.sched_jobs++;
 	/* an upload wants its one slot until it is done, its Close included */
 	kb_sched_grant(p, &ej->sched, ej->job->priority, runnable,
-		       !runnable ? 0 : ej->up ? 1 : files_left(ej));
+		       !runnable ? 0 : ej->up ? 1 : files_left(ej, ej->e->cfg.files_per_job));
 }
 
 /* The first job of priority band b, NULL when it has none. */
@@ -264,7 +282,8 @@ static void start_job(struct kb_engine *e, struct ejob *ej, unsigned int *e_live
 			live--;
 		}
 	}
-	for (uint32_t i = 0; i < job->nr_files; i++) {
+	done = first_open(ej);
+	for (uint32_t i = done; i < job->nr_files; i++) {
 		if (job->files[i].flags & KBITS_FILE_COMPLETED) {
 			done++;
 			continue;
@@ -598,6 +617,7 @@ void kb_job_settle(struct ejob *ej)
 			ej->synced = false;	/* its files may have changed */
 			kb_job_put(ej->job);
 			ej->job = nj;
+			ej->first_open = 0;
 			free(ej->file_active);
 			free(ej->restarts);
 			ej->file_active = fa;
@@ -709,6 +729,7 @@ static int upload_run(struct kb_engine *e, struct kb_job *job)
 	if (ej->job != job) {
 		kb_job_put(ej->job);
 		ej->job = kb_job_get(job);
+		ej->first_open = 0;
 	}
 	/* its request was dropped: it waits for the next pass's grant */
 	upload_sync_live(ej);

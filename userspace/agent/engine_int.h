@@ -124,6 +124,9 @@ struct ejob {
 	struct kb_timer retry;
 	uint64_t last_progress;
 	uint8_t *file_active, *restarts;
+	/* every file below it is complete (first_open(), engine.c): a job of
+	 * 10,000 files is not walked from its start at every pass */
+	uint32_t first_open;
 	/* Per file, the source its next transfer uses: 0 its URL, k its k-th
 	 * mirror (kb_file_source). Like proxy, state of this attempt only:
 	 * 0 again when the job's error ends the attempt, and for a new
