@@ -99,6 +99,8 @@ if [ "$step" != start ]; then
 fi
 
 e2e_kbitsd_start; tap $? "kbitsd starts with its store on the disk" "$(tail -5 "$E2E_KBITSD_LOG")"
+# the rows of files not started are committed unsynced (store.h): the cut may have lost some
+echo "# kbitsd removed $(grep -c 'power cut left not started' "$E2E_KBITSD_LOG") temporary files whose rows the cut lost"
 
 if [ "$step" != start ]; then
 	live=0

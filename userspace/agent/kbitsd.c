@@ -550,8 +550,9 @@ static int load_one(void *arg, struct kb_job *job)
 			/* no name: a new temporary file's unsynced row was lost */
 			if (f->temp_name)
 				kb_temp_recover(&o, f);
-			else
-				kb_temp_forget_derived(&o, f, job->id, i);
+			else if (kb_temp_forget_derived(&o, f, job->id, i) == 0)
+				kb_info("%s: removed the temporary file of a file the power cut left "
+					"not started", f->path);
 		}
 	}
 	if (!known_set(a, job)) {
