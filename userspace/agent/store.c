@@ -501,13 +501,22 @@ static int tx_commit(struct kb_store *s, bool unsynced)
  * change of the iteration commits that one first, without a sync, and
  * opens a FULL one, which later unsynced changes join.
  */
+static int tx_open(struct kb_store *s, bool unsynced)
+{
+	int ret = (unsynced ? set_unsynced(s, true) : 0) ?: step_reset(s, s->begin, "begin");
+
+	if (ret < 0 && unsynced)
+		set_unsynced(s, false);
+	return ret;
+}
+
 static int tx_begin(struct kb_store *s, bool unsynced)
 {
 	int ret;
 
 	s->stats.changes++;
 	if (!s->batch)
-		return (unsynced ? set_unsynced(s, true) : 0) ?: step_reset(s, s->begin, "begin");
+		return tx_open(s, unsynced);
 	if (s->in_tx && s->tx_unsynced && !unsynced) {
 		s->in_tx = false;
 		ret = tx_commit(s, true);
@@ -515,12 +524,9 @@ static int tx_begin(struct kb_store *s, bool unsynced)
 			return ret;
 	}
 	if (!s->in_tx) {
-		ret = (unsynced ? set_unsynced(s, true) : 0) ?: step_reset(s, s->begin, "begin");
-		if (ret < 0) {
-			if (unsynced)
-				set_unsynced(s, false);
+		ret = tx_open(s, unsynced);
+		if (ret < 0)
 			return ret;
-		}
 		s->in_tx = true;
 		s->tx_unsynced = unsynced;
 	}
